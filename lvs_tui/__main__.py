@@ -1,0 +1,3 @@
+from lvs_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Command line: argument parsing, the backend factory and batch mode.
+
+Every failure an operator can cause or meet (no IPVS, no privileges, unknown netns, bad
+arguments) ends in one sentence on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from lvs_tui import __version__
+from lvs_tui.batch import BatchOptions, run_batch
+from lvs_tui.ipvs.backend import Backend
+from lvs_tui.ipvs.errors import IpvsError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"the delay must be 0 or more seconds, not {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"the count must be 0 (no end) or more, not {text}")
+    return value
+
+
+def _demo_size(text: str) -> tuple[int, int]:
+    from lvs_tui.sim import parse_demo_size
+
+    try:
+        return parse_demo_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lvs-top",
+        description="A live dashboard for Linux Virtual Server (IPVS) load balancers.",
+        epilog="Reading IPVS needs CAP_NET_ADMIN (run as root); --demo needs nothing.",
+    )
+    parser.add_argument("--version", action="version", version=f"lvs-top {__version__}")
+    source = parser.add_argument_group("what to show")
+    source.add_argument("--demo", action="store_true", help="show a simulated director instead of the kernel")
+    source.add_argument(
+        "--demo-size",
+        type=_demo_size,
+        metavar="SERVICESxSERVERS",
+        help="size of the simulated table, e.g. 10000x10 (implies --demo)",
+    )
+    source.add_argument("--seed", type=int, default=1, help="seed of the simulated director (default 1)")
+    source.add_argument("--netns", metavar="NAME", help="read IPVS inside network namespace NAME")
+    batch = parser.add_argument_group("batch mode, like top -b")
+    batch.add_argument("-b", "--batch", action="store_true", help="print snapshots instead of the dashboard")
+    batch.add_argument(
+        "-n",
+        "--iterations",
+        type=_count,
+        default=1,
+        metavar="COUNT",
+        help="how many snapshots to print (default 1; 0 = until interrupted)",
+    )
+    batch.add_argument(
+        "-d",
+        "--delay",
+        type=_positive_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds between snapshots (default 1; 0 = back to back)",
+    )
+    batch.add_argument("--json", action="store_true", help="one JSON object per snapshot, one per line")
+    batch.add_argument("--exact", action="store_true", help="raw numbers instead of K/M/G units")
+    return parser
+
+
+def open_backend(args: argparse.Namespace) -> Backend:
+    """The backend the arguments ask for; the dashboard and batch mode share this factory."""
+    if args.demo or args.demo_size:
+        from lvs_tui.sim import SimulatedDirector
+
+        services, dests = args.demo_size or (None, None)
+        return SimulatedDirector(seed=args.seed, services=services, dests_per_service=dests)
+    from lvs_tui.ipvs.kernel import KernelBackend
+
+    return KernelBackend(netns=args.netns)
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> int:
+    print(f"lvs-top: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.netns and (args.demo or args.demo_size):
+        parser.error("--netns reads a kernel's table and cannot be combined with --demo")
+    if not args.batch:
+        return _fail(
+            "the interactive dashboard is not part of this release yet; "
+            "use --batch (add --demo to try it without IPVS).",
+            EXIT_USAGE,
+        )
+    count = args.iterations if args.iterations > 0 else sys.maxsize
+    options = BatchOptions(count=count, delay=args.delay, json=args.json, exact=args.exact)
+    try:
+        backend = open_backend(args)
+        try:
+            run_batch(backend, options, sys.stdout)
+        finally:
+            backend.close()
+    except IpvsError as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`lvs-top -b -n 0 | head`): not an error worth a message. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    return EXIT_OK

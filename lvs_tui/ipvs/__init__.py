@@ -1,0 +1,1 @@
+"""Backends: the interface every director implements, its errors, and the kernel client."""

@@ -1,0 +1,1 @@
+"""Pure records of an IPVS table and what is computed from them; no I/O, no Textual."""

@@ -1,0 +1,223 @@
+"""Frozen records of an IPVS table, named after the kernel's own fields.
+
+Every backend (the kernel over netlink, the simulated director) produces these; everything above
+the backend (batch output, the dashboard, operations) consumes only these.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Family(StrEnum):
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+
+    @classmethod
+    def of(cls, address: str) -> Family:
+        return cls.IPV6 if ipaddress.ip_address(address).version == 6 else cls.IPV4
+
+
+class Protocol(StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+    SCTP = "sctp"
+
+
+class Forward(StrEnum):
+    """Forwarding method: the kernel's `conn_flags & 7`."""
+
+    MASQ = "masq"  # NAT
+    LOCAL = "local"
+    TUNNEL = "tunnel"
+    ROUTE = "route"  # DR
+    BYPASS = "bypass"
+
+
+class TunnelType(StrEnum):
+    IPIP = "ipip"
+    GUE = "gue"
+    GRE = "gre"
+
+
+# Decoded service flags. The scheduler decides what SCHED1..3 mean (see model.flags).
+FLAG_PERSISTENT = "persistent"
+FLAG_ONEPACKET = "ops"
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """64-bit counters and the kernel's rate estimates (an ~8 s average refreshed every 2 s).
+
+    Rates are per second; `inbps`/`outbps` are bytes per second, as the kernel reports them.
+    """
+
+    conns: int = 0
+    inpkts: int = 0
+    outpkts: int = 0
+    inbytes: int = 0
+    outbytes: int = 0
+    cps: int = 0
+    inpps: int = 0
+    outpps: int = 0
+    inbps: int = 0
+    outbps: int = 0
+
+
+ZERO_STATS = Stats()
+
+
+def _host_port(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ServiceKey:
+    """What identifies a virtual service to the kernel: protocol/address/port, or fwmark/family."""
+
+    family: Family
+    protocol: Protocol | None
+    address: str
+    port: int
+    fwmark: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.protocol is None) == (self.fwmark is None):
+            raise ValueError("a service has either a protocol or a fwmark, not both or neither")
+
+    @classmethod
+    def inet(cls, protocol: Protocol | str, address: str, port: int) -> ServiceKey:
+        return cls(Family.of(address), Protocol(protocol), address, port, None)
+
+    @classmethod
+    def mark(cls, fwmark: int, family: Family | str = Family.IPV4) -> ServiceKey:
+        family = Family(family)
+        return cls(family, None, "::" if family is Family.IPV6 else "0.0.0.0", 0, fwmark)
+
+    @property
+    def id(self) -> str:
+        """Stable text key, e.g. `tcp:10.0.0.1:80`, `udp:[2001:db8::1]:53`, `fwm:5`, `fwm:5:ipv6`."""
+        if self.fwmark is not None:
+            return f"fwm:{self.fwmark}" + (":ipv6" if self.family is Family.IPV6 else "")
+        assert self.protocol is not None
+        return f"{self.protocol.value}:{_host_port(self.address, self.port)}"
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class DestKey:
+    """What identifies a real server within its service."""
+
+    address: str
+    port: int
+
+    @property
+    def id(self) -> str:
+        return _host_port(self.address, self.port)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Tunnel:
+    type: TunnelType = TunnelType.IPIP
+    port: int = 0  # GUE's UDP port; 0 for ipip and gre
+    flags: tuple[str, ...] = ()  # "nocsum", "csum", "remcsum"
+
+
+@dataclass(frozen=True, slots=True)
+class Dest:
+    """A real server of one virtual service."""
+
+    address: str
+    port: int
+    family: Family
+    forward: Forward = Forward.MASQ
+    tunnel: Tunnel | None = None  # only for Forward.TUNNEL
+    weight: int = 1
+    upper_threshold: int = 0  # 0 = no limit
+    lower_threshold: int = 0
+    active_conns: int = 0
+    inactive_conns: int = 0
+    persistent_conns: int = 0
+    stats: Stats = ZERO_STATS
+
+    @property
+    def key(self) -> DestKey:
+        return DestKey(self.address, self.port)
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A virtual service and its real servers at one instant."""
+
+    key: ServiceKey
+    scheduler: str
+    flags: tuple[str, ...] = ()  # decoded per scheduler, in kernel bit order (see model.flags)
+    raw_flags: int = 0
+    persistence_timeout: int = 0  # seconds; only meaningful with "persistent" in flags
+    netmask: str = "255.255.255.255"  # ipvsadm's notation: dotted mask for IPv4, prefix length for IPv6
+    pe: str | None = None  # persistence engine, e.g. "sip"
+    stats: Stats = ZERO_STATS
+    dests: tuple[Dest, ...] = ()
+
+    @property
+    def persistent(self) -> bool:
+        return FLAG_PERSISTENT in self.flags
+
+    def dest(self, key: DestKey) -> Dest | None:
+        for dest in self.dests:
+            if dest.key == key:
+                return dest
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    """GET_INFO: IPVS version and the size of the connection hash table."""
+
+    version: str
+    conn_table_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """GET_CONFIG: seconds; 0 in a write means "leave unchanged", as with `ipvsadm --set`."""
+
+    tcp: int
+    tcp_fin: int
+    udp: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncDaemon:
+    """One running connection-sync daemon (state is "master" or "backup")."""
+
+    state: str
+    mcast_ifn: str
+    syncid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The whole table at one instant.
+
+    `time` is wall-clock (for display and JSON); `monotonic` is what client-side rates divide by.
+    """
+
+    time: float
+    monotonic: float
+    info: Info
+    services: tuple[Service, ...] = ()
+    _by_key: dict[ServiceKey, Service] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_key.update((service.key, service) for service in self.services)
+
+    def service(self, key: ServiceKey) -> Service | None:
+        return self._by_key.get(key)
