@@ -24,5 +24,5 @@ def test_encode_round_trips_decode() -> None:
 
 
 def test_encode_rejects_a_flag_the_scheduler_does_not_understand() -> None:
-    with pytest.raises(ValueError, match="sh-port.*'wrr'"):
+    with pytest.raises(ValueError, match=r"sh-port.*'wrr'"):
         flags.encode(["sh-port"], "wrr")

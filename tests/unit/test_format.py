@@ -6,7 +6,17 @@ from lvs_tui.model.records import Dest, Family, Forward, Service, ServiceKey, Tu
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0, "0"), (7, "7"), (0.5, "0.5"), (7.25, "7.2"), (12, "12"), (999, "999"), (1000, "1.0K"), (1234567, "1.2M"), (25e9, "25G")],
+    [
+        (0, "0"),
+        (7, "7"),
+        (0.5, "0.5"),
+        (7.25, "7.2"),
+        (12, "12"),
+        (999, "999"),
+        (1000, "1.0K"),
+        (1234567, "1.2M"),
+        (25e9, "25G"),
+    ],
 )
 def test_human_units(value: float, text: str) -> None:
     assert human(value) == text

@@ -60,7 +60,9 @@ def test_snapshot_rates_match_objects_by_key_and_flag_resets() -> None:
     prev = _snapshot(10.0, BEFORE, (_dest("198.51.100.1", BEFORE), _dest("198.51.100.2", AFTER)))
     # rs2 was deleted and re-added (counters restart), rs3 is new.
     cur = _snapshot(
-        12.0, AFTER, (_dest("198.51.100.1", AFTER), _dest("198.51.100.2", BEFORE), _dest("198.51.100.3", AFTER))
+        12.0,
+        AFTER,
+        (_dest("198.51.100.1", AFTER), _dest("198.51.100.2", BEFORE), _dest("198.51.100.3", AFTER)),
     )
     rates = snapshot_rates(prev, cur)
     assert rates.seconds == 2.0
