@@ -29,7 +29,7 @@ class BatchOptions:
 
 
 _COLUMNS = (
-    f"{'Forward':<14}{'Weight':>7}{'Upper':>6}{'Lower':>6}{'ActConn':>9}{'InActConn':>10}"
+    f"{'Forward':<17}{'Weight':>7}{'Upper':>6}{'Lower':>6}{'ActConn':>9}{'InActConn':>10}"
     f"{'PersConn':>9}{'Conns':>9}{'InPkts':>9}{'OutPkts':>9}{'InBytes':>9}{'OutBytes':>9}"
     f"{'CPS':>7}{'InPPS':>7}{'OutPPS':>7}{'InBPS':>8}{'OutBPS':>8}"
 )
@@ -74,7 +74,7 @@ def render_text(snapshot: Snapshot, rates: SnapshotRates | None, source: str, ex
         head = f"{service_label(service)} {service_options(service)}"
         lines.append(head)
         lines.append(
-            f"{'':<31} {'(service)':<14}{'':>19}{active:>9}{inactive:>10}{persistent:>9}"
+            f"{'':<31} {'(service)':<17}{'':>19}{active:>9}{inactive:>10}{persistent:>9}"
             + _counters(service.stats, exact)
             + _rates(service_rates, exact)
         )
@@ -85,7 +85,7 @@ def render_text(snapshot: Snapshot, rates: SnapshotRates | None, source: str, ex
                 else rates.dests.get((service.key, dest.key))
             )
             lines.append(
-                f"  -> {dest.key.id:<26} {forward_label(dest):<14}{dest.weight:>7}"
+                f"  -> {dest.key.id:<26} {forward_label(dest):<17}{dest.weight:>7}"
                 f"{dest.upper_threshold:>6}{dest.lower_threshold:>6}{dest.active_conns:>9}"
                 f"{dest.inactive_conns:>10}{dest.persistent_conns:>9}"
                 + _counters(dest.stats, exact)

@@ -214,10 +214,10 @@ class Snapshot:
     monotonic: float
     info: Info
     services: tuple[Service, ...] = ()
-    _by_key: dict[ServiceKey, Service] = field(default_factory=dict, compare=False, repr=False)
+    _by_key: dict[ServiceKey, Service] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_key.update((service.key, service) for service in self.services)
+        object.__setattr__(self, "_by_key", {service.key: service for service in self.services})
 
     def service(self, key: ServiceKey) -> Service | None:
         return self._by_key.get(key)

@@ -1,0 +1,47 @@
+"""Cost of the demo director at scale: build time, snapshot() cost per simulated second, RSS.
+
+Usage: python bench/demo_cost.py [SIZE] [SNAPSHOTS]   (default 10000x10, 60)
+Each snapshot advances a fake clock by one second, as a dashboard polling every second would.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import psutil
+
+from lvs_tui.sim import SimulatedDirector, parse_demo_size
+
+
+def main() -> None:
+    services, dests = parse_demo_size(sys.argv[1] if len(sys.argv) > 1 else "10000x10")
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 60
+    now = [0.0]
+    started = time.perf_counter()
+    director = SimulatedDirector(seed=1, services=services, dests_per_service=dests, clock=lambda: now[0])
+    build = time.perf_counter() - started
+    costs = []
+    changed = []
+    previous = director.snapshot()
+    for _ in range(count):
+        now[0] += 1.0
+        t = time.perf_counter()
+        snap = director.snapshot()
+        costs.append(time.perf_counter() - t)
+        changed.append(sum(a is not b for a, b in zip(snap.services, previous.services, strict=False)))
+        previous = snap
+    costs.sort()
+    rss = psutil.Process().memory_info().rss / 2**20
+    print(f"table           {services} services x {dests} real servers")
+    print(f"build           {build * 1000:.0f} ms (including warm-up)")
+    print(f"snapshot()      median {statistics.median(costs) * 1000:.1f} ms, "
+          f"p95 {costs[int(0.95 * (len(costs) - 1))] * 1000:.1f} ms, max {costs[-1] * 1000:.1f} ms "
+          f"over {count} one-second steps")
+    print(f"services moved  median {statistics.median(changed):.0f} per snapshot")
+    print(f"RSS             {rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

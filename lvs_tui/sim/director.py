@@ -1,0 +1,263 @@
+"""`SimulatedDirector`: the in-memory director behind `lvs-top --demo`, a `Backend` like the kernel's."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import random
+import time
+from collections.abc import Callable
+
+from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
+from lvs_tui.ipvs.errors import InvalidArgument, ObjectExists, ObjectNotFound
+from lvs_tui.model import flags as F
+from lvs_tui.model.records import DestKey, Info, ServiceKey, Snapshot, SyncDaemon, Timeouts
+from lvs_tui.sim import checks, schedulers
+from lvs_tui.sim.state import DestState, ServiceState, Traffic
+from lvs_tui.sim.table import default_table, generated_table
+from lvs_tui.sim.traffic import PHASES, STEP, Engine
+
+INFO = Info(version="1.2.1", conn_table_size=4096)  # the kernel's default table size (2^12)
+DEFAULT_TIMEOUTS = Timeouts(tcp=900, tcp_fin=120, udp=300)  # the kernel's defaults
+NEW_SERVICE_TRAFFIC = Traffic(rate=5.0, active_mean=5.0, in_pps=3.0, out_pps=5.0, in_size=400, out_size=1200)
+WARM_UP = 150.0  # seconds simulated before the first snapshot, so the demo opens mid-flight
+MAX_CATCH_UP = 600.0  # after a longer pause (a laptop asleep) simulated time skips the gap
+
+
+class SimulatedDirector:
+    """A director whose clients, schedulers and counters behave like the kernel's, deterministically.
+
+    Same seed and same sequence of clock readings give identical snapshots.
+    """
+
+    def __init__(
+        self,
+        seed: int = 1,
+        services: int | None = None,
+        dests_per_service: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        *,
+        warm_up: float | None = None,
+    ) -> None:
+        self.seed = seed
+        self._clock = clock
+        self._wall = wall_clock
+        self._timeouts = DEFAULT_TIMEOUTS
+        self._engine = Engine(random.Random(seed), DEFAULT_TIMEOUTS)
+        self._services: dict[ServiceKey, ServiceState] = {}
+        self._snapshot: Snapshot | None = None
+        self._flags: dict[tuple[int, str], tuple[str, ...]] = {}
+        generated = services is not None or dests_per_service is not None
+        if generated:
+            size = (services or 0, 10 if dests_per_service is None else dests_per_service)
+            entries = generated_table(size[0], size[1], seed)
+            self._description = f"demo {size[0]}x{size[1]} (seed {seed})"
+            self._daemons: tuple[SyncDaemon, ...] = ()
+        else:
+            entries = default_table()
+            self._description = f"demo (seed {seed})"
+            self._daemons = (SyncDaemon("master", "eth1", 1),)
+        for entry in entries:
+            self.add_service(entry.config)
+            self._services[entry.config.key].traffic = entry.traffic
+            # The kernel lists the newest real server first; add in reverse to show them in order.
+            for dest in reversed(entry.dests):
+                self.add_dest(entry.config.key, dest)
+        warm = (WARM_UP if not generated else 30.0) if warm_up is None else warm_up
+        for _ in range(round(warm / STEP)):
+            self._engine.advance()
+        self._origin = clock()
+        self._base = self._engine.step
+
+    # -- reads --------------------------------------------------------------------------------
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    def _advance(self) -> float:
+        now = self._clock()
+        target = self._base + int((now - self._origin) / STEP)
+        behind = target - self._engine.step
+        if behind * STEP > MAX_CATCH_UP:
+            skip = behind - int(MAX_CATCH_UP / STEP)
+            self._origin += skip * STEP
+            target -= skip
+        while self._engine.step < target:
+            self._engine.advance()
+        return now
+
+    def snapshot(self) -> Snapshot:
+        now = self._advance()
+        previous = self._snapshot
+        records = []
+        changed = previous is None or len(previous.services) != len(self._services)
+        for svc in self._services.values():
+            old = svc.record
+            records.append(svc.build(self._decode(svc)))
+            changed = changed or svc.record is not old
+        if changed or previous is None:
+            self._snapshot = Snapshot(self._wall(), now, INFO, tuple(records))
+        else:  # nothing moved: same services, new timestamps (keeps the lookup dict, too)
+            self._snapshot = dataclasses.replace(previous, time=self._wall(), monotonic=now)
+        return self._snapshot
+
+    def _decode(self, svc: ServiceState) -> tuple[str, ...]:
+        key = (svc.raw_flags, svc.scheduler)  # cached: 10,000 services share a handful of combinations
+        names = self._flags.get(key)
+        if names is None:
+            names = self._flags[key] = F.decode(svc.raw_flags, svc.scheduler)
+        return names
+
+    def timeouts(self) -> Timeouts:
+        return self._timeouts
+
+    def daemons(self) -> tuple[SyncDaemon, ...]:
+        return self._daemons
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def _service(self, key: ServiceKey) -> ServiceState:
+        svc = self._services.get(key)
+        if svc is None:
+            raise ObjectNotFound(f"Virtual service {key} does not exist.")
+        return svc
+
+    def _dest(self, key: ServiceKey, dest: DestKey) -> tuple[ServiceState, DestState]:
+        svc = self._service(key)
+        found = svc.find(dest.address, dest.port)
+        if found is None:
+            raise ObjectNotFound(f"Real server {dest} does not exist in virtual service {key}.")
+        return svc, found
+
+    def _reschedule(self, svc: ServiceState) -> None:
+        """The scheduler's add/upd/del_dest hook, after any change to the list or a weight."""
+        if svc.sched is None or getattr(svc.sched, "name", None) != svc.scheduler:
+            svc.sched = schedulers.make(svc.scheduler, svc.raw_flags, svc.dests)
+        else:
+            assert isinstance(svc.sched, schedulers.Scheduler)
+            svc.sched.update(svc.dests)
+        svc.dirty = True
+
+    def add_service(self, config: ServiceConfig) -> None:
+        key = config.key
+        if key in self._services:
+            raise ObjectExists(f"Virtual service {key} already exists.")
+        raw = checks.service_flags(key, config.scheduler, config.flags)
+        netmask = checks.netmask(key, config.netmask)
+        timeout = checks.timeout(key, config.persistence_timeout)
+        pe = checks.pe(key, config.pe)
+        svc = ServiceState(key, config.scheduler, raw, timeout, netmask, pe, NEW_SERVICE_TRAFFIC)
+        svc.phase = len(self._services) % PHASES
+        self._reschedule(svc)
+        self._services[key] = svc
+        self._engine.services.append(svc)
+        self._engine.stale = True
+
+    def edit_service(self, key: ServiceKey, edit: ServiceEdit) -> None:
+        svc = self._service(key)
+        scheduler = svc.scheduler if edit.scheduler is None else edit.scheduler
+        checks.scheduler(key, scheduler)
+        # Without new flags the bits stay; their names may change with the scheduler, as in the kernel.
+        raw = svc.raw_flags if edit.flags is None else checks.service_flags(key, scheduler, edit.flags)
+        netmask = svc.netmask if edit.netmask is None else checks.netmask(key, edit.netmask)
+        seconds = edit.persistence_timeout
+        timeout = svc.timeout if seconds is None else checks.timeout(key, seconds)
+        pe = svc.pe if edit.pe is None else checks.pe(key, edit.pe)
+        if (raw & F.PERSISTENT) and not (svc.raw_flags & F.PERSISTENT):
+            svc.templates.clear()
+        svc.scheduler, svc.raw_flags, svc.netmask, svc.timeout, svc.pe = scheduler, raw, netmask, timeout, pe
+        svc.sched = None  # a changed scheduler or flags (sh/mh fallback, port) starts afresh
+        self._reschedule(svc)
+
+    def delete_service(self, key: ServiceKey) -> None:
+        svc = self._service(key)
+        svc.alive = False
+        for dest in svc.dests:
+            dest.alive = False
+        del self._services[key]
+        self._engine.services.remove(svc)
+        self._engine.stale = True
+
+    def add_dest(self, service: ServiceKey, config: DestConfig) -> None:
+        svc = self._service(service)
+        if svc.find(config.address, config.port) is not None:
+            raise ObjectExists(f"Real server {config.key} already exists in virtual service {service}.")
+        tunnel = checks.dest(service, config.key, config.address, config.forward, config.tunnel,
+                             config.weight, config.upper_threshold, config.lower_threshold)  # fmt: skip
+        dest = DestState(svc, config.address, config.port, config.forward, tunnel, config.weight,
+                         config.upper_threshold, config.lower_threshold, svc.phase)  # fmt: skip
+        svc.dests.insert(0, dest)  # list_add: the kernel puts a new real server at the head
+        self._reschedule(svc)
+        self._engine.stale = True  # a service with no real servers had no traffic weight
+
+    def edit_dest(self, service: ServiceKey, dest: DestKey, edit: DestEdit) -> None:
+        svc, state = self._dest(service, dest)
+        forward = state.forward if edit.forward is None else edit.forward
+        tunnel = edit.tunnel if edit.tunnel is not None else state.tunnel
+        weight = state.weight if edit.weight is None else edit.weight
+        upper = state.upper if edit.upper_threshold is None else edit.upper_threshold
+        lower = state.lower if edit.lower_threshold is None else edit.lower_threshold
+        tunnel = checks.dest(service, dest, state.address, forward, tunnel, weight, upper, lower)
+        # __ip_vs_update_dest: a raised or removed upper threshold clears the overload flag.
+        if upper == 0 or upper > state.upper:
+            state.overloaded = False
+        state.forward, state.tunnel, state.weight = forward, tunnel, weight
+        state.upper, state.lower = upper, lower
+        if weight > 0:
+            state.last_weight = weight
+        state.touch()
+        self._reschedule(svc)
+
+    def delete_dest(self, service: ServiceKey, dest: DestKey) -> None:
+        svc, state = self._dest(service, dest)
+        state.alive = False  # its connections vanish with it; pending cohorts are ignored
+        svc.dests.remove(state)
+        for client, (owner, _) in list(svc.templates.items()):
+            if owner is state:
+                del svc.templates[client]
+        self._reschedule(svc)
+
+    def zero(self, service: ServiceKey | None = None) -> None:
+        targets = [self._service(service)] if service is not None else list(self._services.values())
+        for svc in targets:
+            svc.counters.zero()
+            svc.dirty = True
+            for dest in svc.dests:
+                dest.counters.zero()
+                dest.touch()
+
+    def set_timeouts(self, timeouts: Timeouts) -> None:
+        for name in ("tcp", "tcp_fin", "udp"):
+            if getattr(timeouts, name) < 0:
+                raise InvalidArgument(f"The {name} timeout must be 0 (unchanged) or a number of seconds.")
+        old = self._timeouts
+        self._timeouts = Timeouts(
+            timeouts.tcp or old.tcp, timeouts.tcp_fin or old.tcp_fin, timeouts.udp or old.udp
+        )
+        self._engine.timeouts = self._timeouts
+
+    def close(self) -> None:
+        """Nothing to release: the director lives in memory."""
+
+    # -- demo controls (not part of Backend) ---------------------------------------------------
+
+    def set_rate(self, key: ServiceKey, rate: float) -> None:
+        """Change how many clients per second arrive at a service (0 stops its traffic)."""
+        svc = self._service(key)
+        t = svc.traffic
+        svc.traffic = Traffic(max(0.0, rate), t.active_mean, t.in_pps, t.out_pps, t.in_size, t.out_size)
+        self._engine.stale = True
+
+    def inject(self, key: ServiceKey, count: int, client: str | None = None, port: int = 40000) -> int:
+        """`count` new connections now (from one client if given); returns how many were placed."""
+        self._advance()
+        svc = self._service(key)
+        source = None if client is None else (int(ipaddress.ip_address(client)), port)
+        return self._engine.arrive(svc, count, source)
+
+    @property
+    def dropped(self) -> int:
+        """New connections that found no available real server (weight 0, overloaded, none)."""
+        return self._engine.dropped

@@ -1,0 +1,232 @@
+"""Mutable in-memory state of the simulated director, and its kernel-like rate estimator.
+
+Connections are never objects: a real server holds counts (active, inactive, templates) and the
+ageing wheel (see traffic.py) holds cohorts of counts that change state at a future step. That is
+what keeps 10,000 services x 10 real servers cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lvs_tui.model.records import ZERO_STATS, Dest, Family, Forward, Service, ServiceKey, Stats, Tunnel
+
+
+class Counters:
+    """64-bit counters plus the kernel's estimator (ip_vs_est.c), updated every 2 s.
+
+    The visible `stats` record changes only at an estimator tick, like the kernel's counters which
+    are summed from per-CPU values by the same 2-second timer.
+    """
+
+    __slots__ = (
+        "_cps",
+        "_inbps",
+        "_inpps",
+        "_last",
+        "_outbps",
+        "_outpps",
+        "conns",
+        "inbytes",
+        "inpkts",
+        "outbytes",
+        "outpkts",
+        "stats",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.stats: Stats = ZERO_STATS
+        self.zero()
+
+    def zero(self) -> None:
+        self.conns = self.inpkts = self.outpkts = self.inbytes = self.outbytes = 0
+        self._last = (0, 0, 0, 0, 0)
+        self._cps = self._inpps = self._outpps = self._inbps = self._outbps = 0
+        self.stats = ZERO_STATS
+
+    def add(self, conns: int, inpkts: int, outpkts: int, inbytes: int, outbytes: int) -> None:
+        self.conns += conns
+        self.inpkts += inpkts
+        self.outpkts += outpkts
+        self.inbytes += inbytes
+        self.outbytes += outbytes
+
+    def tick(self) -> bool:
+        """One 2-second estimator run. Returns True if the visible stats changed."""
+        lc, lip, lop, lib, lob = self._last
+        # Scaled rates and the avg += (rate - avg) / 4 smoothing, exactly as ip_vs_est.c does it.
+        self._cps += (((self.conns - lc) << 9) - self._cps) >> 2
+        self._inpps += (((self.inpkts - lip) << 9) - self._inpps) >> 2
+        self._outpps += (((self.outpkts - lop) << 9) - self._outpps) >> 2
+        self._inbps += (((self.inbytes - lib) << 4) - self._inbps) >> 2
+        self._outbps += (((self.outbytes - lob) << 4) - self._outbps) >> 2
+        self._last = (self.conns, self.inpkts, self.outpkts, self.inbytes, self.outbytes)
+        stats = Stats(
+            self.conns, self.inpkts, self.outpkts, self.inbytes, self.outbytes,
+            (self._cps + 0x1FF) >> 10, (self._inpps + 0x1FF) >> 10, (self._outpps + 0x1FF) >> 10,
+            (self._inbps + 0xF) >> 5, (self._outbps + 0xF) >> 5,
+        )  # fmt: skip
+        if stats == self.stats:
+            return False
+        self.stats = stats
+        return True
+
+    @property
+    def idle(self) -> bool:
+        """Nothing left to estimate: no new traffic and every average decayed to zero."""
+        return (
+            self._last == (self.conns, self.inpkts, self.outpkts, self.inbytes, self.outbytes)
+            and not (self._cps or self._inpps or self._outpps or self._inbps or self._outbps)
+        )
+
+
+class DestState:
+    """One real server: configuration, connection counts, counters and its cached record."""
+
+    __slots__ = (
+        "active",
+        "address",
+        "alive",
+        "counters",
+        "dirty",
+        "family",
+        "forward",
+        "inactive",
+        "last_weight",
+        "lower",
+        "overloaded",
+        "persistent",
+        "phase",
+        "port",
+        "record",
+        "service",
+        "tunnel",
+        "upper",
+        "weight",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        service: ServiceState,
+        address: str,
+        port: int,
+        forward: Forward,
+        tunnel: Tunnel | None,
+        weight: int,
+        upper: int,
+        lower: int,
+        phase: int,
+    ) -> None:
+        self.address = address
+        self.port = port
+        self.family = Family.of(address)
+        self.forward = forward
+        self.tunnel = tunnel
+        self.weight = weight
+        # The last non-zero weight: mh builds its table from it so that quiescing a server
+        # does not reshuffle every other flow (the kernel keeps dest->last_weight for this).
+        self.last_weight = weight
+        self.upper = upper
+        self.lower = lower
+        self.overloaded = False
+        self.active = 0
+        self.inactive = 0
+        self.persistent = 0
+        self.counters = Counters()
+        self.service = service
+        self.alive = True  # False once deleted; pending ageing cohorts then drop silently
+        self.phase = phase  # which estimator slot (estimators are spread over the 2 s period)
+        self.record: Dest | None = None
+        self.dirty = True
+
+    @property
+    def available(self) -> bool:
+        """Can take new connections: positive weight and not over its upper threshold."""
+        return self.weight > 0 and not self.overloaded
+
+    def bind(self, count: int, active: bool) -> None:
+        """New connections: the kernel's ip_vs_bind_dest, including the overload check."""
+        if active:
+            self.active += count
+        else:
+            self.inactive += count
+        if self.upper and self.active + self.inactive >= self.upper:
+            self.overloaded = True
+        self.touch()
+
+    def release(self) -> None:
+        """After connections leave: ip_vs_unbind_dest's overload hysteresis."""
+        total = self.active + self.inactive
+        if self.lower:
+            if total < self.lower:
+                self.overloaded = False
+        elif self.upper:
+            if total * 4 < self.upper * 3:
+                self.overloaded = False
+        else:
+            self.overloaded = False
+        self.touch()
+
+    def touch(self) -> None:
+        """Something visible changed: rebuild this record and its service's at the next snapshot."""
+        self.dirty = True
+        self.service.dirty = True
+
+    def build(self) -> Dest:
+        if self.dirty or self.record is None:
+            self.record = Dest(
+                self.address, self.port, self.family, self.forward, self.tunnel, self.weight,
+                self.upper, self.lower, self.active, self.inactive, self.persistent,
+                self.counters.stats,
+            )  # fmt: skip
+            self.dirty = False
+        return self.record
+
+
+@dataclass(slots=True, eq=False)
+class Traffic:
+    """How one service's clients behave (a per-service profile, not a kernel notion)."""
+
+    rate: float  # mean new connections per second
+    active_mean: float  # mean seconds a TCP/SCTP connection stays established
+    in_pps: float  # packets per second per established connection, client to server
+    out_pps: float
+    in_size: int  # bytes per packet
+    out_size: int
+
+
+@dataclass(slots=True, eq=False)
+class ServiceState:
+    """One virtual service. `dests` is in kernel list order (newest first, like list_add)."""
+
+    key: ServiceKey
+    scheduler: str
+    raw_flags: int
+    timeout: int
+    netmask: str
+    pe: str | None
+    traffic: Traffic
+    dests: list[DestState] = field(default_factory=list)
+    counters: Counters = field(default_factory=Counters)
+    alive: bool = True
+    phase: int = 0
+    templates: dict[int, tuple[DestState, int]] = field(default_factory=dict)  # client -> (dest, expiry)
+    sched: object | None = None  # the scheduler instance (schedulers.Scheduler)
+    record: Service | None = None
+    dirty: bool = True
+
+    def find(self, address: str, port: int) -> DestState | None:
+        for dest in self.dests:
+            if dest.port == port and dest.address == address:
+                return dest
+        return None
+
+    def build(self, flags: tuple[str, ...]) -> Service:
+        """The record, rebuilt only if something changed (unchanged real servers are reused)."""
+        if self.dirty or self.record is None:
+            self.record = Service(
+                self.key, self.scheduler, flags, self.raw_flags, self.timeout, self.netmask, self.pe,
+                self.counters.stats, tuple(dest.build() for dest in self.dests),
+            )  # fmt: skip
+            self.dirty = False
+        return self.record

@@ -1,0 +1,76 @@
+"""Fixtures of the real-kernel suite. It runs only inside the lab VM (scripts/kernel-suite).
+
+On any other machine every test here is skipped with the reason; the runner, not this file,
+makes sure CI never passes on skips.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import lab
+
+if TYPE_CHECKING:
+    from lvs_tui.ipvs.kernel import KernelBackend
+
+NOT_IN_LAB = (
+    "kernel tests run only inside the lab VM: use scripts/kernel-suite "
+    f"(it boots a kernel with IPVS and sets {lab.IN_LAB_ENV}=1)"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if lab.in_lab():
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.skip(reason=NOT_IN_LAB))
+
+
+@pytest.fixture(scope="session")
+def ipvs_modules() -> None:
+    """Load ip_vs and the modules the suite uses; a kernel without them fails the suite."""
+    try:
+        lab.load_modules()
+    except RuntimeError as error:
+        pytest.fail(f"this kernel cannot run the IPVS lab: {error}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def clean_table(ipvs_modules: None) -> Iterator[None]:
+    """Every test starts (and leaves) with an empty IPVS table: `ipvsadm -C`."""
+    lab.clear()
+    yield
+    lab.clear()
+
+
+@pytest.fixture(scope="session")
+def topology(ipvs_modules: None) -> Iterator[lab.Lab]:
+    """The NAT topology: client ns, director (root ns), real servers rs1..rs3 with HTTP + UDP echo."""
+    topo = lab.Lab()
+    try:
+        topo.build()
+        yield topo
+    finally:
+        topo.close()
+
+
+@pytest.fixture
+def backend(ipvs_modules: None) -> Iterator[KernelBackend]:
+    try:
+        from lvs_tui.ipvs.kernel import KernelBackend
+    except ImportError as error:
+        pytest.fail(f"lvs_tui.ipvs.kernel.KernelBackend is not importable: {error}", pytrace=False)
+    kernel = KernelBackend()
+    try:
+        yield kernel
+    finally:
+        kernel.close()
