@@ -28,7 +28,7 @@ class ServiceConfig:
     key: ServiceKey
     scheduler: str = "wlc"
     flags: tuple[str, ...] = ()  # decoded names, see model.flags
-    persistence_timeout: int = 300  # used only when "persistent" is in flags
+    persistence_timeout: int = 0  # seconds, with "persistent"; 0 = ipvsadm's default (300 s)
     netmask: str | None = None  # None = host mask of the family (255.255.255.255 or 128)
     pe: str | None = None
 

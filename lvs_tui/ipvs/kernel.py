@@ -151,9 +151,7 @@ class KernelBackend:
         validate.service_key(key)
         sched = validate.scheduler(key, config.scheduler)
         raw = validate.flags(key, config.flags, sched)
-        # ipvsadm sends timeout 0 for a service that is not persistent
-        timeout = config.persistence_timeout if raw & service_flags.PERSISTENT else 0
-        validate.persistence(key, raw, timeout)
+        timeout = validate.persistence(key, raw, config.persistence_timeout)
         svc = Service(key, sched, raw_flags=raw, persistence_timeout=timeout,
                       netmask=validate.netmask(key, config.netmask), pe=validate.pe_name(key, config.pe))
         self._call(c.CMD_NEW_SERVICE, codec.encode_service(svc), what=f"add service {key}", service=key,
@@ -167,9 +165,7 @@ class KernelBackend:
         if edit.flags is not None:
             raw = (raw & ~service_flags.WRITABLE_MASK) | validate.flags(key, edit.flags, sched)
         timeout = now.persistence_timeout if edit.persistence_timeout is None else edit.persistence_timeout
-        if raw & service_flags.PERSISTENT and timeout == 0:
-            timeout = 300  # turning persistence on without a timeout: ipvsadm's default
-        validate.persistence(key, raw, timeout)
+        timeout = validate.persistence(key, raw, timeout)
         netmask = now.netmask if edit.netmask is None else validate.netmask(key, edit.netmask)
         pe = now.pe if edit.pe is None else validate.pe_name(key, edit.pe)
         svc = replace(now, scheduler=sched, raw_flags=raw, persistence_timeout=timeout, netmask=netmask,

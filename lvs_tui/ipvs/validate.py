@@ -18,6 +18,7 @@ U32_MAX = 0xFFFFFFFF
 INT_MAX = 0x7FFFFFFF
 # The kernel keeps timeouts in jiffies (seconds * HZ, HZ <= 1000) in an int.
 MAX_TIMEOUT = INT_MAX // 1000
+DEFAULT_PERSISTENCE = 300  # ipvsadm's `-p` without a value
 
 
 def service_key(key: ServiceKey) -> None:
@@ -56,14 +57,17 @@ def flags(key: ServiceKey, names: tuple[str, ...], sched: str) -> int:
         raise InvalidArgument(f"service {key}: {exc}.") from None
 
 
-def persistence(key: ServiceKey, raw_flags: int, timeout: int) -> None:
+def persistence(key: ServiceKey, raw_flags: int, timeout: int) -> int:
+    """The persistence timeout to send: as given, or ipvsadm's 300 s for a persistent service
+    given none (0). A service that is not persistent keeps what it has (the kernel ignores it)."""
+    if raw_flags & service_flags.PERSISTENT and timeout == 0:
+        timeout = DEFAULT_PERSISTENCE
     if not 0 <= timeout <= MAX_TIMEOUT:
         raise InvalidArgument(f"service {key}: the persistence timeout must be at most {MAX_TIMEOUT} s.")
-    if raw_flags & service_flags.PERSISTENT and timeout == 0:
-        raise InvalidArgument(f"service {key}: a persistent service needs a timeout of at least 1 s.")
     if key.fwmark is None and key.port == 0 and not raw_flags & service_flags.PERSISTENT:
         # ipvsadm's rule: port 0 means "all ports", which only makes sense with persistence
         raise InvalidArgument(f"service {key}: port 0 is allowed only for a persistent service.")
+    return timeout
 
 
 def netmask(key: ServiceKey, mask: str | None) -> str:

@@ -8,8 +8,9 @@ import random
 import time
 from collections.abc import Callable
 
+from lvs_tui.ipvs import validate
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
-from lvs_tui.ipvs.errors import InvalidArgument, ObjectExists, ObjectNotFound
+from lvs_tui.ipvs.errors import ObjectExists, ObjectNotFound
 from lvs_tui.model import flags as F
 from lvs_tui.model.records import DestKey, Info, ServiceKey, Snapshot, SyncDaemon, Timeouts
 from lvs_tui.sim import checks, schedulers
@@ -144,9 +145,10 @@ class SimulatedDirector:
         key = config.key
         if key in self._services:
             raise ObjectExists(f"Virtual service {key} already exists.")
+        validate.service_key(key)
         raw = checks.service_flags(key, config.scheduler, config.flags)
         netmask = checks.netmask(key, config.netmask)
-        timeout = checks.timeout(key, config.persistence_timeout)
+        timeout = validate.persistence(key, raw, config.persistence_timeout)
         pe = checks.pe(key, config.pe)
         svc = ServiceState(key, config.scheduler, raw, timeout, netmask, pe, NEW_SERVICE_TRAFFIC)
         svc.phase = len(self._services) % PHASES
@@ -162,8 +164,8 @@ class SimulatedDirector:
         # Without new flags the bits stay; their names may change with the scheduler, as in the kernel.
         raw = svc.raw_flags if edit.flags is None else checks.service_flags(key, scheduler, edit.flags)
         netmask = svc.netmask if edit.netmask is None else checks.netmask(key, edit.netmask)
-        seconds = edit.persistence_timeout
-        timeout = svc.timeout if seconds is None else checks.timeout(key, seconds)
+        seconds = svc.timeout if edit.persistence_timeout is None else edit.persistence_timeout
+        timeout = validate.persistence(key, raw, seconds)
         pe = svc.pe if edit.pe is None else checks.pe(key, edit.pe)
         if (raw & F.PERSISTENT) and not (svc.raw_flags & F.PERSISTENT):
             svc.templates.clear()
@@ -230,8 +232,7 @@ class SimulatedDirector:
 
     def set_timeouts(self, timeouts: Timeouts) -> None:
         for name in ("tcp", "tcp_fin", "udp"):
-            if getattr(timeouts, name) < 0:
-                raise InvalidArgument(f"The {name} timeout must be 0 (unchanged) or a number of seconds.")
+            validate.timeout(name, getattr(timeouts, name))
         old = self._timeouts
         self._timeouts = Timeouts(
             timeouts.tcp or old.tcp, timeouts.tcp_fin or old.tcp_fin, timeouts.udp or old.udp

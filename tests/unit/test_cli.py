@@ -1,0 +1,89 @@
+"""The command line: batch output on the simulated director, and failures as one sentence."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lvs_tui.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lvs_tui", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_batch_json_prints_one_object_per_snapshot(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--demo", "--batch", "--json", "-n", "3", "-d", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    first, _, third = (json.loads(line) for line in lines)
+    assert first["source"] == "demo (seed 1)"
+    assert first["interval"] is None and third["interval"] is not None
+    assert {s["id"] for s in first["services"]} == {s["id"] for s in third["services"]}
+    service = first["services"][0]
+    assert set(service["stats"]) == {
+        "conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps", "inpps", "outpps", "inbps", "outbps",
+    }  # fmt: skip
+    assert service["dests"] and "forward" in service["dests"][0]
+
+
+def test_batch_text_lists_every_service_and_real_server(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--demo", "--batch", "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "rates: kernel 8 s average" in out
+    main(["--demo", "--batch", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    for service in doc["services"]:
+        for dest in service["dests"]:
+            host = f"[{dest['address']}]" if ":" in dest["address"] else dest["address"]
+            assert f"-> {host}:{dest['port']} " in out
+
+
+def test_demo_size_builds_the_requested_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--demo-size", "20x3", "--batch", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["services"]) == 20
+    assert all(len(service["dests"]) == 3 for service in doc["services"])
+
+
+def test_unknown_netns_is_one_sentence_and_exit_1() -> None:
+    result = run_cli("--batch", "--netns", "lvs-top-no-such-namespace")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "lvs-top-no-such-namespace" in result.stderr and "ip netns list" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--batch", "-d", "-1"], "delay must be 0 or more"),
+        (["--batch", "-n", "many"], "not a whole number"),
+        (["--demo-size", "10by10", "--batch"], "10by10"),
+        (["--demo", "--netns", "blue", "--batch"], "cannot be combined"),
+        (["--demo"], "use --batch"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_sentence(args: list[str], fragment: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert reader.stdin is not None
+    writer = subprocess.run(
+        [sys.executable, "-m", "lvs_tui", "--demo", "--batch", "-n", "0", "-d", "0"],
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    reader.stdin.close()
+    reader.wait()
+    assert writer.returncode == 0
+    assert writer.stderr == ""
