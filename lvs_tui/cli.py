@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=1.0,
         metavar="SECONDS",
-        help="seconds between snapshots (default 1; 0 = back to back)",
+        help="seconds between polls (default 1; with --batch, 0 = back to back)",
     )
     batch.add_argument("--json", action="store_true", help="one JSON object per snapshot, one per line")
     batch.add_argument("--exact", action="store_true", help="raw numbers instead of K/M/G units")
@@ -103,6 +103,25 @@ def open_backend(args: argparse.Namespace) -> Backend:
     return KernelBackend(netns=args.netns)
 
 
+def run_dashboard(args: argparse.Namespace) -> int:
+    from lvs_tui.hostload import HostSampler
+    from lvs_tui.ui.app import LvsTopApp
+
+    demo = bool(args.demo or args.demo_size)
+    description = "demo" if demo else (f"kernel (netns {args.netns})" if args.netns else "kernel")
+    app = LvsTopApp(
+        lambda: open_backend(args),
+        description=description,
+        interval=args.delay if args.delay > 0 else 1.0,
+        host_sampler=HostSampler(),
+    )
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
     print(f"lvs-top: {message}", file=sys.stderr)
     return code
@@ -114,11 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.netns and (args.demo or args.demo_size):
         parser.error("--netns reads a kernel's table and cannot be combined with --demo")
     if not args.batch:
-        return _fail(
-            "the interactive dashboard is not part of this release yet; "
-            "use --batch (add --demo to try it without IPVS).",
-            EXIT_USAGE,
-        )
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            return _fail("the dashboard needs a terminal; use --batch to print to a pipe or a file.", EXIT_USAGE)
+        return run_dashboard(args)
     count = args.iterations if args.iterations > 0 else sys.maxsize
     options = BatchOptions(count=count, delay=args.delay, json=args.json, exact=args.exact)
     try:

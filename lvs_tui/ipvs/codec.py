@@ -250,36 +250,65 @@ def decode_stats(buf: Buffer, start: int, end: int) -> Stats:
     return Stats(*values[1:])
 
 
-def _stats(buf: Buffer, attrs: Attrs, attr64: int, attr32: int) -> Stats:
-    span = attrs.get(attr64) or attrs.get(attr32)  # STATS64 since Linux 4.1; STATS before
-    return decode_stats(buf, span[0], span[1]) if span else ZERO_STATS
-
-
 def decode_service(buf: Buffer, start: int, end: int) -> Service:
     """The payload of a CMD_ATTR_SERVICE (a nest of SVC_ATTR_*) as a record without dests."""
     a = parse_attrs(buf, start, end)
-    family = _FAMILY_OF_AF.get(get_u16(buf, a, c.SVC_ATTR_AF), Family.IPV4)
-    fwmark = get_u32(buf, a, c.SVC_ATTR_FWMARK)
+    span = a.get(c.SVC_ATTR_ADDR)
+    span_flags = a.get(c.SVC_ATTR_FLAGS)
+    span_stats = a.get(c.SVC_ATTR_STATS64) or a.get(c.SVC_ATTR_STATS)  # STATS64 since Linux 4.1
+    netmask = a.get(c.SVC_ATTR_NETMASK)
+    return make_service(
+        get_u16(buf, a, c.SVC_ATTR_AF),
+        get_u16(buf, a, c.SVC_ATTR_PROTOCOL),
+        bytes(memoryview(buf)[span[0]:span[0] + 16]) if span else None,
+        get_be16(buf, a, c.SVC_ATTR_PORT),
+        get_u32(buf, a, c.SVC_ATTR_FWMARK),
+        _raw(buf, a.get(c.SVC_ATTR_SCHED_NAME)),
+        int(_FLAGS.unpack_from(buf, span_flags[0])[0]) if span_flags else 0,
+        get_u32(buf, a, c.SVC_ATTR_TIMEOUT),
+        int(_U32.unpack_from(buf, netmask[0])[0]) if netmask else None,
+        _raw(buf, a.get(c.SVC_ATTR_PE_NAME)),
+        decode_stats(buf, *span_stats) if span_stats else ZERO_STATS,
+    )
+
+
+def _raw(buf: Buffer, span: tuple[int, int] | None) -> bytes | None:
+    return bytes(memoryview(buf)[span[0]:span[1]]) if span else None
+
+
+def _text(raw: bytes | None) -> str | None:
+    return raw.split(b"\0", 1)[0].decode(errors="replace") if raw is not None else None
+
+
+_flag_names: dict[tuple[int, str], tuple[str, ...]] = {}  # few distinct (flags, scheduler) pairs
+_netmasks: dict[tuple[Family, int], str] = {}
+
+
+def make_service(af: int, proto: int, raw_addr: bytes | None, port: int, fwmark: int,
+                 raw_sched: bytes | None, raw_flags: int, timeout: int, netmask: int | None,
+                 raw_pe: bytes | None, stats: Stats) -> Service:
+    """A service record from its attribute values (None or 0 where absent); shared by both decoders."""
+    family = _FAMILY_OF_AF.get(af, Family.IPV4)
     if fwmark:
         key = ServiceKey.mark(fwmark, family)
     else:
-        proto = _PROTO_OF_NUM.get(get_u16(buf, a, c.SVC_ATTR_PROTOCOL), Protocol.TCP)
-        addr = get_address(buf, a, c.SVC_ATTR_ADDR, family)
-        key = ServiceKey(family, proto, addr, get_be16(buf, a, c.SVC_ATTR_PORT))
-    scheduler = get_string(buf, a, c.SVC_ATTR_SCHED_NAME) or ""
-    span = a.get(c.SVC_ATTR_FLAGS)
-    raw_flags = int(_FLAGS.unpack_from(buf, span[0])[0]) if span else 0
-    netmask = get_u32(buf, a, c.SVC_ATTR_NETMASK, 128 if family is Family.IPV6 else 0xFFFFFFFF)
-    return Service(
-        key=key,
-        scheduler=scheduler,
-        flags=service_flags.decode(raw_flags, scheduler),
-        raw_flags=raw_flags,
-        persistence_timeout=get_u32(buf, a, c.SVC_ATTR_TIMEOUT),
-        netmask=netmask_of_u32(family, netmask),
-        pe=get_string(buf, a, c.SVC_ATTR_PE_NAME) or None,
-        stats=_stats(buf, a, c.SVC_ATTR_STATS64, c.SVC_ATTR_STATS),
-    )
+        if raw_addr is None:
+            addr = "::" if family is Family.IPV6 else "0.0.0.0"
+        elif family is Family.IPV6:
+            addr = socket.inet_ntop(AF_INET6, raw_addr)
+        else:
+            addr = socket.inet_ntop(AF_INET, raw_addr[:4])
+        key = ServiceKey(family, _PROTO_OF_NUM.get(proto, Protocol.TCP), addr, port)
+    scheduler = _text(raw_sched) or ""
+    names = _flag_names.get((raw_flags, scheduler))
+    if names is None:
+        names = _flag_names[raw_flags, scheduler] = service_flags.decode(raw_flags, scheduler)
+    if netmask is None:
+        netmask = 128 if family is Family.IPV6 else 0xFFFFFFFF
+    mask = _netmasks.get((family, netmask))
+    if mask is None:
+        mask = _netmasks[family, netmask] = netmask_of_u32(family, netmask)
+    return Service(key, scheduler, names, raw_flags, timeout, mask, _text(raw_pe) or None, stats)
 
 
 def decode_tunnel(tun_type: int, port: int, raw_flags: int) -> Tunnel:
@@ -293,7 +322,8 @@ def decode_tunnel(tun_type: int, port: int, raw_flags: int) -> Tunnel:
 def decode_dest(buf: Buffer, start: int, end: int, service_family: Family) -> Dest:
     """The payload of a CMD_ATTR_DEST; kernels before 3.18 send no ADDR_FAMILY (= the service's).
 
-    One pass over the attributes, without a dict: this runs once per real server per poll.
+    One pass over the attributes, without a dict. (Polls mostly take the layout fast path, see
+    lvs_tui.ipvs.layout; this is the reference it must agree with.)
     """
     v = [0] * 16  # scalar attribute values by type (DEST_ATTR_* are 1..15)
     addr = -1
@@ -323,32 +353,52 @@ def decode_dest(buf: Buffer, start: int, end: int, service_family: Family) -> De
         elif atype == c.DEST_ATTR_STATS:
             stats32 = (at, start + length)
         start += (length + 3) & ~3
-    family = _FAMILY_OF_AF.get(v[c.DEST_ATTR_ADDR_FAMILY], service_family)
-    if addr < 0:
-        address = "::" if family is Family.IPV6 else "0.0.0.0"
-    elif family is Family.IPV6:
-        address = socket.inet_ntop(AF_INET6, bytes(buf[addr:addr + 16]))
-    else:
-        address = socket.inet_ntop(AF_INET, bytes(buf[addr:addr + 4]))
-    forward = FORWARD_OF_NUM.get(v[c.DEST_ATTR_FWD_METHOD] & c.FWD_MASK, Forward.MASQ)
-    tunnel = None
-    if forward is Forward.TUNNEL:
-        tunnel = decode_tunnel(v[c.DEST_ATTR_TUN_TYPE], v[c.DEST_ATTR_TUN_PORT], v[c.DEST_ATTR_TUN_FLAGS])
-    weight = v[c.DEST_ATTR_WEIGHT]
     span = stats64 or stats32  # STATS64 since Linux 4.1
-    return Dest(
-        address,
+    return make_dest(
+        bytes(memoryview(buf)[addr:addr + 16]) if addr >= 0 else None,
         v[c.DEST_ATTR_PORT],
-        family,
-        forward,
-        tunnel,
-        weight - (1 << 32) if weight & 0x80000000 else weight,  # an int in the kernel
+        v[c.DEST_ATTR_FWD_METHOD],
+        v[c.DEST_ATTR_WEIGHT],
         v[c.DEST_ATTR_U_THRESH],
         v[c.DEST_ATTR_L_THRESH],
         v[c.DEST_ATTR_ACTIVE_CONNS],
         v[c.DEST_ATTR_INACT_CONNS],
         v[c.DEST_ATTR_PERSIST_CONNS],
+        v[c.DEST_ATTR_ADDR_FAMILY],
+        v[c.DEST_ATTR_TUN_TYPE],
+        v[c.DEST_ATTR_TUN_PORT],
+        v[c.DEST_ATTR_TUN_FLAGS],
         decode_stats(buf, span[0], span[1]) if span else ZERO_STATS,
+        service_family,
+    )
+
+
+def make_dest(raw_addr: bytes | None, port: int, fwd: int, weight: int, upper: int, lower: int,
+              active: int, inactive: int, persistent: int, af: int, tun_type: int, tun_port: int,
+              tun_flags: int, stats: Stats, service_family: Family) -> Dest:
+    """A real-server record from its attribute values (None or 0 where absent); shared by both decoders."""
+    family = _FAMILY_OF_AF.get(af, service_family)
+    if raw_addr is None:
+        address = "::" if family is Family.IPV6 else "0.0.0.0"
+    elif family is Family.IPV6:
+        address = socket.inet_ntop(AF_INET6, raw_addr)
+    else:
+        address = socket.inet_ntop(AF_INET, raw_addr[:4])
+    forward = FORWARD_OF_NUM.get(fwd & c.FWD_MASK, Forward.MASQ)
+    tunnel = decode_tunnel(tun_type, tun_port, tun_flags) if forward is Forward.TUNNEL else None
+    return Dest(
+        address,
+        port,
+        family,
+        forward,
+        tunnel,
+        weight - (1 << 32) if weight & 0x80000000 else weight,  # an int in the kernel
+        upper,
+        lower,
+        active,
+        inactive,
+        persistent,
+        stats,
     )
 
 

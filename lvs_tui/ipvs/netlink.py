@@ -92,20 +92,22 @@ class GenlSocket:
         """Read until NLMSG_DONE (dump) or the ack (doit); messages of other sequences are stale, skipped."""
         out: list[bytes] = []
         buf, sock, unpack = self._buf, self._sock, _NLMSGHDR.unpack_from
+        view = memoryview(buf)
         while True:
             n = sock.recv_into(buf)
+            data = bytes(view[:n])  # one copy per datagram; each body is then one slice of it
             off = 0
             while off + _NLMSGHDR.size <= n:
-                length, msg_type, _flags, msg_seq, _pid = unpack(buf, off)
+                length, msg_type, _flags, msg_seq, _pid = unpack(data, off)
                 if length < _NLMSGHDR.size:
                     raise NetlinkError(errno.EBADMSG)
                 if msg_seq == seq:
                     if msg_type == c.NLMSG_ERROR or msg_type == c.NLMSG_DONE:
-                        err = _ERRNO.unpack_from(buf, off + 16)[0] if length >= 20 else 0
+                        err = _ERRNO.unpack_from(data, off + 16)[0] if length >= 20 else 0
                         if err:
                             raise NetlinkError(-err)
                         return out  # the ack of a doit, or the end of a dump
-                    out.append(bytes(buf[off + _HDRS:off + length]))
+                    out.append(data[off + _HDRS:off + length])
                 off += (length + 3) & ~3
 
 

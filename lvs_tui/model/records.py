@@ -7,8 +7,10 @@ the backend (batch output, the dashboard, operations) consumes only these.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Family(StrEnum):
@@ -47,11 +49,12 @@ FLAG_PERSISTENT = "persistent"
 FLAG_ONEPACKET = "ops"
 
 
-@dataclass(frozen=True, slots=True)
-class Stats:
+class Stats(NamedTuple):
     """64-bit counters and the kernel's rate estimates (an ~8 s average refreshed every 2 s).
 
     Rates are per second; `inbps`/`outbps` are bytes per second, as the kernel reports them.
+    A NamedTuple rather than a frozen dataclass: a poll builds one per record (11,000 for a big
+    table) and a tuple is built ~5x faster; it is just as immutable. Copy-with-changes: `_replace`.
     """
 
     conns: int = 0
@@ -73,7 +76,7 @@ def _host_port(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class ServiceKey:
     """What identifies a virtual service to the kernel: protocol/address/port, or fwmark/family."""
 
@@ -103,6 +106,18 @@ class ServiceKey:
             return f"fwm:{self.fwmark}" + (":ipv6" if self.family is Family.IPV6 else "")
         assert self.protocol is not None
         return f"{self.protocol.value}:{_host_port(self.address, self.port)}"
+
+    @property
+    def sort_key(self) -> tuple[int, int, str, bytes, int]:
+        """Orders services as an operator reads them: by family, protocol, address (numerically),
+        port; firewall marks after addresses."""
+        if self.fwmark is not None:
+            return (self.family is Family.IPV6, 1, "", b"", self.fwmark)
+        assert self.protocol is not None
+        packed = socket.inet_pton(
+            socket.AF_INET6 if self.family is Family.IPV6 else socket.AF_INET, self.address
+        )
+        return (self.family is Family.IPV6, 0, self.protocol.value, packed, self.port)
 
     def __str__(self) -> str:
         return self.id

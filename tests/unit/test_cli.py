@@ -63,7 +63,7 @@ def test_unknown_netns_is_one_sentence_and_exit_1() -> None:
         (["--batch", "-n", "many"], "not a whole number"),
         (["--demo-size", "10by10", "--batch"], "10by10"),
         (["--demo", "--netns", "blue", "--batch"], "cannot be combined"),
-        (["--demo"], "use --batch"),
+        (["--demo"], "needs a terminal"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_sentence(args: list[str], fragment: str) -> None:

@@ -1,5 +1,3 @@
-from dataclasses import replace
-
 import pytest
 
 from lvs_tui.model.rates import Rates, is_reset, rates_between, snapshot_rates
@@ -28,7 +26,7 @@ def test_rates_are_deltas_over_the_interval() -> None:
 
 @pytest.mark.parametrize("field", ["conns", "inpkts", "outpkts", "inbytes", "outbytes"])
 def test_any_counter_going_backwards_is_a_reset(field: str) -> None:
-    zeroed = replace(AFTER, **{field: 0})
+    zeroed = AFTER._replace(**{field: 0})
     assert is_reset(BEFORE, zeroed)
     assert rates_between(BEFORE, zeroed, 1.0) is None
 

@@ -1,0 +1,92 @@
+"""The poller: one thread owns the backend and polls it when asked (no Textual here).
+
+The UI's timer only *asks* for a poll; polls never overlap, and requests made while one is running
+collapse into a single next poll. Each poll's outcome is handed to `deliver` (called on the poller
+thread: the app forwards it to its own thread). A backend that cannot be opened or fails (IPVS
+unloaded, permission lost, netns gone) is reported and reopened on the next request, so the screen
+recovers by itself when the cause goes away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lvs_tui.ipvs.backend import Backend
+from lvs_tui.ipvs.errors import IpvsError
+from lvs_tui.model.records import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """One poll's outcome: a snapshot, or the error in plain words."""
+
+    snapshot: Snapshot | None
+    error: str | None
+    started: float  # monotonic
+    seconds: float  # how long the poll took
+
+
+class Poller:
+    def __init__(
+        self,
+        open_backend: Callable[[], Backend],
+        deliver: Callable[[PollResult], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._open_backend = open_backend
+        self._deliver = deliver
+        self._clock = clock
+        self._wanted = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="lvs-top-poller", daemon=True)
+        self._backend: Backend | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def request(self) -> None:
+        """Ask for a poll as soon as the current one (if any) is done."""
+        self._wanted.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        self._wanted.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._wanted.wait()
+                if self._stopping:
+                    return
+                self._wanted.clear()
+                result = self._poll_once()
+                with contextlib.suppress(Exception):  # a receiver going away must not stop polling
+                    self._deliver(result)
+        finally:
+            self._close_backend()
+
+    def _poll_once(self) -> PollResult:
+        started = self._clock()
+        try:
+            if self._backend is None:
+                self._backend = self._open_backend()
+            snapshot = self._backend.snapshot()
+        except IpvsError as error:
+            self._close_backend()  # reopen next time: the cause may go away
+            return PollResult(None, str(error), started, self._clock() - started)
+        except Exception as error:  # a bug must not kill the poller and freeze the screen
+            self._close_backend()
+            return PollResult(None, f"poll failed: {error!r}", started, self._clock() - started)
+        return PollResult(snapshot, None, started, self._clock() - started)
+
+    def _close_backend(self) -> None:
+        if self._backend is not None:
+            with contextlib.suppress(Exception):  # closing a broken backend may fail; it is gone anyway
+                self._backend.close()
+            self._backend = None

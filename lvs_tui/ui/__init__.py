@@ -1,0 +1,1 @@
+"""The Textual dashboard: the only package of lvs-top that imports Textual."""

@@ -1,0 +1,223 @@
+"""Columns and cell rendering of the two tables, from the dashboard's state (formatting only)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+from rich.text import Text
+
+from lvs_tui.model.dashboard import Dashboard, Metric
+from lvs_tui.model.distribution import DestState, Share, shares
+from lvs_tui.model.format import FORWARD_MODES, bits, human, service_label, service_options
+from lvs_tui.model.rates import Rates
+from lvs_tui.model.records import Dest, DestKey, Forward, Service, ServiceKey, Stats
+from lvs_tui.ui.grid import Cell, Column
+
+SPARK = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 12
+
+SERVICE_COLUMNS_RATES = [
+    Column("service", "Service", 26, right=False),
+    Column("scheduler", "Scheduler", 16, right=False),
+    Column("servers", "Srv", 5),
+    Column("active", "Active", 7),
+    Column("inactive", "InAct", 7),
+    Column("cps", "CPS", 6),
+    Column("pps", "In/OutPPS", 11),
+    Column("bps", "In/Out bit/s", 13),
+    Column("", "Trend", SPARK_WIDTH, right=False),
+]
+SERVICE_COLUMNS_COUNTERS = [
+    *SERVICE_COLUMNS_RATES[:5],
+    Column("conns", "Conns", 9),
+    Column("", "InPkts", 9),
+    Column("", "OutPkts", 9),
+    Column("", "InBytes", 9),
+    Column("", "OutBytes", 9),
+]
+DEST_COLUMNS_RATES = [
+    Column("", "Real server", 24, right=False),
+    Column("", "Fwd", 10, right=False),
+    Column("", "Weight", 6),
+    Column("", "U/L thr", 9),
+    Column("", "Active", 7),
+    Column("", "InAct", 7),
+    Column("", "Pers", 5),
+    Column("", "CPS", 6),
+    Column("", "In/Out bit/s", 13),
+    Column("", "Share exp→got", 13),
+    Column("", "State", 10, right=False),
+]
+DEST_COLUMNS_COUNTERS = [
+    *DEST_COLUMNS_RATES[:7],
+    Column("", "Conns", 9),
+    Column("", "InBytes", 9),
+    Column("", "OutBytes", 9),
+    *DEST_COLUMNS_RATES[9:],
+]
+
+# On narrow terminals (80 columns) the tables drop these columns and narrow the names.
+COMPACT_DROP = {"In/OutPPS", "U/L thr", "Pers", "InPkts", "OutPkts"}
+COMPACT_WIDTHS = {"Service": 21, "Scheduler": 10, "Real server": 21, "Fwd": 7, "Trend": 8, "Active": 6,
+                  "InAct": 6, "Share exp→got": 11, "State": 9}  # fmt: skip
+
+
+def compact(columns: list[Column]) -> list[Column]:
+    return [
+        Column(c.id, c.label, COMPACT_WIDTHS.get(c.label, c.width), c.right)
+        for c in columns
+        if c.label not in COMPACT_DROP
+    ]
+
+
+def pick(cells: Sequence[Cell], full: list[Column], shown: list[Column]) -> list[Cell]:
+    """The cells of `full` that `shown` keeps, matched by label."""
+    by_label = {column.label: cell for column, cell in zip(full, cells, strict=False)}
+    return [by_label.get(column.label, "") for column in shown]
+
+
+STATE_STYLES = {
+    DestState.OK: "green",
+    DestState.QUIESCENT: "yellow",
+    DestState.OVERLOADED: "bold red",
+    DestState.RESET: "magenta",
+    DestState.SKEWED: "bold yellow",
+}
+
+
+def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> Text:
+    recent = list(values)[-width:]
+    if not recent:
+        return Text("")
+    top = max(recent)
+    if top <= 0:
+        return Text(SPARK[0] * len(recent), style="dim")
+    return Text("".join(SPARK[min(7, int(v / top * 7.999))] for v in recent), style="cyan")
+
+
+def pair(left: float, right: float, exact: bool) -> str:
+    return f"{human(left, exact)}/{human(right, exact)}"
+
+
+def bit_pair(left: float, right: float, exact: bool) -> str:
+    return f"{bits(left, exact)}/{bits(right, exact)}"
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+class RowRenderer:
+    """Formats rows on demand; the grid calls it only for the rows on screen."""
+
+    def __init__(self, dashboard: Dashboard) -> None:
+        self.dashboard = dashboard
+        self.exact = False
+        self.counters = False
+        self.metric = Metric.CPS
+        self.compact = False
+
+    def _full_service_columns(self) -> list[Column]:
+        return SERVICE_COLUMNS_COUNTERS if self.counters else SERVICE_COLUMNS_RATES
+
+    def _full_dest_columns(self) -> list[Column]:
+        return DEST_COLUMNS_COUNTERS if self.counters else DEST_COLUMNS_RATES
+
+    def service_columns(self) -> list[Column]:
+        full = self._full_service_columns()
+        return compact(full) if self.compact else full
+
+    def dest_columns(self) -> list[Column]:
+        full = self._full_dest_columns()
+        return compact(full) if self.compact else full
+
+    def service_row(self, key: Hashable) -> Sequence[Cell]:
+        cells = self._service_cells(key)
+        return pick(cells, self._full_service_columns(), self.service_columns()) if self.compact else cells
+
+    def dest_row(self, service: Service, dest: Dest, share: Share | None) -> Sequence[Cell]:
+        cells = self._dest_cells(service, dest, share)
+        return pick(cells, self._full_dest_columns(), self.dest_columns()) if self.compact else cells
+
+    def _service_cells(self, key: Hashable) -> Sequence[Cell]:
+        assert isinstance(key, ServiceKey)
+        snapshot = self.dashboard.snapshot
+        service = None if snapshot is None else snapshot.service(key)
+        if service is None:
+            return [key.id]
+        exact = self.exact
+        serving = sum(1 for d in service.dests if d.weight > 0)
+        active = sum(d.active_conns for d in service.dests)
+        inactive = sum(d.inactive_conns for d in service.dests)
+        label = service_label(service)
+        head: list[Cell] = [
+            Text(label, style="bold"),
+            service_options(service),
+            Text(f"{serving}/{len(service.dests)}", style="" if serving else "bold red"),
+            human(active, exact),
+            human(inactive, exact),
+        ]
+        if self.counters:
+            return head + counter_cells(service.stats, exact, with_packets=True)
+        rates = self.dashboard.service_rates.get(key)
+        if rates is None:
+            reset = key in self.dashboard.resets
+            return [*head, Text("reset" if reset else "…", style="magenta" if reset else "dim")]
+        return [
+            *head,
+            human(rates.cps, exact),
+            pair(rates.inpps, rates.outpps, exact),
+            bit_pair(rates.inbps, rates.outbps, exact),
+            sparkline(self.dashboard.service_history.get(key, self.metric),
+                      8 if self.compact else SPARK_WIDTH),
+        ]
+
+    def dest_shares(self, service: Service) -> dict[DestKey, Share]:
+        dashboard = self.dashboard
+        rates = {
+            dest.key: dashboard.dest_rates[(service.key, dest.key)]
+            for dest in service.dests
+            if (service.key, dest.key) in dashboard.dest_rates
+        }
+        resets = frozenset(
+            dest.key for dest in service.dests if (service.key, dest.key) in dashboard.resets
+        )
+        return {
+            share.dest: share for share in shares(service, rates, resets, dashboard.rate_seconds or 1.0)
+        }
+
+    def _dest_cells(self, service: Service, dest: Dest, share: Share | None) -> Sequence[Cell]:
+        exact = self.exact
+        forward = FORWARD_MODES[dest.forward]
+        if dest.forward is Forward.TUNNEL and dest.tunnel is not None:
+            forward += f"/{dest.tunnel.type.value}"
+        weight = Text(str(dest.weight), style="bold yellow" if dest.weight == 0 else "")
+        head: list[Cell] = [
+            dest.key.id,
+            forward,
+            weight,
+            f"{dest.upper_threshold}/{dest.lower_threshold}",
+            human(dest.active_conns, exact),
+            human(dest.inactive_conns, exact),
+            human(dest.persistent_conns, exact),
+        ]
+        state = share.state if share is not None else DestState.OK
+        tail: list[Cell] = [
+            Text(f"{percent(share.expected if share else None)}→{percent(share.conns if share else None)}"),
+            Text(state.value, style=STATE_STYLES[state]),
+        ]
+        if self.counters:
+            stats = dest.stats
+            return [*head, human(stats.conns, exact), human(stats.inbytes, exact),
+                    human(stats.outbytes, exact), *tail]  # fmt: skip
+        rates = self.dashboard.dest_rates.get((service.key, dest.key))
+        if rates is None:
+            rates = Rates()
+        return [*head, human(rates.cps, exact), bit_pair(rates.inbps, rates.outbps, exact), *tail]
+
+
+def counter_cells(stats: Stats, exact: bool, with_packets: bool) -> list[Cell]:
+    cells: list[Cell] = [human(stats.conns, exact)]
+    if with_packets:
+        cells += [human(stats.inpkts, exact), human(stats.outpkts, exact)]
+    return [*cells, human(stats.inbytes, exact), human(stats.outbytes, exact)]

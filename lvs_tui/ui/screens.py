@@ -1,0 +1,119 @@
+"""Screens over the dashboard: `?` help and the detail view of one service or real server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Label, Sparkline, Static
+
+from lvs_tui.model.dashboard import Dashboard, Metric
+from lvs_tui.model.export import dest_json, service_json
+from lvs_tui.model.format import bits, human
+from lvs_tui.model.rates import Rates
+from lvs_tui.model.records import DestKey, ServiceKey
+
+COUNTERS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
+RATE_ROWS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
+    ("new conns/s", "cps", human),
+    ("packets/s in", "inpps", human),
+    ("packets/s out", "outpps", human),
+    ("bits/s in", "inbps", bits),
+    ("bits/s out", "outbps", bits),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, from the one declaration of the bindings."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._keys = keys
+
+    def compose(self) -> ComposeResult:
+        table = Table(title="lvs-top keys", show_header=True, header_style="bold", expand=False)
+        table.add_column("Key", style="bold cyan", no_wrap=True)
+        table.add_column("Does")
+        for key, does in self._keys:
+            table.add_row(key, does)
+        with VerticalScroll(id="help"):
+            yield Static(table)
+            yield Label("Mouse: click a row to select it, a header to sort, double-click for detail.")
+            yield Label("escape, q or ? closes this help.")
+
+
+class DetailScreen(Screen[None]):
+    """All fields of one service or real server, and its rates over the last minutes."""
+
+    BINDINGS = [Binding("escape,q,enter", "app.pop_screen", "Back")]
+
+    def __init__(self, dashboard: Dashboard, service: ServiceKey, dest: DestKey | None) -> None:
+        super().__init__()
+        self._dashboard = dashboard
+        self._service = service
+        self._dest = dest
+
+    def compose(self) -> ComposeResult:
+        title = self._service.id if self._dest is None else f"{self._dest.id} in {self._service.id}"
+        with Vertical(id="detail"):
+            yield Label(Text(title, style="bold"), id="detail-title")
+            for metric in Metric:
+                yield Label(f"{metric.value} (last {len(self._series(metric))} polls)", classes="plot-label")
+                yield Sparkline(self._series(metric), id=f"plot-{metric.value}", classes="plot")
+            yield Static(id="detail-fields")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_detail()
+        self.set_interval(1.0, self.refresh_detail)
+
+    def _series(self, metric: Metric) -> list[float]:
+        if self._dest is None:
+            return self._dashboard.service_history.get(self._service, metric)
+        return self._dashboard.dest_history.get((self._service, self._dest), metric)
+
+    def refresh_detail(self) -> None:
+        for metric in Metric:
+            self.query_one(f"#plot-{metric.value}", Sparkline).data = self._series(metric)
+        self.query_one("#detail-fields", Static).update(self._fields())
+
+    def _fields(self) -> Table:
+        dashboard = self._dashboard
+        snapshot = dashboard.snapshot
+        service = None if snapshot is None else snapshot.service(self._service)
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold")
+        table.add_column()
+        if service is None:
+            table.add_row("gone", "this service is no longer in the table")
+            return table
+        if self._dest is None:
+            fields = service_json(service)
+            stats, client = service.stats, dashboard.service_rates.get(service.key)
+        else:
+            dest = service.dest(self._dest)
+            if dest is None:
+                table.add_row("gone", "this real server is no longer in the service")
+                return table
+            fields = dest_json(dest)
+            stats, client = dest.stats, dashboard.dest_rates.get((service.key, dest.key))
+        for name, value in fields.items():
+            if name not in ("stats", "dests", "client_rates"):
+                table.add_row(name, "-" if value is None else str(value))
+        table.add_row("", "")
+        table.add_row("rate", "kernel (8 s average) | measured by lvs-top")
+        kernel = Rates.from_kernel(stats)
+        for label, field, unit in RATE_ROWS:
+            mine = "-" if client is None else unit(getattr(client, field))
+            table.add_row(label, f"{unit(getattr(kernel, field))} | {mine}")
+        table.add_row("", "")
+        for name in COUNTERS:
+            table.add_row(name, str(getattr(stats, name)))
+        return table

@@ -1,0 +1,222 @@
+"""Pilot tests of the dashboard on the simulated director, driven by keys and the mouse."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from lvs_tui.ipvs.backend import Backend
+from lvs_tui.ipvs.errors import IpvsUnavailable
+from lvs_tui.model.records import ServiceKey, Snapshot
+from lvs_tui.sim import SimulatedDirector
+from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.grid import Grid
+from lvs_tui.ui.screens import DetailScreen, HelpScreen
+
+SLOW = 3600.0  # no timer-driven polls: each test asks for the polls it needs
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+
+
+def make_app(backend: Callable[[], Backend] | None = None) -> LvsTopApp:
+    return LvsTopApp(backend or (lambda: SimulatedDirector(seed=3)), "demo (seed 3)", interval=SLOW)
+
+
+def services(app: LvsTopApp) -> Grid:
+    return app.query_one("#services", Grid)
+
+
+def screen_text(app: LvsTopApp) -> str:
+    """What the terminal shows, as text (from the SVG screenshot, spaces restored)."""
+    return app.export_screenshot().replace("&#160;", " ")
+
+
+def status(app: LvsTopApp) -> str:
+    return str(app.query_one("#status-line", Static).render())
+
+
+async def polled(pilot: Pilot[None], app: LvsTopApp, times: int = 1) -> None:
+    for _ in range(times):
+        before = app.dashboard.snapshot
+        app._poller.request()
+        await until(pilot, lambda before=before: app.dashboard.snapshot is not before)
+
+
+async def test_first_poll_fills_both_tables() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: services(app).row_count > 0)
+        snapshot = app.dashboard.snapshot
+        assert snapshot is not None
+        assert services(app).row_count == len(snapshot.services)
+        first = snapshot.service(services(app).cursor_key)  # type: ignore[arg-type]
+        assert first is not None
+        assert app.query_one("#dests", Grid).row_count == len(first.dests)
+
+
+async def test_cursor_moves_and_the_real_servers_follow() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: services(app).row_count > 1)
+        await pilot.press("down")
+        key = services(app).cursor_key
+        assert key == app.dashboard.services()[1]
+        assert str(app.query_one("#dests-title", Static).render()).endswith(key.id)  # type: ignore[union-attr]
+
+
+async def test_the_cursor_stays_on_its_service_when_rows_come_and_go() -> None:
+    director = SimulatedDirector(seed=3)
+    app = make_app(lambda: director)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: services(app).row_count > 3)
+        await pilot.press("down", "down")
+        chosen = services(app).cursor_key
+        first = app.dashboard.services()[0]
+        director.delete_service(first)  # someone runs ipvsadm -D in another terminal
+        await polled(pilot, app)
+        assert first not in app.dashboard.services()
+        assert services(app).cursor_key == chosen
+
+
+async def test_sort_keys_and_header_click_reorder_the_services() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await polled(pilot, app, 2)
+        await pilot.press("s")  # next column: scheduler
+        assert app.dashboard.sort.column == "scheduler"
+        schedulers = [app.dashboard.snapshot.service(k).scheduler for k in app.dashboard.services()]  # type: ignore[union-attr]
+        assert schedulers == sorted(schedulers)
+        await pilot.press("r")
+        assert app.dashboard.sort.reverse
+        await pilot.click("#services", offset=(2, 0))  # the "Service" header
+        assert (app.dashboard.sort.column, app.dashboard.sort.reverse) == ("service", False)
+
+
+async def test_filter_by_substring_and_regex_then_clear() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: services(app).row_count > 0)
+        total = services(app).row_count
+        await pilot.press("slash")
+        assert app.query_one("#filter", Input).has_focus
+        await pilot.press(*"udp")
+        assert 0 < services(app).row_count < total
+        assert all(k.id.startswith("udp") for k in app.dashboard.services())
+        app.query_one("#filter", Input).value = r"^tcp:.*:(80|443)$"
+        await pilot.pause()
+        assert {k.port for k in app.dashboard.services()} <= {80, 443}
+        await pilot.press("enter", "escape")
+        assert services(app).row_count == total
+
+
+async def test_pause_freezes_the_screen() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await polled(pilot, app)
+        await pilot.press("p")
+        assert "PAUSED" in status(app)
+        frozen = app.dashboard.snapshot
+        app._poller.request()
+        await pilot.pause(0.5)
+        assert app.dashboard.snapshot is frozen
+        await pilot.press("p")
+        await until(pilot, lambda: app.dashboard.snapshot is not frozen)
+
+
+async def test_interval_keys_and_toggles() -> None:
+    app = LvsTopApp(lambda: SimulatedDirector(seed=3), "demo", interval=1.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("plus")
+        assert app.interval == 2.0
+        await pilot.press("minus", "minus")
+        assert app.interval == 0.5
+        labels = [c.label for c in services(app)._columns]
+        await pilot.press("t")
+        assert [c.label for c in services(app)._columns] != labels
+        assert "counters" in status(app)
+        await pilot.press("x")
+        assert app.rows.exact
+        await pilot.press("m")
+        assert app.rows.metric.value == "pps"
+
+
+async def test_help_lists_every_binding() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for binding in app.BINDINGS:
+            assert binding.description in text  # type: ignore[union-attr]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_enter_opens_the_detail_of_a_service_and_of_a_real_server() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await polled(pilot, app, 2)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen) and app.screen._dest is None
+        await pilot.press("escape", "tab", "enter")
+        assert isinstance(app.screen, DetailScreen) and app.screen._dest is not None
+
+
+async def test_the_palette_offers_every_action() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)):
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        for binding in app.BINDINGS:
+            if binding.action not in ("quit", "clear_filter"):  # type: ignore[union-attr]
+                assert binding.description in titles  # type: ignore[union-attr]
+
+
+class Flaky:
+    """Fails its first polls like a kernel without ip_vs, then recovers."""
+
+    description = "flaky"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.inner = SimulatedDirector(seed=3)
+
+    def snapshot(self) -> Snapshot:
+        if self.failures:
+            self.failures -= 1
+            raise IpvsUnavailable("IPVS is not available in this kernel: load it with `modprobe ip_vs`.")
+        return self.inner.snapshot()
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_failing_kernel_shows_in_the_status_line_and_recovers() -> None:
+    flaky = Flaky(failures=1)
+    app = make_app(lambda: flaky)  # type: ignore[arg-type, return-value]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "modprobe ip_vs" in status(app))
+        assert services(app).row_count == 0
+        await polled(pilot, app)
+        assert "modprobe" not in status(app)
+        assert services(app).row_count > 0
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_both_sizes_show_services_and_real_servers(size: tuple[int, int]) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await polled(pilot, app, 2)
+        shown = screen_text(app)
+        web = ServiceKey.inet("tcp", "192.0.2.10", 80)
+        assert "192.0.2.10:80" in shown and web in app.dashboard.services()
+        assert "Real servers of" in shown
