@@ -134,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--netns reads a kernel's table and cannot be combined with --demo")
     if not args.batch:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            return _fail("the dashboard needs a terminal; use --batch to print to a pipe or a file.", EXIT_USAGE)
+            return _fail("the dashboard needs a terminal; use --batch to print to a pipe or a file.",
+                         EXIT_USAGE)  # fmt: skip
         return run_dashboard(args)
     count = args.iterations if args.iterations > 0 else sys.maxsize
     options = BatchOptions(count=count, delay=args.delay, json=args.json, exact=args.exact)

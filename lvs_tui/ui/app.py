@@ -46,21 +46,32 @@ class LvsTopApp(App[None]):
     # Every key of the app, declared once: the footer, `?` help, the command palette and the
     # README's key table all read this list.
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
-        Binding("s", "sort_next", "Sort", id="sort_next"),
-        Binding("S", "sort_previous", "Sort back", show=False, id="sort_previous"),
-        Binding("r", "sort_reverse", "Reverse", show=False, id="sort_reverse"),
-        Binding("p", "pause", "Pause", id="pause"),
-        Binding("plus,equals_sign", "interval(1)", "Slower", key_display="+", show=False, id="slower"),
-        Binding("minus", "interval(-1)", "Faster", key_display="-", show=False, id="faster"),
-        Binding("t", "toggle_counters", "Counters/rates", id="toggle_counters"),
-        Binding("x", "toggle_exact", "Exact numbers", show=False, id="toggle_exact"),
-        Binding("m", "next_metric", "Trend metric", show=False, id="next_metric"),
-        Binding("tab", "switch_pane", "Switch pane", show=False, id="switch_pane"),
-        Binding("enter", "detail", "Detail", id="detail"),
+        Binding("q", "quit", "Quit", tooltip="Quit lvs-top", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Show every key", id="help"),
+        Binding("slash", "filter", "Filter", key_display="/",
+                tooltip="Filter services: substring or regex over address, port, scheduler", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Clear the filter",
+                id="clear_filter"),
+        Binding("s", "sort_next", "Sort", tooltip="Sort services by the next column", id="sort_next"),
+        Binding("S", "sort_previous", "Sort back", show=False, tooltip="Sort services by the previous column",
+                id="sort_previous"),
+        Binding("r", "sort_reverse", "Reverse", show=False, tooltip="Reverse the sort order",
+                id="sort_reverse"),
+        Binding("p", "pause", "Pause", tooltip="Pause or resume: freeze the screen", id="pause"),
+        Binding("plus,equals_sign", "interval(1)", "Slower", key_display="+", show=False,
+                tooltip="Poll less often (0.5, 1, 2, 5, 10 s)", id="slower"),
+        Binding("minus", "interval(-1)", "Faster", key_display="-", show=False, tooltip="Poll more often",
+                id="faster"),
+        Binding("t", "toggle_counters", "Counters/rates", tooltip="Show counters instead of rates, or back",
+                id="toggle_counters"),
+        Binding("x", "toggle_exact", "Exact numbers", show=False,
+                tooltip="Exact numbers instead of K/M/G units, or back", id="toggle_exact"),
+        Binding("m", "next_metric", "Trend metric", show=False,
+                tooltip="Trend column follows the next rate: conn/s, packets/s, bits/s", id="next_metric"),
+        Binding("tab", "switch_pane", "Switch pane", show=False,
+                tooltip="Move between the services and the real servers", id="switch_pane"),
+        Binding("enter", "detail", "Detail", tooltip="Detail of the selected service or real server",
+                id="detail"),
     ]
 
     def __init__(
@@ -77,8 +88,9 @@ class LvsTopApp(App[None]):
         self.description = description
         self.interval = interval
         self.paused = False
+        self.auto_poll = True  # off: polls happen only on request_poll() (screenshots, tests)
         self._clock = clock
-        self._poller = Poller(open_backend, self._from_poller_thread)
+        self._poller = Poller(open_backend, self._from_poller_thread, clock)
         self._host = host_sampler
         self._host_load: HostLoad | None = None
         self._last_good: float | None = None
@@ -120,8 +132,12 @@ class LvsTopApp(App[None]):
             self._timer_handle.stop()  # type: ignore[attr-defined]
         self._timer_handle = self.set_interval(self.interval, self._tick)
 
+    def request_poll(self) -> None:
+        """Poll now (the result arrives through the usual path)."""
+        self._poller.request()
+
     def _tick(self) -> None:
-        if not self.paused:
+        if not self.paused and self.auto_poll:
             self._poller.request()
         self._render_status()
 
@@ -346,12 +362,14 @@ class LvsTopApp(App[None]):
 
     # --- one declaration of the keys, read by help, palette and README -------------------------------
 
-    def key_table(self) -> list[tuple[str, str]]:
+    @classmethod
+    def key_table(cls) -> list[tuple[str, str]]:
         """(key, what it does) for every binding of the app and of the tables."""
-        rows = [(b.key_display or b.key, b.description) for b in _bindings(self.BINDINGS)]
-        rows += [(b.key.replace(",", " / "), b.description) for b in _bindings(Grid.BINDINGS)]
-        rows.append(("ctrl+p", "Command palette: every action by name"))
+        rows = [(b.key_display or b.key, b.tooltip or b.description) for b in _bindings(cls.BINDINGS)]
+        rows += [(b.key.replace(",", " / "), b.tooltip or b.description) for b in _bindings(Grid.BINDINGS)]
+        rows.append(("ctrl+p", "Command palette: every action by name, and themes"))
         return rows
+
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -360,7 +378,7 @@ class LvsTopApp(App[None]):
                 continue
             yield SystemCommand(
                 binding.description,
-                f"{binding.description} ({binding.key_display or binding.key})",
+                f"{binding.tooltip or binding.description} ({binding.key_display or binding.key})",
                 lambda action=binding.action: self.run_action(action),
             )
 
@@ -368,3 +386,10 @@ class LvsTopApp(App[None]):
 def _bindings(declared: Iterable[object]) -> list[Binding]:
     """The Binding objects of a BINDINGS list (this app declares only Binding objects)."""
     return [binding for binding in declared if isinstance(binding, Binding)]
+
+
+def key_table_markdown() -> str:
+    """The README's key table, generated from the bindings (tests check the README carries it)."""
+    lines = ["| key | does |", "|---|---|"]
+    lines += [f"| `{key}` | {does} |" for key, does in LvsTopApp.key_table()]
+    return "\n".join(lines) + "\n"

@@ -35,12 +35,12 @@ class Grid(ScrollView, can_focus=True):
     """Rows by key; a header line that stays put; a cursor that follows its key."""
 
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "edge(0)", "First row", show=False),
-        Binding("end,G", "edge(-1)", "Last row", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False, tooltip="Previous row"),
+        Binding("down,j", "cursor(1)", "Down", show=False, tooltip="Next row"),
+        Binding("pageup", "page(-1)", "Page up", show=False, tooltip="A page up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, tooltip="A page down"),
+        Binding("home,g", "edge(0)", "First row", show=False, tooltip="First row"),
+        Binding("end,G", "edge(-1)", "Last row", show=False, tooltip="Last row"),
     ]
     COMPONENT_CLASSES = {"grid--header", "grid--cursor", "grid--sorted"}
     DEFAULT_CSS = """

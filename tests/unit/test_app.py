@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -13,7 +14,7 @@ from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsUnavailable
 from lvs_tui.model.records import ServiceKey, Snapshot
 from lvs_tui.sim import SimulatedDirector
-from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.app import LvsTopApp, key_table_markdown
 from lvs_tui.ui.grid import Grid
 from lvs_tui.ui.screens import DetailScreen, HelpScreen
 
@@ -48,7 +49,7 @@ def status(app: LvsTopApp) -> str:
 async def polled(pilot: Pilot[None], app: LvsTopApp, times: int = 1) -> None:
     for _ in range(times):
         before = app.dashboard.snapshot
-        app._poller.request()
+        app.request_poll()
         await until(pilot, lambda before=before: app.dashboard.snapshot is not before)
 
 
@@ -126,7 +127,7 @@ async def test_pause_freezes_the_screen() -> None:
         await pilot.press("p")
         assert "PAUSED" in status(app)
         frozen = app.dashboard.snapshot
-        app._poller.request()
+        app.request_poll()
         await pilot.pause(0.5)
         assert app.dashboard.snapshot is frozen
         await pilot.press("p")
@@ -156,8 +157,8 @@ async def test_help_lists_every_binding() -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for binding in app.BINDINGS:
-            assert binding.description in text  # type: ignore[union-attr]
+        for key, does in app.key_table():
+            assert key in text and does[:24] in text  # long descriptions may wrap
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -220,3 +221,8 @@ async def test_both_sizes_show_services_and_real_servers(size: tuple[int, int]) 
         web = ServiceKey.inet("tcp", "192.0.2.10", 80)
         assert "192.0.2.10:80" in shown and web in app.dashboard.services()
         assert "Real servers of" in shown
+
+
+def test_readme_key_table_is_the_one_generated_from_the_bindings() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert key_table_markdown() in readme, "regenerate it: python -m lvs_tui.ui.keys"

@@ -1,0 +1,51 @@
+"""SVG snapshots of the dashboard at 80x24 and 120x40, on the frozen demo (a clock that moves only
+between polls). Update after an intended change: pytest tests/unit/test_snapshots.py --snapshot-update"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from lvs_tui.ui.frozen import advance, frozen_app
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def scenario(polls: int, *keys: str) -> Callable[[], tuple[Any, Callable[[Pilot[None]], Awaitable[None]]]]:
+    def build() -> tuple[Any, Callable[[Pilot[None]], Awaitable[None]]]:
+        app, clock = frozen_app()
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await advance(app, clock, polls)
+            if keys:
+                await pilot.press(*keys)
+            await pilot.pause()
+
+        return app, run_before
+
+    return build
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_dashboard(snap_compare: Any, size: tuple[int, int]) -> None:
+    app, run_before = scenario(6)()
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_counters_sorted_by_active_connections(snap_compare: Any, size: tuple[int, int]) -> None:
+    app, run_before = scenario(4, "t", "s", "s", "s", "r", "down")()
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_help(snap_compare: Any) -> None:
+    app, run_before = scenario(1, "question_mark")()
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_detail_of_a_real_server(snap_compare: Any) -> None:
+    app, run_before = scenario(8, "tab", "down", "enter")()
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
