@@ -13,18 +13,21 @@ from __future__ import annotations
 import re
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
 from lvs_tui.model.rates import Rates, rates_between
-from lvs_tui.model.records import DestKey, Service, ServiceKey, Snapshot, Stats
+from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot, Stats
 
 ESTIMATOR_PERIOD = 2.0
 HISTORY_POINTS = 120
 # Below this many real servers in all, every one keeps a rate history; above it, only those of
 # services the operator has selected (a 10,000 x 10 table would otherwise hold 100,000 histories).
 TRACK_ALL_DESTS_UP_TO = 5000
+
+
+NO_TRAFFIC = Rates()
 
 
 class Metric(StrEnum):
@@ -43,28 +46,40 @@ class Metric(StrEnum):
 
 
 class History:
-    """The last HISTORY_POINTS values of every Metric per key, in compact arrays."""
+    """The last `points` values of every Metric per key: one flat ring buffer per key, so that a
+    poll of 10,000 services costs one slice assignment each."""
+
+    _WIDTH = len(Metric)
 
     def __init__(self, points: int = HISTORY_POINTS) -> None:
         self._points = points
-        self._series: dict[object, tuple[array[float], ...]] = {}
+        self._rings: dict[object, tuple[array[float], list[int]]] = {}  # values, [next slot, count]
 
     def add(self, key: object, rates: Rates) -> None:
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = tuple(array("d") for _ in Metric)
-        for values, metric in zip(series, Metric, strict=True):
-            values.append(metric.of(rates))
-            if len(values) > self._points:
-                del values[0]
+        ring = self._rings.get(key)
+        if ring is None:
+            ring = self._rings[key] = (array("d", bytes(8 * self._WIDTH * self._points)), [0, 0])
+        values, state = ring
+        slot = state[0] * self._WIDTH
+        values[slot : slot + 3] = array(
+            "d", (rates.cps, rates.inpps + rates.outpps, rates.inbps + rates.outbps)
+        )
+        state[0] = (state[0] + 1) % self._points
+        state[1] = min(state[1] + 1, self._points)
 
     def get(self, key: object, metric: Metric) -> list[float]:
-        series = self._series.get(key)
-        return [] if series is None else series[list(Metric).index(metric)].tolist()
+        """Oldest first."""
+        ring = self._rings.get(key)
+        if ring is None:
+            return []
+        values, (next_slot, count) = ring
+        column = list(Metric).index(metric)
+        order = range(next_slot - count, next_slot)
+        return [values[(i % self._points) * self._WIDTH + column] for i in order]
 
     def forget_missing(self, alive: set[object]) -> None:
-        for key in [key for key in self._series if key not in alive]:
-            del self._series[key]
+        for key in [key for key in self._rings if key not in alive]:
+            del self._rings[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,21 +88,19 @@ class SortKey:
     reverse: bool = False
 
 
-# Sort columns of the services table: name -> value of one service (rates may be None: sort last).
-def _conns(service: Service, attr: str) -> int:
-    return sum(getattr(dest, attr) for dest in service.dests)
-
-
-SERVICE_SORTS: dict[str, Callable[[Service, Rates | None], object]] = {
-    "service": lambda s, r: s.key.sort_key,
-    "scheduler": lambda s, r: s.scheduler,
-    "servers": lambda s, r: sum(1 for d in s.dests if d.weight > 0),
-    "active": lambda s, r: _conns(s, "active_conns"),
-    "inactive": lambda s, r: _conns(s, "inactive_conns"),
-    "cps": lambda s, r: -1.0 if r is None else r.cps,
-    "pps": lambda s, r: -1.0 if r is None else r.inpps + r.outpps,
-    "bps": lambda s, r: -1.0 if r is None else r.inbps + r.outbps,
-    "conns": lambda s, r: s.stats.conns,
+# Sort columns of the services table: name -> value of one service, given its rates (None sorts
+# first) and its (active, inactive) connections.
+SortValue = Callable[[Service, "Rates | None", tuple[int, int]], object]
+SERVICE_SORTS: dict[str, SortValue] = {
+    "service": lambda s, r, c: s.key.sort_key,
+    "scheduler": lambda s, r, c: s.scheduler,
+    "servers": lambda s, r, c: sum(1 for d in s.dests if d.weight > 0),
+    "active": lambda s, r, c: c[0],
+    "inactive": lambda s, r, c: c[1],
+    "cps": lambda s, r, c: -1.0 if r is None else r.cps,
+    "pps": lambda s, r, c: -1.0 if r is None else r.inpps + r.outpps,
+    "bps": lambda s, r, c: -1.0 if r is None else r.inbps + r.outbps,
+    "conns": lambda s, r, c: s.stats.conns,
 }
 
 
@@ -128,38 +141,61 @@ class Dashboard:
         self.snapshot: Snapshot | None = None
         self.sort = SortKey("service")
         self._filter_text = ""
-        self._matches: Callable[[str], bool] = compile_filter("")
         self._window: deque[Snapshot] = deque()
         self.service_rates: dict[ServiceKey, Rates] = {}
         self.dest_rates: dict[tuple[ServiceKey, DestKey], Rates] = {}
-        self.resets: set[ServiceKey | tuple[ServiceKey, DestKey]] = set()
+        self.resets: set[object] = set()  # service keys and (service, dest) keys
         self.rate_seconds = 0.0
+        self.conns: dict[ServiceKey, tuple[int, int]] = {}  # active, inactive per service
+        self._conn_cache: dict[ServiceKey, tuple[Service, tuple[int, int]]] = {}
         self.service_history = History()
         self.dest_history = History()
         self.watched: deque[ServiceKey] = deque(maxlen=32)  # services whose servers keep history
-        self._order: list[ServiceKey] | None = None
+        self._order: tuple[SortKey, str, list[ServiceKey]] | None = None
 
     # --- input ---------------------------------------------------------------------------------
 
     def apply(self, snapshot: Snapshot) -> None:
-        """Take a new snapshot: rates against the newest one at least one estimator period older."""
+        """Take a new snapshot: rates against the newest one at least one estimator period older.
+
+        It may run on the poller thread while the screen reads the published state: everything is
+        computed first and published at the end, one attribute at a time (each is consistent on
+        its own; the next poll mends any frame that mixed two polls).
+        """
         window = self._window
         window.append(snapshot)
         while len(window) > 2 and window[1].monotonic <= snapshot.monotonic - ESTIMATOR_PERIOD:
             window.popleft()
         base = window[0]
-        self.snapshot = snapshot
-        self._order = None
+        conns = self._conn_sums(snapshot)
         if base is snapshot:
-            return
-        self.rate_seconds = snapshot.monotonic - base.monotonic
-        self._compute_rates(base, snapshot)
+            rates: tuple[float, dict[ServiceKey, Rates], dict[tuple[ServiceKey, DestKey], Rates], set[object]]
+            rates = (0.0, {}, {}, set())
+        else:
+            rates = self._compute_rates(base, snapshot)
+        order = self._ordered(snapshot, rates[1], conns, self.sort, self._filter_text)
+        self.snapshot, self.conns = snapshot, conns
+        self.rate_seconds, self.service_rates, self.dest_rates, self.resets = rates
+        self._order = order
 
-    def _compute_rates(self, base: Snapshot, cur: Snapshot) -> None:
-        seconds = self.rate_seconds
+    def _conn_sums(self, snapshot: Snapshot) -> dict[ServiceKey, tuple[int, int]]:
+        previous = self._conn_cache
+        self._conn_cache = cache = {}
+        for service in snapshot.services:
+            known = previous.get(service.key)
+            # backends reuse an unchanged record, so its sums are still right
+            cache[service.key] = (
+                known if known is not None and known[0] is service else (service, _conn_sums(service))
+            )
+        return {key: sums for key, (_, sums) in cache.items()}
+
+    def _compute_rates(
+        self, base: Snapshot, cur: Snapshot
+    ) -> tuple[float, dict[ServiceKey, Rates], dict[tuple[ServiceKey, DestKey], Rates], set[object]]:
+        seconds = cur.monotonic - base.monotonic
         service_rates: dict[ServiceKey, Rates] = {}
         dest_rates: dict[tuple[ServiceKey, DestKey], Rates] = {}
-        resets: set[ServiceKey | tuple[ServiceKey, DestKey]] = set()
+        resets: set[object] = set()
         track_all = sum(len(s.dests) for s in cur.services) <= TRACK_ALL_DESTS_UP_TO
         watched = set(self.watched)
         for service in cur.services:
@@ -174,20 +210,16 @@ class Dashboard:
             self.service_history.add(service.key, rates)
             if not (track_all or service.key in watched):
                 continue
-            old_dests = {dest.key: dest.stats for dest in old.dests}
-            for dest in service.dests:
-                before = old_dests.get(dest.key)
-                if before is None:
-                    continue
+            for dest, before in _matched(old.dests, service.dests):
                 key = (service.key, dest.key)
-                dest_rate = _rates(before, dest.stats, seconds)
+                dest_rate = _rates(before.stats, dest.stats, seconds)
                 if dest_rate is None:
                     resets.add(key)
                     continue
                 dest_rates[key] = dest_rate
                 self.dest_history.add(key, dest_rate)
-        self.service_rates, self.dest_rates, self.resets = service_rates, dest_rates, resets
         self.service_history.forget_missing(set(service_rates))
+        return seconds, service_rates, dest_rates, resets
 
     def watch(self, key: ServiceKey) -> None:
         """Keep rates and history for this service's real servers from now on (on large tables)."""
@@ -196,8 +228,6 @@ class Dashboard:
 
     def set_filter(self, text: str) -> None:
         self._filter_text = text
-        self._matches = compile_filter(text)
-        self._order = None
 
     @property
     def filter(self) -> str:
@@ -207,32 +237,50 @@ class Dashboard:
         if sort.column not in SERVICE_SORTS:
             raise ValueError(f"unknown sort column {sort.column!r}")
         self.sort = sort
-        self._order = None
 
     # --- output --------------------------------------------------------------------------------
 
     def services(self) -> list[ServiceKey]:
         """Keys of the services to show, filtered and sorted (cached until something changes)."""
-        if self._order is None:
-            snapshot = self.snapshot
-            if snapshot is None:
+        sort, text = self.sort, self._filter_text
+        cached = self._order
+        if cached is None or cached[0] != sort or cached[1] != text:
+            if self.snapshot is None:
                 return []
-            value = SERVICE_SORTS[self.sort.column]
-            rates = self.service_rates
-            shown = [s for s in snapshot.services if self._matches(filter_text(s))]
-            shown.sort(key=lambda s: (value(s, rates.get(s.key)), s.key.sort_key), reverse=self.sort.reverse)
-            self._order = [s.key for s in shown]
-        return self._order
+            cached = self._ordered(self.snapshot, self.service_rates, self.conns, sort, text)
+            self._order = cached
+        return cached[2]
+
+    def _ordered(
+        self,
+        snapshot: Snapshot,
+        rates: dict[ServiceKey, Rates],
+        conns: dict[ServiceKey, tuple[int, int]],
+        sort: SortKey,
+        text: str,
+    ) -> tuple[SortKey, str, list[ServiceKey]]:
+        shown = list(snapshot.services)
+        if text:
+            matches = compile_filter(text)
+            shown = [s for s in shown if matches(filter_text(s))]
+        if sort.column == "service":
+            shown.sort(key=lambda s: s.key.sort_key, reverse=sort.reverse)
+        else:
+            value = SERVICE_SORTS[sort.column]
+            shown.sort(key=lambda s: (value(s, rates.get(s.key), conns[s.key]), s.key.sort_key),
+                       reverse=sort.reverse)  # fmt: skip
+        return sort, text, [s.key for s in shown]
 
     def totals(self) -> Totals:
         snapshot = self.snapshot
         services = () if snapshot is None else snapshot.services
         rates = self.service_rates.values()
+        sums = self.conns.values()
         return Totals(
             services=len(services),
             dests=sum(len(s.dests) for s in services),
-            active=sum(_conns(s, "active_conns") for s in services),
-            inactive=sum(_conns(s, "inactive_conns") for s in services),
+            active=sum(active for active, _ in sums),
+            inactive=sum(inactive for _, inactive in sums),
             rates=Rates(
                 cps=sum(r.cps for r in rates),
                 inpps=sum(r.inpps for r in rates),
@@ -243,7 +291,29 @@ class Dashboard:
         )
 
 
+def _matched(old: tuple[Dest, ...], new: tuple[Dest, ...]) -> Iterator[tuple[Dest, Dest]]:
+    """Pairs (new, old) of the same real server; positions usually agree, so try that first."""
+    if len(old) == len(new) and all(
+        a.port == b.port and a.address == b.address for a, b in zip(old, new, strict=True)
+    ):
+        yield from zip(new, old, strict=True)
+        return
+    by_key = {dest.key: dest for dest in old}
+    for dest in new:
+        before = by_key.get(dest.key)
+        if before is not None:
+            yield dest, before
+
+
+def _conn_sums(service: Service) -> tuple[int, int]:
+    active = inactive = 0
+    for dest in service.dests:
+        active += dest.active_conns
+        inactive += dest.inactive_conns
+    return active, inactive
+
+
 def _rates(before: Stats, after: Stats, seconds: float) -> Rates | None:
     if before is after:  # unchanged record (reused by the backend): nothing moved
-        return Rates()
+        return NO_TRAFFIC
     return rates_between(before, after, seconds)

@@ -85,10 +85,19 @@ class ServiceKey:
     address: str
     port: int
     fwmark: int | None = None
+    # Computed once: keys are hashed and sorted on every poll of tables with 10,000 services.
+    _hash: int = field(init=False, repr=False, compare=False)
+    _sort: tuple[bool, int, str, bytes, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if (self.protocol is None) == (self.fwmark is None):
             raise ValueError("a service has either a protocol or a fwmark, not both or neither")
+        fields = (self.family, self.protocol, self.address, self.port, self.fwmark)
+        object.__setattr__(self, "_hash", hash(fields))
+        object.__setattr__(self, "_sort", self._sort_key())
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def inet(cls, protocol: Protocol | str, address: str, port: int) -> ServiceKey:
@@ -108,15 +117,20 @@ class ServiceKey:
         return f"{self.protocol.value}:{_host_port(self.address, self.port)}"
 
     @property
-    def sort_key(self) -> tuple[int, int, str, bytes, int]:
+    def sort_key(self) -> tuple[bool, int, str, bytes, int]:
         """Orders services as an operator reads them: by family, protocol, address (numerically),
         port; firewall marks after addresses."""
+        return self._sort
+
+    def _sort_key(self) -> tuple[bool, int, str, bytes, int]:
         if self.fwmark is not None:
             return (self.family is Family.IPV6, 1, "", b"", self.fwmark)
         assert self.protocol is not None
-        packed = socket.inet_pton(
-            socket.AF_INET6 if self.family is Family.IPV6 else socket.AF_INET, self.address
-        )
+        try:
+            family = socket.AF_INET6 if self.family is Family.IPV6 else socket.AF_INET
+            packed = socket.inet_pton(family, self.address)
+        except OSError:  # not an address: validation names it when it matters
+            packed = self.address.encode()
         return (self.family is Family.IPV6, 0, self.protocol.value, packed, self.port)
 
     def __str__(self) -> str:

@@ -141,9 +141,13 @@ class LvsTopApp(App[None]):
             self._poller.request()
         self._render_status()
 
-    # --- the one place a poll reaches the screen ------------------------------------------------
+    # --- the one place a poll reaches the screen ---------------------------------------------------
 
     def _from_poller_thread(self, result: PollResult) -> None:
+        # Rates, histories and order are computed here, off the UI thread, so keys stay responsive
+        # on large tables; the screen is touched only in _apply, on the UI thread.
+        if result.snapshot is not None and not self.paused:
+            self.dashboard.apply(result.snapshot)
         with contextlib.suppress(RuntimeError):  # the app is shutting down
             self.call_from_thread(self._apply, result)
 
@@ -158,7 +162,6 @@ class LvsTopApp(App[None]):
             else:
                 self._last_error = None
                 self._last_good = result.started
-                self.dashboard.apply(result.snapshot)
                 self._refresh_services()
             self._render_chrome()
 

@@ -1,0 +1,84 @@
+"""The dashboard's cost at scale: the app headless on the simulated director (default 10000x10).
+
+    python bench/dashboard.py [--size 10000x10] [--seconds 60] [--presses 200]
+
+Reports: time from start to the first full frame, median and p95 time from a key press to the
+repaint, CPU share of one core while it polls every second, and peak RSS. Goals on the project's
+2-core machine: first frame <= 1.5 s, key-to-paint p95 <= 100 ms, CPU <= 25 %, RSS <= 300 MB.
+Prints figures; asserts nothing. The poller (and so the simulated director) runs in-process, so
+its cost is included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lvs_tui.sim import SimulatedDirector, parse_demo_size
+from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.grid import Grid
+
+KEYS = ("down", "down", "pagedown", "up", "s", "tab", "down", "tab", "t", "t")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run(size: tuple[int, int], seconds: float, presses: int) -> None:
+    start = time.perf_counter()
+    services, dests = size
+    app = LvsTopApp(
+        lambda: SimulatedDirector(seed=1, services=services, dests_per_service=dests),
+        f"demo {services}x{dests}",
+        interval=1.0,
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        grid = app.query_one("#services", Grid)
+        while grid.row_count == 0:
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        first_frame = time.perf_counter() - start
+
+        latencies = []
+        for index in range(presses):
+            key = KEYS[index % len(KEYS)]
+            pressed = time.perf_counter()
+            await pilot.press(key)
+            await pilot.pause()  # until the screen has been refreshed
+            latencies.append(time.perf_counter() - pressed)
+
+        cpu_before, wall_before = time.process_time(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        cpu = (time.process_time() - cpu_before) / (time.perf_counter() - wall_before)
+        polls = len(app.dashboard.services())
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"table                 {services} services x {dests} real servers ({polls} shown)")
+    print(f"first full frame      {first_frame:.2f} s   (goal <= 1.5 s)")
+    print(f"key to paint          median {statistics.median(latencies) * 1000:.1f} ms, "
+          f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms over {presses} presses   (goal p95 <= 100 ms)")
+    print(f"CPU at 1 s interval   {cpu * 100:.1f} % of one core over {seconds:.0f} s   (goal <= 25 %)")
+    print(f"peak RSS              {rss_mb:.0f} MB   (goal <= 300 MB)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="lvs-top dashboard cost at scale")
+    parser.add_argument("--size", default="10000x10", type=parse_demo_size)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--presses", type=int, default=200)
+    args = parser.parse_args()
+    asyncio.run(run(args.size, args.seconds, args.presses))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
