@@ -19,6 +19,11 @@ from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import DestKey, ServiceKey
 
 COUNTERS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
+PLOT_TITLES = {
+    Metric.CPS: "new connections/s",
+    Metric.PPS: "packets/s (in+out)",
+    Metric.BPS: "bits/s (in+out)",
+}
 RATE_ROWS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
     ("new conns/s", "cps", human),
     ("packets/s in", "inpps", human),
@@ -65,7 +70,7 @@ class DetailScreen(Screen[None]):
         with Vertical(id="detail"):
             yield Label(Text(title, style="bold"), id="detail-title")
             for metric in Metric:
-                yield Label(f"{metric.value} (last {len(self._series(metric))} polls)", classes="plot-label")
+                yield Label(id=f"label-{metric.value}", classes="plot-label")
                 yield Sparkline(self._series(metric), id=f"plot-{metric.value}", classes="plot")
             yield Static(id="detail-fields")
         yield Footer()
@@ -81,7 +86,15 @@ class DetailScreen(Screen[None]):
 
     def refresh_detail(self) -> None:
         for metric in Metric:
-            self.query_one(f"#plot-{metric.value}", Sparkline).data = self._series(metric)
+            series = self._series(metric)
+            self.query_one(f"#plot-{metric.value}", Sparkline).data = series
+            unit = bits if metric is Metric.BPS else human
+            text = PLOT_TITLES[metric]
+            if series:
+                text += (
+                    f": now {unit(series[-1])}, peak {unit(max(series))} over the last {len(series)} polls"
+                )
+            self.query_one(f"#label-{metric.value}", Label).update(text)
         self.query_one("#detail-fields", Static).update(self._fields())
 
     def _fields(self) -> Table:
