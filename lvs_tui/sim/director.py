@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import ipaddress
 import random
 import time
@@ -12,16 +13,31 @@ from lvs_tui.ipvs import validate
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.ipvs.errors import ObjectExists, ObjectNotFound
 from lvs_tui.model import flags as F
-from lvs_tui.model.records import DestKey, Info, ServiceKey, Snapshot, SyncDaemon, Timeouts
+from lvs_tui.model.records import (
+    DestKey,
+    Family,
+    Forward,
+    Info,
+    Service,
+    ServiceKey,
+    Snapshot,
+    SyncDaemon,
+    Timeouts,
+    Tunnel,
+)  # fmt: skip
 from lvs_tui.sim import checks, schedulers
 from lvs_tui.sim.state import DestState, ServiceState, Traffic
-from lvs_tui.sim.table import default_table, generated_table
+from lvs_tui.sim.table import Generated, default_table, generated_table
 from lvs_tui.sim.traffic import PHASES, STEP, Engine
 
 INFO = Info(version="1.2.1", conn_table_size=4096)  # the kernel's default table size (2^12)
 DEFAULT_TIMEOUTS = Timeouts(tcp=900, tcp_fin=120, udp=300)  # the kernel's defaults
 NEW_SERVICE_TRAFFIC = Traffic(rate=5.0, active_mean=5.0, in_pps=3.0, out_pps=5.0, in_size=400, out_size=1200)
 WARM_UP = 150.0  # seconds simulated before the first snapshot, so the demo opens mid-flight
+# A generated table starts in its steady state instead (Engine.settle), as if it had run this long
+# (the longest timeout, tcp's): simulating a big table's warm-up took seconds, and was not steady.
+STEADY_UPTIME = 900.0
+FREEZE_AT = 10_000  # records in a generated table from which the build freezes the collector
 MAX_CATCH_UP = 600.0  # after a longer pause (a laptop asleep) simulated time skips the gap
 
 
@@ -47,29 +63,95 @@ class SimulatedDirector:
         self._timeouts = DEFAULT_TIMEOUTS
         self._engine = Engine(random.Random(seed), DEFAULT_TIMEOUTS)
         self._services: dict[ServiceKey, ServiceState] = {}
+        self._records: dict[ServiceKey, Service] = {}  # the latest record of each service, in table order
+        self._changed: list[ServiceState] = []  # services whose record needs rebuilding
         self._snapshot: Snapshot | None = None
         self._flags: dict[tuple[int, str], tuple[str, ...]] = {}
         generated = services is not None or dests_per_service is not None
-        if generated:
-            size = (services or 0, 10 if dests_per_service is None else dests_per_service)
-            entries = generated_table(size[0], size[1], seed)
-            self._description = f"demo {size[0]}x{size[1]} (seed {seed})"
-            self._daemons: tuple[SyncDaemon, ...] = ()
-        else:
-            entries = default_table()
+        if not generated:
             self._description = f"demo (seed {seed})"
-            self._daemons = (SyncDaemon("master", "eth1", 1),)
-        for entry in entries:
-            self.add_service(entry.config)
-            self._services[entry.config.key].traffic = entry.traffic
-            # The kernel lists the newest real server first; add in reverse to show them in order.
-            for dest in reversed(entry.dests):
-                self.add_dest(entry.config.key, dest)
-        warm = (WARM_UP if not generated else 30.0) if warm_up is None else warm_up
-        for _ in range(round(warm / STEP)):
-            self._engine.advance()
+            self._daemons: tuple[SyncDaemon, ...] = (SyncDaemon("master", "eth1", 1),)
+            for entry in default_table():
+                self.add_service(entry.config)
+                self._services[entry.config.key].traffic = entry.traffic
+                # The kernel lists the newest real server first; add in reverse to show them in order.
+                for dest in reversed(entry.dests):
+                    self.add_dest(entry.config.key, dest)
+            self._warm(WARM_UP if warm_up is None else warm_up)
+        else:
+            count, per = services or 0, 10 if dests_per_service is None else dests_per_service
+            self._description = f"demo {count}x{per} (seed {seed})"
+            self._daemons = ()
+            big = count * (per + 1) >= FREEZE_AT
+            enabled = gc.isenabled()
+            if big:
+                # Hundreds of thousands of objects, all long-lived: a cyclic collection in the middle
+                # would only traverse them again and again.
+                gc.disable()
+            try:
+                self._load(generated_table(count, per, seed))
+                if warm_up is None:
+                    self._engine.settle(STEADY_UPTIME)
+                else:
+                    self._warm(warm_up)
+                self._refresh()  # every record now, before the freeze below
+            finally:
+                if enabled:
+                    gc.enable()
+            if big:
+                # Move everything alive now into the collector's permanent generation. The table's
+                # objects (states, records, strings) live as long as the director, and a full
+                # collection would otherwise traverse all ~300,000 of them: pauses of 100-500 ms
+                # every few seconds in a dashboard that polls every second. Frozen objects are
+                # still freed by reference counting; only a reference cycle among them (a deleted
+                # service: delete_service breaks its own) would outlive its last reference.
+                gc.freeze()
         self._origin = clock()
         self._base = self._engine.step
+
+    def _warm(self, seconds: float) -> None:
+        """Simulate `seconds` before the first snapshot, so the demo opens mid-flight."""
+        for _ in range(round(seconds / STEP)):
+            self._engine.advance()
+
+    def _load(self, table: list[Generated]) -> None:
+        """A generated table in bulk: the checks of add_service/add_dest once per distinct setting,
+        real servers built straight into their service, each scheduler built once."""
+        engine, changed = self._engine, self._changed
+        settings: dict[tuple[str, tuple[str, ...], int], tuple[int, int]] = {}
+        dest_checks: dict[tuple[Forward, Tunnel | None, int], Tunnel | None] = {}
+        families: dict[str, Family] = {}
+        for entry in table:
+            config = entry.config
+            key = config.key
+            if key in self._services:
+                raise ObjectExists(f"Virtual service {key} already exists.")
+            setting = (config.scheduler, config.flags, config.persistence_timeout)
+            found = settings.get(setting)
+            if found is None:
+                raw = checks.service_flags(key, config.scheduler, config.flags)
+                found = settings[setting] = (raw, validate.persistence(key, raw, config.persistence_timeout))
+            raw, timeout = found
+            svc = ServiceState(key, config.scheduler, raw, timeout, "255.255.255.255", None, entry.traffic,
+                               phase=len(self._services) % PHASES, changed=changed)  # fmt: skip
+            dests = svc.dests
+            forward = entry.forward
+            for address, port, weight in entry.rows:
+                family = families.get(address)
+                if family is None:
+                    family = families[address] = Family.of(address)
+                tunnel_key = (forward, entry.tunnel, weight)
+                if tunnel_key not in dest_checks:
+                    dest_checks[tunnel_key] = checks.dest(
+                        key, DestKey(address, port), address, forward, entry.tunnel, weight, 0, 0
+                    )
+                tunnel = dest_checks[tunnel_key]
+                dests.append(DestState(svc, address, port, family, forward, tunnel, weight, 0, 0, svc.phase))
+            svc.sched = schedulers.make(svc.scheduler, raw, dests)
+            svc.touch()
+            self._services[key] = svc
+            engine.services.append(svc)
+        engine.stale = True
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -89,18 +171,21 @@ class SimulatedDirector:
             self._engine.advance()
         return now
 
+    def _refresh(self) -> None:
+        """Rebuild the records of the services that changed (and of their changed real servers)."""
+        records = self._records
+        for svc in self._changed:
+            if svc.alive:
+                records[svc.key] = svc.build(self._decode(svc))
+        self._changed.clear()
+
     def snapshot(self) -> Snapshot:
         now = self._advance()
         previous = self._snapshot
-        records = []
-        changed = previous is None or len(previous.services) != len(self._services)
-        for svc in self._services.values():
-            old = svc.record
-            records.append(svc.build(self._decode(svc)))
-            changed = changed or svc.record is not old
-        if changed or previous is None:
-            self._snapshot = Snapshot(self._wall(), now, INFO, tuple(records))
-        else:  # nothing moved: same services, new timestamps (keeps the lookup dict, too)
+        if self._changed or previous is None:
+            self._refresh()
+            self._snapshot = Snapshot(self._wall(), now, INFO, tuple(self._records.values()))
+        else:  # nothing moved: same services, new timestamps
             self._snapshot = dataclasses.replace(previous, time=self._wall(), monotonic=now)
         return self._snapshot
 
@@ -139,7 +224,7 @@ class SimulatedDirector:
         else:
             assert isinstance(svc.sched, schedulers.Scheduler)
             svc.sched.update(svc.dests)
-        svc.dirty = True
+        svc.touch()
 
     def add_service(self, config: ServiceConfig) -> None:
         key = config.key
@@ -150,7 +235,8 @@ class SimulatedDirector:
         netmask = checks.netmask(key, config.netmask)
         timeout = validate.persistence(key, raw, config.persistence_timeout)
         pe = checks.pe(key, config.pe)
-        svc = ServiceState(key, config.scheduler, raw, timeout, netmask, pe, NEW_SERVICE_TRAFFIC)
+        svc = ServiceState(key, config.scheduler, raw, timeout, netmask, pe, NEW_SERVICE_TRAFFIC,
+                           changed=self._changed)  # fmt: skip
         svc.phase = len(self._services) % PHASES
         self._reschedule(svc)
         self._services[key] = svc
@@ -175,10 +261,17 @@ class SimulatedDirector:
 
     def delete_service(self, key: ServiceKey) -> None:
         svc = self._service(key)
+        svc.touch()  # the next snapshot is a new one
         svc.alive = False
         for dest in svc.dests:
             dest.alive = False
+        # Break the service's reference cycles (service <-> real servers, scheduler tables,
+        # templates): after gc.freeze() a cycle would never be collected.
+        svc.dests = []
+        svc.templates.clear()
+        svc.sched = None
         del self._services[key]
+        self._records.pop(key, None)
         self._engine.services.remove(svc)
         self._engine.stale = True
 
@@ -188,7 +281,8 @@ class SimulatedDirector:
             raise ObjectExists(f"Real server {config.key} already exists in virtual service {service}.")
         tunnel = checks.dest(service, config.key, config.address, config.forward, config.tunnel,
                              config.weight, config.upper_threshold, config.lower_threshold)  # fmt: skip
-        dest = DestState(svc, config.address, config.port, config.forward, tunnel, config.weight,
+        family = Family.of(config.address)
+        dest = DestState(svc, config.address, config.port, family, config.forward, tunnel, config.weight,
                          config.upper_threshold, config.lower_threshold, svc.phase)  # fmt: skip
         svc.dests.insert(0, dest)  # list_add: the kernel puts a new real server at the head
         self._reschedule(svc)
@@ -225,7 +319,7 @@ class SimulatedDirector:
         targets = [self._service(service)] if service is not None else list(self._services.values())
         for svc in targets:
             svc.counters.zero()
-            svc.dirty = True
+            svc.touch()
             for dest in svc.dests:
                 dest.counters.zero()
                 dest.touch()

@@ -233,10 +233,16 @@ class SourceHash(Scheduler):
         self.table: list[DestState] = []
         self.fallback = bool(raw_flags & F.SCHED1)
         self.use_port = bool(raw_flags & F.SCHED2)
+        self.stale = True
 
     def update(self, dests: Sequence[DestState]) -> None:
         super().update(dests)
+        self.stale = True  # built on first use, like mh: thousands of sh services need not pay up front
+
+    def _populate(self) -> None:
+        self.stale = False
         self.table = []
+        dests = self.dests
         if not dests:
             return
         i = count = 0
@@ -253,6 +259,8 @@ class SourceHash(Scheduler):
         return (offset + (((value * 0x61C88647) & 0xFFFFFFFF) >> 24)) & (SH_TAB_SIZE - 1)
 
     def pick(self, client: int, port: int) -> DestState | None:
+        if self.stale:
+            self._populate()
         if not self.table:
             return None
         ihash = self.hashkey(client, port, 0)

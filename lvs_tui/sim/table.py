@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
-from lvs_tui.model.records import Forward, ServiceKey, Tunnel, TunnelType
+from lvs_tui.model.records import Family, Forward, Protocol, ServiceKey, Tunnel, TunnelType
 from lvs_tui.sim.state import Traffic
 
 WEB = Traffic(rate=40.0, active_mean=6.0, in_pps=4.0, out_pps=8.0, in_size=420, out_size=1300)
@@ -84,9 +84,22 @@ def default_table() -> list[Entry]:
 _SCHEDULERS = ("wrr", "wlc", "rr", "lc", "wrr", "sh", "mh", "sed", "wlc", "nq")
 ZIPF = 1.6  # steep enough that a 10,000-service table has a quiet tail (and stays cheap)
 _FORWARDS = (Forward.MASQ, Forward.MASQ, Forward.ROUTE, Forward.ROUTE, Forward.TUNNEL)
+_WEIGHTS = (1, 1, 2, 3, 5)
 
 
-def generated_table(services: int, dests: int, seed: int) -> list[Entry]:
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """One generated service, kept compact for 100,000 real servers: they all share the service's
+    forwarding method (and tunnel); each row is (address, port, weight), in kernel list order."""
+
+    config: ServiceConfig
+    traffic: Traffic
+    forward: Forward
+    tunnel: Tunnel | None
+    rows: list[tuple[str, int, int]]
+
+
+def generated_table(services: int, dests: int, seed: int) -> list[Generated]:
     """N services x M real servers, deterministic for the seed.
 
     Popularity follows a Zipf law (a few busy sites, a long quiet tail), as on real shared directors;
@@ -95,13 +108,16 @@ def generated_table(services: int, dests: int, seed: int) -> list[Entry]:
     rng = random.Random(seed)
     total = 1000.0 + 0.1 * services  # connections per second over the whole director
     norm = sum(1.0 / (i + 1) ** ZIPF for i in range(services)) or 1.0
+    # 508 distinct real-server addresses, each string shared by every row that uses it.
+    hosts = {net: [f"{net}.{n}" for n in range(1, 255)] for net in ("198.51.100", "203.0.113")}
+    tcp, udp_ = Protocol.TCP, Protocol.UDP
     table = []
     for i in range(services):
         host, slot = divmod(i, 254)
         vip = f"192.0.2.{slot + 1}"
         udp = i % 10 == 9
         port = (53 if udp else 80) if host == 0 else 10000 + host
-        key = ServiceKey.inet("udp" if udp else "tcp", vip, port)
+        key = ServiceKey(Family.IPV4, udp_ if udp else tcp, vip, port)
         scheduler = "sh" if udp else _SCHEDULERS[i % len(_SCHEDULERS)]
         flags: tuple[str, ...] = ("persistent",) if i % 20 == 7 and scheduler not in ("sh", "mh") else ()
         if scheduler in ("sh", "mh") and rng.random() < 0.5:
@@ -111,13 +127,15 @@ def generated_table(services: int, dests: int, seed: int) -> list[Entry]:
         traffic = Traffic(rate, base.active_mean, base.in_pps, base.out_pps, base.in_size, base.out_size)
         forward = _FORWARDS[i % len(_FORWARDS)]
         tunnel = Tunnel() if forward is Forward.TUNNEL else None
-        net = "198.51.100" if i % 2 else "203.0.113"
-        rows = []
-        for j in range(dests):
-            n = (i * dests + j) % 254 + 1 if dests <= 254 else j % 254 + 1
-            rport = (53 if udp else 8080) + (j // 254)
-            rows.append(DestConfig(f"{net}.{n}", rport, forward, tunnel, weight=rng.choice((1, 1, 2, 3, 5))))
-        table.append(Entry(ServiceConfig(key, scheduler, flags, 300), traffic, tuple(rows)))
+        names = hosts["198.51.100" if i % 2 else "203.0.113"]
+        rport = 53 if udp else 8080
+        weights = rng.choices(_WEIGHTS, k=dests)
+        if dests <= 254:
+            first = i * dests
+            rows = [(names[(first + j) % 254], rport, weights[j]) for j in range(dests)]
+        else:
+            rows = [(names[j % 254], rport + j // 254, weights[j]) for j in range(dests)]
+        table.append(Generated(ServiceConfig(key, scheduler, flags, 300), traffic, forward, tunnel, rows))
     return table
 
 

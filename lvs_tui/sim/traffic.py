@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import accumulate
 
 from lvs_tui.model import flags as F
@@ -23,6 +23,9 @@ PHASES = 4  # estimator period (2 s) in steps; services are spread over the phas
 RATE_EPOCH = 40  # steps between changes of each service's popularity (20 s)
 
 _END_ACTIVE, _END_INACTIVE, _END_TEMPLATE = 0, 1, 2
+_RESET = 10  # seconds a reset connection lingers (CLOSE); 20% of closes, the rest wait tcp_fin
+_COHORTS = 8  # cohorts per real server for the connections a steady-state start puts in flight
+_QUIET = 8  # connections per real server over the uptime below which settle() deals them out
 # Simulated clients are never shown; they only feed sh/mh hashing and persistence netmasks, so
 # they come from the benchmarking range 198.18.0.0/15 (IPv4) and 2001:db8:ffff::/48 (IPv6).
 _V4_CLIENTS = 0xC6120000
@@ -67,13 +70,15 @@ class Engine:
 
     def _reweigh(self) -> None:
         """Each service's popularity drifts (a slow random walk), so the picture keeps moving."""
-        rng = self.rng
-        weights = []
+        gauss, exp, moods = self.rng.gauss, math.exp, self._mood
+        weights: list[float] = []
+        append = weights.append
         for svc in self.services:
-            mood = self._mood.get(id(svc), 1.0)
-            mood = min(3.0, max(0.3, mood * math.exp(rng.gauss(0.0, 0.15))))
-            self._mood[id(svc)] = mood
-            weights.append(svc.traffic.rate * mood if svc.dests else 0.0)
+            key = id(svc)
+            mood = moods.get(key, 1.0) * exp(gauss(0.0, 0.15))
+            mood = 3.0 if mood > 3.0 else 0.3 if mood < 0.3 else mood  # min(3, max(0.3, mood))
+            moods[key] = mood
+            append(svc.traffic.rate * mood if svc.dests else 0.0)
         self._weights = weights
         self._cum = list(accumulate(weights))
         self.stale = False
@@ -195,7 +200,7 @@ class Engine:
                 obj.inactive += n
                 obj.touch()
                 # Most close cleanly (FIN_WAIT/TIME_WAIT), some are reset (CLOSE, 10 s).
-                linger = self.timeouts.tcp_fin if self.rng.random() < 0.8 else 10
+                linger = self.timeouts.tcp_fin if self.rng.random() < 0.8 else _RESET
                 self.wheel[self.step + max(1, round(linger / STEP))].append((_END_INACTIVE, obj, n))
             else:
                 obj.inactive -= n
@@ -227,10 +232,176 @@ class Engine:
                     dest.touch()
                 busy = busy or bool(dest.active) or not counters.idle
             if svc.counters.tick():
-                svc.dirty = True
+                svc.touch()
             if not busy and svc.counters.idle:
                 done.append(svc)
         live.difference_update(done)
+
+    # -- a steady-state start ------------------------------------------------------------------
+
+    def settle(self, uptime: float) -> None:
+        """Start mid-flight without simulating: every service as if its clients had arrived at their
+        mean rate for `uptime` seconds (at least the longest timeout, so every population is steady).
+
+        From each real server's expected share of its service's rate: counters = rate x uptime x
+        (packets, bytes per connection); established = rate x mean lifetime; closing (TCP) or
+        waiting out the UDP timeout = rate x mean linger; persistence templates = rate x timeout;
+        estimator averages = the rates themselves. Connections in flight go on the ageing wheel in
+        a few cohorts spread over their remaining lifetimes, so they drain and are replaced as in a
+        long run. Deterministic: every draw comes from the engine's generator.
+
+        The quiet tail (under _QUIET connections per real server over the whole uptime: most of a
+        big Zipf table) is dealt whole connections instead, all services at once, and no averages:
+        in a long run theirs would have decayed long ago. That keeps the cost near the busy part's.
+        """
+        rng = self.rng
+        rnd = rng.random
+        linger = 0.8 * self.timeouts.tcp_fin + 0.2 * _RESET  # mean time a closed TCP connection is listed
+        quiet: list[DestState] = []  # real servers of quiet services, and their connections per second
+        quiet_rates: list[float] = []
+        profiles: dict[ServiceState, tuple[float, float, float, float]] = {}
+        in_flight: dict[DestState, list[int]] = {}
+        for svc in self.services:
+            traffic = svc.traffic
+            rate = traffic.rate
+            members = [d for d in svc.dests if d.weight > 0 and not d.overloaded]  # as d.available
+            if rate <= 0 or not members:
+                continue
+            weights = [1] * len(members) if svc.scheduler in ("rr", "lc") else [d.weight for d in members]
+            if svc.key.protocol is not Protocol.UDP:  # per connection, as _start and _estimate count
+                life = traffic.active_mean
+                per_conn = (3 + life * traffic.in_pps, 2 + life * traffic.out_pps,
+                            112 + traffic.in_size + life * traffic.in_pps * traffic.in_size,
+                            112 + life * traffic.out_pps * traffic.out_size)  # fmt: skip
+                held = linger
+            else:
+                per_conn = (1.0, 1.0, float(traffic.in_size), float(traffic.out_size))
+                life, held = 0.0, float(self.timeouts.udp)
+            profiles[svc] = per_conn
+            kept = svc.timeout if svc.raw_flags & F.PERSISTENT else 0
+            total_weight = sum(weights)
+            if rate * uptime >= _QUIET * len(members):
+                totals, averages = [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]
+                for dest, weight in zip(members, weights, strict=True):
+                    share = rate * weight / total_weight
+                    # Stochastic rounding keeps expected values right, down to the quiet tail.
+                    self._seed(svc, dest, int(share * uptime + rnd()), int(share * life + rnd()),
+                               int(share * held + rnd()), int(share * kept + rnd()), per_conn, share,
+                               totals, averages)  # fmt: skip
+                t0, t1, t2, t3, t4 = totals
+                a0, a1, a2, a3, a4 = averages
+                svc.counters.seed((t0, t1, t2, t3, t4), (a0, a1, a2, a3, a4))
+                svc.touch()
+                if not svc.counters.idle or any(d.active for d in members):
+                    self.live[svc.phase].add(svc)
+                continue
+            quiet += members
+            unit = rate / total_weight
+            quiet_rates += [unit * weight for weight in weights]
+            for kind, expected in ((1, rate * life), (2, rate * held), (3, rate * kept)):
+                count = int(expected + rnd())
+                for dest in rng.choices(members, weights, k=count) if count else ():
+                    in_flight.setdefault(dest, [0, 0, 0, 0])[kind] += 1
+        if not quiet:
+            return
+        # Closed connections of the whole quiet tail: one Poisson total, dealt by rate.
+        cum = list(accumulate(quiet_rates))
+        dealt = Counter(rng.choices(quiet, cum_weights=cum, k=poisson(rng, cum[-1] * uptime)))
+        sums: dict[ServiceState, list[int]] = {}
+        for dest, counts in in_flight.items():
+            svc = dest.service
+            counts[0] = dealt.pop(dest, 0)
+            totals = sums.setdefault(svc, [0, 0, 0, 0, 0])
+            self._seed(svc, dest, counts[0], counts[1], counts[2], counts[3], profiles[svc], 0.0, totals,
+                       [0, 0, 0, 0, 0])  # fmt: skip
+            if counts[1]:
+                self.live[svc.phase].add(svc)
+        for dest, count in dealt.items():  # most of the tail: a few closed connections, nothing else
+            svc = dest.service
+            inp, outp, inb, outb = profiles[svc]
+            masq = dest.forward is Forward.MASQ
+            counted = (count, round(count * inp), round(count * outp) if masq else 0,
+                       round(count * inb), round(count * outb) if masq else 0)  # fmt: skip
+            dest.counters.seed(counted, None)
+            found = sums.get(svc)
+            if found is None:
+                sums[svc] = list(counted)
+            else:
+                totals = found
+                totals[0] += counted[0]
+                totals[1] += counted[1]
+                totals[2] += counted[2]
+                totals[3] += counted[3]
+                totals[4] += counted[4]
+        for svc, totals in sums.items():
+            svc.counters.seed((totals[0], totals[1], totals[2], totals[3], totals[4]), None)
+            svc.touch()
+
+    def _seed(
+        self,
+        svc: ServiceState,
+        dest: DestState,
+        conns: int,
+        established: int,
+        closing: int,
+        templates: int,
+        per_conn: tuple[float, float, float, float],
+        rate: float,
+        totals: list[int],
+        averages: list[int],
+    ) -> None:
+        """One real server of settle(): its counters, rates (`rate` new connections per second),
+        connections in flight and persistence templates; adds its counters to the service's."""
+        rng, rnd, step, wheel = self.rng, self.rng.random, self.step, self.wheel
+        inp, outp, inb, outb = per_conn
+        masq = dest.forward is Forward.MASQ  # DR/TUN replies bypass the director
+        conns = max(conns, established + closing)
+        counters = dest.counters
+        counters.seed(
+            (conns, round(conns * inp), round(conns * outp) if masq else 0,
+             round(conns * inb), round(conns * outb) if masq else 0),
+            (round(rate * 1024), round(rate * inp * 1024), round(rate * outp * 1024) if masq else 0,
+             round(rate * inb * 32), round(rate * outb * 32) if masq else 0),
+        )  # fmt: skip
+        totals[0] += counters.conns
+        totals[1] += counters.inpkts
+        totals[2] += counters.outpkts
+        totals[3] += counters.inbytes
+        totals[4] += counters.outbytes
+        for k, value in enumerate(counters.averages):
+            averages[k] += value
+        if established:
+            dest.bind(established, True)
+            cohorts = min(established, 3)
+            base, extra = divmod(established, cohorts)
+            mean = svc.traffic.active_mean
+            for i in range(cohorts):  # exponential lifetimes: the time left is exponential, too
+                left = max(1, round(rng.expovariate(1.0 / mean) / STEP))
+                wheel[step + left].append((_END_ACTIVE, dest, base + (i < extra)))
+        if closing:
+            dest.bind(closing, False)
+            udp = svc.key.protocol is Protocol.UDP
+            fin, udp_steps = self.timeouts.tcp_fin, max(1, round(self.timeouts.udp / STEP))
+            p_fin = 0.8 * fin / (0.8 * fin + 0.2 * _RESET)  # a closed connection picked at random
+            cohorts = min(closing, _COHORTS)
+            base, extra = divmod(closing, cohorts)
+            for i in range(cohorts):  # time left: uniform over the linger, cohorts evenly spread
+                steps = udp_steps if udp else round((fin if rnd() < p_fin else _RESET) / STEP)
+                left = 1 + int((i + rnd()) / cohorts * steps)
+                wheel[step + left].append((_END_INACTIVE, dest, base + (i < extra)))
+        if templates:
+            shift, expires = _mask_bits(svc), max(1, round(svc.timeout / STEP))
+            for _ in range(templates):
+                masked = self._client(svc)[0] >> shift
+                if masked in svc.templates:
+                    continue  # a returning client: one template
+                expiry = step + 1 + int(rnd() * expires)
+                svc.templates[masked] = (dest, expiry)
+                wheel[expiry].append((_END_TEMPLATE, svc, masked))
+                dest.persistent += 1
+            dest.touch()
+
+    # -- the step -------------------------------------------------------------------------------
 
     def advance(self) -> None:
         self.step += 1
