@@ -183,7 +183,8 @@ class LvsTopApp(App[None]):
         dests = self._main("#dests", Grid)
         dests.set_rows([] if service is None else [dest.key for dest in service.dests])
         title = "Real servers" if service is None else f"Real servers of {service.key.id}"
-        self._main("#dests-title", Static).update(Text(title, style="bold"))
+        # Fixed-size lines (see the stylesheet): no layout pass, so only this line is repainted.
+        self._main("#dests-title", Static).update(Text(title, style="bold"), layout=False)
 
     def _dest_row(self, key: Hashable) -> list[Cell]:
         service = self._dest_service
@@ -222,7 +223,7 @@ class LvsTopApp(App[None]):
                            f" mem {load.memory_percent:.0f}%")
             for nic in load.interfaces[:2]:
                 traffic.append(f" {nic.name} ↓{bits(nic.rx_bps)} ↑{bits(nic.tx_bps)}")
-        self._main("#director-strip", Static).update(Text("\n").join([table, traffic]))
+        self._main("#director-strip", Static).update(Text("\n").join([table, traffic]), layout=False)
 
     def _render_status(self) -> None:
         parts = Text()
@@ -242,7 +243,7 @@ class LvsTopApp(App[None]):
             status.add_class("error")
         else:
             status.remove_class("error")
-        status.update(parts)
+        status.update(parts, layout=False)
 
     # --- events --------------------------------------------------------------------------------
 
