@@ -13,21 +13,18 @@ from __future__ import annotations
 import re
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lvs_tui.model.rates import Rates, rates_between
-from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot, Stats
+from lvs_tui.model.rates import Rates, snapshot_rates
+from lvs_tui.model.records import DestKey, Service, ServiceKey, Snapshot
 
 ESTIMATOR_PERIOD = 2.0
 HISTORY_POINTS = 120
 # Below this many real servers in all, every one keeps a rate history; above it, only those of
 # services the operator has selected (a 10,000 x 10 table would otherwise hold 100,000 histories).
 TRACK_ALL_DESTS_UP_TO = 5000
-
-
-NO_TRAFFIC = Rates()
 
 
 class Metric(StrEnum):
@@ -192,34 +189,15 @@ class Dashboard:
     def _compute_rates(
         self, base: Snapshot, cur: Snapshot
     ) -> tuple[float, dict[ServiceKey, Rates], dict[tuple[ServiceKey, DestKey], Rates], set[object]]:
-        seconds = cur.monotonic - base.monotonic
-        service_rates: dict[ServiceKey, Rates] = {}
-        dest_rates: dict[tuple[ServiceKey, DestKey], Rates] = {}
-        resets: set[object] = set()
         track_all = sum(len(s.dests) for s in cur.services) <= TRACK_ALL_DESTS_UP_TO
         watched = set(self.watched)
-        for service in cur.services:
-            old = base.service(service.key)
-            if old is None:
-                continue
-            rates = _rates(old.stats, service.stats, seconds)
-            if rates is None:
-                resets.add(service.key)
-                continue
-            service_rates[service.key] = rates
-            self.service_history.add(service.key, rates)
-            if not (track_all or service.key in watched):
-                continue
-            for dest, before in _matched(old.dests, service.dests):
-                key = (service.key, dest.key)
-                dest_rate = _rates(before.stats, dest.stats, seconds)
-                if dest_rate is None:
-                    resets.add(key)
-                    continue
-                dest_rates[key] = dest_rate
-                self.dest_history.add(key, dest_rate)
-        self.service_history.forget_missing(set(service_rates))
-        return seconds, service_rates, dest_rates, resets
+        rates = snapshot_rates(base, cur, None if track_all else watched.__contains__)
+        for key, service_rates in rates.services.items():
+            self.service_history.add(key, service_rates)
+        for dest_key, dest_rates in rates.dests.items():
+            self.dest_history.add(dest_key, dest_rates)
+        self.service_history.forget_missing(set(rates.services))
+        return rates.seconds, rates.services, rates.dests, set(rates.resets)
 
     def watch(self, key: ServiceKey) -> None:
         """Keep rates and history for this service's real servers from now on (on large tables)."""
@@ -291,20 +269,6 @@ class Dashboard:
         )
 
 
-def _matched(old: tuple[Dest, ...], new: tuple[Dest, ...]) -> Iterator[tuple[Dest, Dest]]:
-    """Pairs (new, old) of the same real server; positions usually agree, so try that first."""
-    if len(old) == len(new) and all(
-        a.port == b.port and a.address == b.address for a, b in zip(old, new, strict=True)
-    ):
-        yield from zip(new, old, strict=True)
-        return
-    by_key = {dest.key: dest for dest in old}
-    for dest in new:
-        before = by_key.get(dest.key)
-        if before is not None:
-            yield dest, before
-
-
 def _conn_sums(service: Service) -> tuple[int, int]:
     active = inactive = 0
     for dest in service.dests:
@@ -313,7 +277,3 @@ def _conn_sums(service: Service) -> tuple[int, int]:
     return active, inactive
 
 
-def _rates(before: Stats, after: Stats, seconds: float) -> Rates | None:
-    if before is after:  # unchanged record (reused by the backend): nothing moved
-        return NO_TRAFFIC
-    return rates_between(before, after, seconds)

@@ -8,9 +8,10 @@ the rate for that interval is unknown, never negative or huge.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from lvs_tui.model.records import DestKey, ServiceKey, Snapshot, Stats
+from lvs_tui.model.records import Dest, DestKey, ServiceKey, Snapshot, Stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +69,14 @@ class SnapshotRates:
     resets: frozenset[ServiceKey | tuple[ServiceKey, DestKey]]
 
 
-def snapshot_rates(prev: Snapshot, cur: Snapshot) -> SnapshotRates:
-    """Rates from `prev` to `cur`, matched by key (objects may come and go between polls)."""
+def snapshot_rates(
+    prev: Snapshot, cur: Snapshot, with_dests: Callable[[ServiceKey], bool] | None = None
+) -> SnapshotRates:
+    """Rates from `prev` to `cur`, matched by key (objects may come and go between polls).
+
+    `with_dests` limits the real servers rated to those of the services it accepts (a dashboard
+    over 10,000 services rates the servers of the services it shows); None rates them all.
+    """
     seconds = cur.monotonic - prev.monotonic
     services: dict[ServiceKey, Rates] = {}
     dests: dict[tuple[ServiceKey, DestKey], Rates] = {}
@@ -78,22 +85,43 @@ def snapshot_rates(prev: Snapshot, cur: Snapshot) -> SnapshotRates:
         before = prev.service(service.key)
         if before is None:
             continue
-        rates = rates_between(before.stats, service.stats, seconds)
+        rates = _between(before.stats, service.stats, seconds)
         if rates is None:
             if seconds > 0:
                 resets.add(service.key)
         else:
             services[service.key] = rates
-        old_dests = {dest.key: dest for dest in before.dests}
-        for dest in service.dests:
-            old = old_dests.get(dest.key)
-            if old is None:
-                continue
+        if with_dests is not None and not with_dests(service.key):
+            continue
+        for dest, old in _matched(before.dests, service.dests):
             key = (service.key, dest.key)
-            dest_rates = rates_between(old.stats, dest.stats, seconds)
+            dest_rates = _between(old.stats, dest.stats, seconds)
             if dest_rates is None:
                 if seconds > 0:
                     resets.add(key)
             else:
                 dests[key] = dest_rates
     return SnapshotRates(seconds, services, dests, frozenset(resets))
+
+
+NO_TRAFFIC = Rates()
+
+
+def _between(before: Stats, after: Stats, seconds: float) -> Rates | None:
+    if before is after and seconds > 0:  # the backend reused an unchanged record: nothing moved
+        return NO_TRAFFIC
+    return rates_between(before, after, seconds)
+
+
+def _matched(old: tuple[Dest, ...], new: tuple[Dest, ...]) -> Iterator[tuple[Dest, Dest]]:
+    """Pairs (new, old) of the same real server; positions usually agree, so try that first."""
+    if len(old) == len(new) and all(
+        a.port == b.port and a.address == b.address for a, b in zip(old, new, strict=True)
+    ):
+        yield from zip(new, old, strict=True)
+        return
+    by_key = {dest.key: dest for dest in old}
+    for dest in new:
+        before = by_key.get(dest.key)
+        if before is not None:
+            yield dest, before

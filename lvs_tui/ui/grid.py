@@ -51,39 +51,33 @@ class Grid(ScrollView, can_focus=True):
     Grid:focus > .grid--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
     """
 
-    class Highlighted(Message):
-        """The cursor moved to another row."""
-
-        def __init__(self, grid: Grid, key: Hashable | None) -> None:
+    class _Event(Message):
+        def __init__(self, grid: Grid) -> None:
             super().__init__()
             self.grid = grid
-            self.key = key
 
         @property
         def control(self) -> Grid:
             return self.grid
 
-    class Selected(Message):
+    class Highlighted(_Event):
+        """The cursor moved to another row (`key` is None when the grid is empty)."""
+
+        def __init__(self, grid: Grid, key: Hashable | None) -> None:
+            super().__init__(grid)
+            self.key = key
+
+    class Selected(_Event):
         """A double click on a row (Enter is the app's own binding)."""
 
         def __init__(self, grid: Grid, key: Hashable) -> None:
-            super().__init__()
-            self.grid = grid
+            super().__init__(grid)
             self.key = key
 
-        @property
-        def control(self) -> Grid:
-            return self.grid
-
-    class HeaderClicked(Message):
+    class HeaderClicked(_Event):
         def __init__(self, grid: Grid, column: str) -> None:
-            super().__init__()
-            self.grid = grid
+            super().__init__(grid)
             self.column = column
-
-        @property
-        def control(self) -> Grid:
-            return self.grid
 
     def __init__(self, columns: Sequence[Column], render_row: RowRenderer, **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
