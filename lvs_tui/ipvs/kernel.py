@@ -289,6 +289,9 @@ def _raise_mapped(err: int, what: str, cmd: int, service: ServiceKey | None, des
         if dest is not None:
             raise ObjectExists(f"real server {dest} already exists in service {service}.")
         raise ObjectExists(f"service {service} already exists.")
+    if err == errno.ENOENT and service is None and dest is None:
+        # a request about no object: the family itself is gone (ip_vs unloaded since we opened)
+        raise IpvsUnavailable(UNAVAILABLE)
     if err in (errno.ENOENT, errno.ESRCH):
         if dest is not None and err == errno.ENOENT:
             raise ObjectNotFound(f"real server {dest} does not exist in service {service}.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import lab
 
@@ -68,3 +70,63 @@ def test_dashboard_tables_equal_ipvsadm(topology: lab.Lab) -> None:
         assert words[3] == f"{limits.int('Uthreshold')}/{limits.int('Lthreshold')}"
         assert [int(w) for w in words[4:6]] == [listed.int("ActiveConn"), listed.int("InActConn")]
         assert [int(w) for w in words[7:10]] == [counted.int(c) for c in ("Conns", "InBytes", "OutBytes")]
+
+
+def unload_ipvs() -> str:
+    """Remove every ip_vs module and stop the kernel from loading it again; returns the modprobe
+    path to restore."""
+    original = MODPROBE.read_text().strip()
+    lab.clear()
+    loaded = [line.split()[0] for line in Path("/proc/modules").read_text().splitlines()]
+    for module in [m for m in loaded if m.startswith("ip_vs_")] + ["ip_vs"]:
+        lab.sh("rmmod", module)
+    MODPROBE.write_text("/bin/false\n")
+    return original
+
+
+MODPROBE = Path("/proc/sys/kernel/modprobe")
+
+
+async def survive_unload() -> tuple[str, int, str, list[str]]:
+    from textual.widgets import Static
+
+    from lvs_tui.ipvs.kernel import KernelBackend
+    from lvs_tui.ui.app import LvsTopApp
+    from lvs_tui.ui.grid import Grid
+
+    app = LvsTopApp(KernelBackend, "kernel", interval=3600.0)
+    async with app.run_test(size=(160, 30)) as pilot:
+        services = app.query_one("#services", Grid)
+        status = app.query_one("#status-line", Static)
+
+        async def poll_until(done: Callable[[], bool]) -> None:
+            for _ in range(300):
+                app.request_poll()
+                await asyncio.sleep(0.2)
+                await pilot.pause()
+                if done():
+                    return
+
+        await poll_until(lambda: services.row_count == 1)
+        modprobe = unload_ipvs()
+        try:
+            await poll_until(lambda: "modprobe ip_vs" in str(status.render()))
+            failed = str(status.render())
+            rows_while_failed = services.row_count
+        finally:
+            MODPROBE.write_text(modprobe + "\n")
+            lab.load_modules()
+        lab.ipvsadm_lines(["-A -u 10.10.0.1:53 -s rr"])
+        await poll_until(lambda: "modprobe" not in str(status.render()) and services.row_count == 1)
+        recovered = str(status.render())
+        shown = [row_words(services, 1)[1]]
+    return failed, rows_while_failed, recovered, shown
+
+
+def test_the_dashboard_survives_ip_vs_unloaded_under_it_and_recovers() -> None:
+    lab.ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
+    failed, rows_while_failed, recovered, shown = asyncio.run(survive_unload())
+    assert "IPVS is not available" in failed  # one sentence, with what to do
+    assert rows_while_failed == 1  # the last good figures stay on screen
+    assert "not available" not in recovered
+    assert shown == ["10.10.0.1:53"]  # the new table, read after ip_vs came back

@@ -14,6 +14,7 @@ from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdi
 from lvs_tui.ipvs.errors import (
     InvalidArgument,
     IpvsError,
+    IpvsUnavailable,
     ObjectBusy,
     ObjectExists,
     ObjectNotFound,
@@ -540,3 +541,10 @@ def test_repeated_polls_reuse_records_for_unchanged_bytes_only() -> None:
     assert third.dests[0].stats == Stats(*[9] * 10)
     assert third.dests[1] is first.dests[1]  # the untouched server is reused
     assert third.stats == first.stats
+
+
+def test_ipvs_unloaded_after_opening_reads_as_unavailable() -> None:
+    # The kernel answers ENOENT for a family id it no longer has (ip_vs removed under us).
+    backend = KernelBackend(transport=FakeTransport(fail={c.CMD_GET_INFO: errno.ENOENT}))
+    with pytest.raises(IpvsUnavailable, match="modprobe ip_vs"):
+        backend.snapshot()
