@@ -292,13 +292,7 @@ def make_service(af: int, proto: int, raw_addr: bytes | None, port: int, fwmark:
     if fwmark:
         key = ServiceKey.mark(fwmark, family)
     else:
-        if raw_addr is None:
-            addr = "::" if family is Family.IPV6 else "0.0.0.0"
-        elif family is Family.IPV6:
-            addr = socket.inet_ntop(AF_INET6, raw_addr)
-        else:
-            addr = socket.inet_ntop(AF_INET, raw_addr[:4])
-        key = ServiceKey(family, _PROTO_OF_NUM.get(proto, Protocol.TCP), addr, port)
+        key = ServiceKey(family, _PROTO_OF_NUM.get(proto, Protocol.TCP), _address(raw_addr, family), port)
     scheduler = _text(raw_sched) or ""
     names = _flag_names.get((raw_flags, scheduler))
     if names is None:
@@ -373,17 +367,21 @@ def decode_dest(buf: Buffer, start: int, end: int, service_family: Family) -> De
     )
 
 
+def _address(raw: bytes | None, family: Family) -> str:
+    """The text of a 16-byte address attribute (an IPv4 address fills its first 4 bytes)."""
+    if raw is None:
+        return "::" if family is Family.IPV6 else "0.0.0.0"
+    if family is Family.IPV6:
+        return socket.inet_ntop(AF_INET6, raw)
+    return socket.inet_ntop(AF_INET, raw[:4])
+
+
 def make_dest(raw_addr: bytes | None, port: int, fwd: int, weight: int, upper: int, lower: int,
               active: int, inactive: int, persistent: int, af: int, tun_type: int, tun_port: int,
               tun_flags: int, stats: Stats, service_family: Family) -> Dest:
     """A real-server record from its attribute values (None or 0 where absent); shared by both decoders."""
     family = _FAMILY_OF_AF.get(af, service_family)
-    if raw_addr is None:
-        address = "::" if family is Family.IPV6 else "0.0.0.0"
-    elif family is Family.IPV6:
-        address = socket.inet_ntop(AF_INET6, raw_addr)
-    else:
-        address = socket.inet_ntop(AF_INET, raw_addr[:4])
+    address = _address(raw_addr, family)
     forward = FORWARD_OF_NUM.get(fwd & c.FWD_MASK, Forward.MASQ)
     tunnel = decode_tunnel(tun_type, tun_port, tun_flags) if forward is Forward.TUNNEL else None
     return Dest(
