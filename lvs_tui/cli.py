@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Reading IPVS needs CAP_NET_ADMIN (run as root); --demo needs nothing.",
     )
     parser.add_argument("--version", action="version", version=f"lvs-top {__version__}")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["save"],
+        help="save: print the table in ipvsadm-restore format, thresholds included "
+        "(ipvsadm -S drops them); without a command: the dashboard, or --batch",
+    )
     source = parser.add_argument_group("what to show")
     source.add_argument("--demo", action="store_true", help="show a simulated director instead of the kernel")
     source.add_argument(
@@ -122,6 +129,19 @@ def run_dashboard(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_save(args: argparse.Namespace) -> int:
+    from lvs_tui.ops.ipvsadm import save_lines
+
+    backend = open_backend(args)
+    try:
+        snapshot = backend.snapshot()
+    finally:
+        backend.close()
+    sys.stdout.write("".join(line + "\n" for line in save_lines(snapshot)))
+    sys.stdout.flush()
+    return EXIT_OK
+
+
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
     print(f"lvs-top: {message}", file=sys.stderr)
     return code
@@ -132,19 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.netns and (args.demo or args.demo_size):
         parser.error("--netns reads a kernel's table and cannot be combined with --demo")
-    if not args.batch:
+    if args.command is None and not args.batch:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             return _fail("the dashboard needs a terminal; use --batch to print to a pipe or a file.",
                          EXIT_USAGE)  # fmt: skip
         return run_dashboard(args)
-    count = args.iterations if args.iterations > 0 else sys.maxsize
-    options = BatchOptions(count=count, delay=args.delay, json=args.json, exact=args.exact)
     try:
-        backend = open_backend(args)
-        try:
-            run_batch(backend, options, sys.stdout)
-        finally:
-            backend.close()
+        return run_save(args) if args.command == "save" else run_batch_mode(args)
     except IpvsError as error:
         return _fail(str(error))
     except KeyboardInterrupt:
@@ -154,4 +168,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout at /dev/null so the interpreter's final flush does not complain either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def run_batch_mode(args: argparse.Namespace) -> int:
+    count = args.iterations if args.iterations > 0 else sys.maxsize
+    options = BatchOptions(count=count, delay=args.delay, json=args.json, exact=args.exact)
+    backend = open_backend(args)
+    try:
+        run_batch(backend, options, sys.stdout)
+    finally:
+        backend.close()
     return EXIT_OK

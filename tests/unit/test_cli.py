@@ -87,3 +87,18 @@ def test_a_closed_pipe_ends_quietly() -> None:
     reader.wait()
     assert writer.returncode == 0
     assert writer.stderr == ""
+
+
+def test_save_prints_rules_that_parse_back_into_the_same_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from lvs_tui.ops.ipvsadm import DestRule, ServiceRule, parse_rules
+
+    assert main(["--demo", "save"]) == 0
+    text = capsys.readouterr().out
+    rules = parse_rules(text)
+    main(["--demo", "--batch", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    services = {r.config.key.id for r in rules if isinstance(r, ServiceRule)}
+    assert services == {s["id"] for s in doc["services"]}
+    dests = sum(1 for r in rules if isinstance(r, DestRule))
+    assert dests == sum(len(s["dests"]) for s in doc["services"])
+    assert "-x 1500 -y 1200" in text  # the thresholds that ipvsadm -S drops
