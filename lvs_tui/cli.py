@@ -10,11 +10,16 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lvs_tui import __version__
 from lvs_tui.batch import BatchOptions, run_batch
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
+
+if TYPE_CHECKING:
+    from lvs_tui.ops.setup import OpsSetup
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -61,10 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["save"],
+        choices=["save", "restore"],
         help="save: print the table in ipvsadm-restore format, thresholds included "
-        "(ipvsadm -S drops them); without a command: the dashboard, or --batch",
+        "(ipvsadm -S drops them); restore FILE: show what makes the table equal to FILE, then apply "
+        "it once confirmed; without a command: the dashboard, or --batch",
     )
+    parser.add_argument("file", nargs="?", help="the rules file of restore (- for standard input)")
     source = parser.add_argument_group("what to show")
     source.add_argument("--demo", action="store_true", help="show a simulated director instead of the kernel")
     source.add_argument(
@@ -75,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source.add_argument("--seed", type=int, default=1, help="seed of the simulated director (default 1)")
     source.add_argument("--netns", metavar="NAME", help="read IPVS inside network namespace NAME")
+    changes = parser.add_argument_group("changes")
+    changes.add_argument("--read-only", action="store_true",
+                         help="never change the table: write actions are off and nothing is sent")
+    changes.add_argument("--journal", metavar="PATH", type=Path,
+                         help="audit journal of every change (default $XDG_STATE_HOME/lvs-top/journal.jsonl)")
+    changes.add_argument("-y", "--yes", action="store_true", help="restore without asking (for scripts)")
     batch = parser.add_argument_group("batch mode, like top -b")
     batch.add_argument("-b", "--batch", action="store_true", help="print snapshots instead of the dashboard")
     batch.add_argument(
@@ -98,16 +111,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def read_only_reason(args: argparse.Namespace) -> str | None:
+    """Why this session may not write, or None: --read-only, or no CAP_NET_ADMIN for the kernel."""
+    if args.read_only:
+        return "--read-only"
+    if not (args.demo or args.demo_size):
+        from lvs_tui.ops.privileges import has_net_admin
+
+        if not has_net_admin():
+            return "no CAP_NET_ADMIN: run as root to make changes"
+    return None
+
+
 def open_backend(args: argparse.Namespace) -> Backend:
-    """The backend the arguments ask for; the dashboard and batch mode share this factory."""
+    """The backend the arguments ask for; the dashboard, batch mode and restore share this factory.
+
+    Read-only sessions get a backend that refuses every write, whatever asks for one.
+    """
+    backend: Backend
     if args.demo or args.demo_size:
         from lvs_tui.sim import SimulatedDirector
 
         services, dests = args.demo_size or (None, None)
-        return SimulatedDirector(seed=args.seed, services=services, dests_per_service=dests)
-    from lvs_tui.ipvs.kernel import KernelBackend
+        backend = SimulatedDirector(seed=args.seed, services=services, dests_per_service=dests)
+    else:
+        from lvs_tui.ipvs.kernel import KernelBackend
 
-    return KernelBackend(netns=args.netns)
+        backend = KernelBackend(netns=args.netns)
+    reason = read_only_reason(args)
+    if reason is not None:
+        from lvs_tui.ipvs.readonly import ReadOnlyBackend
+
+        return ReadOnlyBackend(backend, reason)
+    return backend
+
+
+def ops_setup(args: argparse.Namespace) -> OpsSetup:
+    """The write side's surroundings: sysctls and connections of the right namespace, the journal."""
+    from lvs_tui.ops.conntable import read_dest_connections
+    from lvs_tui.ops.journal import Journal, default_path
+    from lvs_tui.ops.setup import OpsSetup
+    from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls, read_sysctls
+
+    reason = read_only_reason(args)
+    if args.demo or args.demo_size:
+        # Changes to the simulation stay out of the journal of the real director's changes.
+        journal = Journal(args.journal or default_path().with_name("demo-journal.jsonl"))
+        # The simulated director has no /proc of its own: it behaves as a kernel with the defaults.
+        return OpsSetup(reason, journal, lambda: Sysctls(dict(KERNEL_DEFAULTS)), None)
+    journal = Journal(args.journal)
+    netns = args.netns
+    if netns is None:
+        return OpsSetup(reason, journal)
+    from lvs_tui.ipvs.netlink import in_netns
+
+    return OpsSetup(reason, journal, lambda: in_netns(netns, read_sysctls),
+                    lambda address, port: read_dest_connections(address, port, netns=netns))
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
@@ -121,6 +180,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
         description=description,
         interval=args.delay if args.delay > 0 else 1.0,
         host_sampler=HostSampler(),
+        setup=ops_setup(args),
     )
     try:
         app.run()
@@ -157,8 +217,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail("the dashboard needs a terminal; use --batch to print to a pipe or a file.",
                          EXIT_USAGE)  # fmt: skip
         return run_dashboard(args)
+    if (args.command == "restore") != (args.file is not None):
+        parser.error("restore takes one FILE (- for standard input), and only restore takes a file")
     try:
-        return run_save(args) if args.command == "save" else run_batch_mode(args)
+        if args.command == "save":
+            return run_save(args)
+        if args.command == "restore":
+            from lvs_tui.restore_cli import run_restore
+
+            return run_restore(args, open_backend)
+        return run_batch_mode(args)
     except IpvsError as error:
         return _fail(str(error))
     except KeyboardInterrupt:

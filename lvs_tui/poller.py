@@ -5,6 +5,9 @@ collapse into a single next poll. Each poll's outcome is handed to `deliver` (ca
 thread: the app forwards it to its own thread). A backend that cannot be opened or fails (IPVS
 unloaded, permission lost, netns gone) is reported and reopened on the next request, so the screen
 recovers by itself when the cause goes away.
+
+Writes run on the same thread (`submit`), since it owns the backend: each job runs before the
+next poll, and a poll follows at once so the screen shows the result of the change.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
@@ -30,6 +35,10 @@ class PollResult:
     seconds: float  # how long the poll took
 
 
+Job = Callable[[Backend], Any]
+Done = Callable[[Any], None]  # receives the job's return value, or the IpvsError it raised
+
+
 class Poller:
     def __init__(
         self,
@@ -44,12 +53,18 @@ class Poller:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="lvs-top-poller", daemon=True)
         self._backend: Backend | None = None
+        self._jobs: deque[tuple[Job, Done]] = deque()
 
     def start(self) -> None:
         self._thread.start()
 
     def request(self) -> None:
         """Ask for a poll as soon as the current one (if any) is done."""
+        self._wanted.set()
+
+    def submit(self, job: Job, done: Done) -> None:
+        """Run `job(backend)` on the poller thread, then poll; `done` gets its result there."""
+        self._jobs.append((job, done))
         self._wanted.set()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -65,6 +80,8 @@ class Poller:
                 if self._stopping:
                     return
                 self._wanted.clear()
+                while self._jobs:
+                    self._run_job(*self._jobs.popleft())
                 result = self._poll_once()
                 with contextlib.suppress(Exception):  # a receiver going away must not stop polling
                     self._deliver(result)
@@ -84,6 +101,19 @@ class Poller:
             self._close_backend()
             return PollResult(None, f"poll failed: {error!r}", started, self._clock() - started)
         return PollResult(snapshot, None, started, self._clock() - started)
+
+    def _run_job(self, job: Job, done: Done) -> None:
+        outcome: Any
+        try:
+            if self._backend is None:
+                self._backend = self._open_backend()
+            outcome = job(self._backend)
+        except IpvsError as error:
+            outcome = error
+        except Exception as error:  # a bug in a job must not kill the poller
+            outcome = IpvsError(f"the change failed unexpectedly: {error!r}")
+        with contextlib.suppress(Exception):
+            done(outcome)
 
     def _close_backend(self) -> None:
         if self._backend is not None:

@@ -48,6 +48,7 @@ from lvs_tui.ipvs.errors import (
     SchedulerMissing,
 )
 from lvs_tui.ipvs.netlink import GenlSocket, NetlinkError, Transport
+from lvs_tui.ipvs.schedulers import available_schedulers
 from lvs_tui.model import flags as service_flags
 from lvs_tui.model.records import (
     Dest,
@@ -117,6 +118,9 @@ class KernelBackend:
         return Timeouts(codec.get_u32(body, a, c.CMD_ATTR_TIMEOUT_TCP),
                         codec.get_u32(body, a, c.CMD_ATTR_TIMEOUT_TCP_FIN),
                         codec.get_u32(body, a, c.CMD_ATTR_TIMEOUT_UDP))
+
+    def schedulers(self) -> tuple[str, ...]:
+        return available_schedulers()  # modules are per kernel, not per namespace
 
     def daemons(self) -> tuple[SyncDaemon, ...]:
         out = []

@@ -80,3 +80,13 @@ def forward_label(dest: Dest) -> str:
         port = f":{tunnel.port}" if tunnel.port else ""
         label += f"({tunnel.type.value}{port})"
     return label
+
+
+def duration(seconds: float) -> str:
+    """`45s`, `3m05s`, `1h02m`: an ETA at a glance."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole // 60 % 60:02d}m"

@@ -175,6 +175,30 @@ def _netns_exists(name: str) -> bool:
 # --- "who is still on it?" --------------------------------------------------------------------
 
 
+def proc_address(address: str) -> str:
+    """An address as the table prints it: 8 upper-case hex digits, or the full IPv6 form."""
+    ip = ipaddress.ip_address(address.strip("[]"))
+    return ip.exploded if ip.version == 6 else f"{int(ip):08X}"
+
+
+def read_dest_connections(address: str, port: int | None = None, path: str = PROC_CONN,
+                          netns: str | None = None) -> Iterator[Connection]:
+    """The entries of one real server (every port of it when `port` is None), streamed.
+
+    A substring test rejects the other servers' lines before they are parsed, which makes a
+    table of millions of entries several times cheaper to search; `for_dest` then checks the
+    destination columns exactly (the same text could stand in the client or virtual columns).
+    """
+    needle = proc_address(address) + (f" {port:04X} " if port is not None else " ")
+    stream = _open(path, netns)
+    return for_dest(_stream_matching(stream, needle), address, port)
+
+
+def _stream_matching(stream: IO[str], needle: str) -> Iterator[Connection]:
+    with stream:
+        yield from iter_connections(line for line in stream if needle in line)
+
+
 def for_dest(conns: Iterable[Connection], address: str, port: int | None = None) -> Iterator[Connection]:
     """The entries (templates included) that point at real server `address` (and `port`)."""
     wanted = str(ipaddress.ip_address(address.strip("[]")))

@@ -3,19 +3,25 @@
 Draining sets the weight to 0: existing connections finish, new ones go elsewhere. A drain is
 complete when the kernel's counts for the server meet its protocol's criterion:
 - TCP and SCTP: no active connections (and, if asked, no inactive ones: TIME_WAIT entries);
-- UDP and firewall-mark services have no active count: no inactive entries left;
+- UDP: no entries left (the kernel counts UDP entries as inactive);
+- firewall-mark services: no entries at all, active or inactive. A mark selects TCP as well as
+  UDP, and the kernel counts the TCP connections it carries as active once established: the
+  counts cannot tell a TIME_WAIT entry from a UDP flow, so both are waited for;
 - always: no persistence templates, or returning clients would still be sent to the server.
 The ETA comes from the observed decay over a recent window, not from timeouts alone.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass
 
-from lvs_tui.model.records import Dest, DestKey, Protocol, ServiceKey
+from lvs_tui.model.records import Dest, DestKey, Protocol, Service, ServiceKey, Snapshot
 
 ETA_WINDOW = 30.0  # seconds of samples the ETA is fitted over
+# The kernel folds its per-CPU counts every 2 s: a decay seen over less than this is noise.
+ETA_MIN_SPAN = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +46,11 @@ class DrainStatus:
 
 def remaining(service: ServiceKey, counts: DrainCounts, wait_inactive: bool = False) -> int:
     """How many entries the completion criterion still waits for."""
-    connection_oriented = service.protocol in (Protocol.TCP, Protocol.SCTP)
-    if connection_oriented:
+    if service.fwmark is not None:  # TCP, SCTP and UDP alike: see the module's docstring
+        waiting = counts.active + counts.inactive
+    elif service.protocol in (Protocol.TCP, Protocol.SCTP):
         waiting = counts.active + (counts.inactive if wait_inactive else 0)
-    else:  # UDP and fwmark services count their entries as inactive
+    else:  # UDP counts its entries as inactive
         waiting = counts.inactive
     return waiting + counts.persistent
 
@@ -87,7 +94,7 @@ class DrainTracker:
         first_at, first_left = self._samples[0]
         elapsed = at - first_at
         drop = first_left - left
-        if elapsed <= 0 or drop <= 0:
+        if elapsed < ETA_MIN_SPAN or drop <= 0:
             return None
         return left / (drop / elapsed)
 
@@ -104,3 +111,87 @@ def aggregate(statuses: list[DrainStatus]) -> DrainStatus:
     eta = None if any(e is None for e in etas) else max((e for e in etas if e is not None), default=0.0)
     progress = sum(s.progress for s in statuses) / len(statuses) if statuses else 1.0
     return DrainStatus(counts, left, progress, eta, all(s.drained for s in statuses))
+
+
+@dataclass(slots=True)
+class _Drain:
+    tracker: DrainTracker
+    remove_when_drained: bool
+    deadline: float | None  # monotonic; remove then even if not drained
+    removal_due: bool = False
+
+
+class DrainBoard:
+    """Every drain of this session, followed poll by poll.
+
+    `update` runs on the poller thread, `start` and the readers on the UI thread: a lock keeps
+    them apart. A drain ends by itself when its server is gone or has a weight again. The weight
+    it had before is remembered beyond that, so a removed-then-re-added server can be brought back.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._drains: dict[tuple[ServiceKey, DestKey], _Drain] = {}
+        self._weights: dict[tuple[ServiceKey, DestKey], int] = {}
+
+    def start(self, service: ServiceKey, dest: Dest, previous_weight: int, at: float,
+              remove_when_drained: bool = False, deadline: float | None = None,
+              wait_inactive: bool = False) -> None:
+        tracker = DrainTracker(service, dest.key, DrainCounts.of(dest), at, previous_weight, wait_inactive)
+        with self._lock:
+            self._drains[(service, dest.key)] = _Drain(tracker, remove_when_drained, deadline)
+            self._weights[(service, dest.key)] = previous_weight
+
+    def update(self, snapshot: Snapshot, at: float) -> list[tuple[Service, Dest]]:
+        """Follow every drain to this snapshot; return the servers now due for removal, once each."""
+        due: list[tuple[Service, Dest]] = []
+        with self._lock:
+            for key, drain in list(self._drains.items()):
+                service = snapshot.service(key[0])
+                dest = None if service is None else service.dest(key[1])
+                if service is None or dest is None or dest.weight > 0:
+                    del self._drains[key]  # removed, or brought back
+                    if dest is not None and dest.weight > 0:
+                        self._weights.pop(key, None)
+                    continue
+                status = drain.tracker.update(DrainCounts.of(dest), at)
+                late = drain.deadline is not None and at >= drain.deadline
+                if ((drain.remove_when_drained and status.drained) or late) and not drain.removal_due:
+                    drain.removal_due = True
+                    due.append((service, dest))
+        return due
+
+    def status(self, service: ServiceKey, dest: DestKey) -> DrainStatus | None:
+        with self._lock:
+            drain = self._drains.get((service, dest))
+            return None if drain is None else drain.tracker.status
+
+    def auto_remove(self, service: ServiceKey, dest: DestKey) -> str | None:
+        """How this drain ends, for its row: "auto-remove", "remove at deadline", or None."""
+        with self._lock:
+            drain = self._drains.get((service, dest))
+        if drain is None or not (drain.remove_when_drained or drain.deadline is not None):
+            return None
+        return "auto-remove" if drain.deadline is None else "remove by deadline"
+
+    def previous_weight(self, service: ServiceKey, dest: DestKey) -> int | None:
+        with self._lock:
+            return self._weights.get((service, dest))
+
+    def remember(self, service: ServiceKey, dest: DestKey, weight: int) -> None:
+        """A weight known from elsewhere (the journal of an earlier session)."""
+        with self._lock:
+            self._weights.setdefault((service, dest), weight)
+
+    def active(self) -> bool:
+        with self._lock:
+            return bool(self._drains)
+
+    def hosts(self) -> list[tuple[str, int, DrainStatus]]:
+        """(address, servers draining, aggregated status) per drained host, by address."""
+        with self._lock:
+            by_host: dict[str, list[DrainStatus]] = {}
+            for (_, dest), drain in self._drains.items():
+                by_host.setdefault(dest.address, []).append(drain.tracker.status)
+        return [(address, len(statuses), aggregate(statuses))
+                for address, statuses in sorted(by_host.items())]

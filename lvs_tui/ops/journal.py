@@ -93,3 +93,26 @@ class Journal:
                         continue
         except FileNotFoundError:
             return
+
+
+WEIGHT_ACTIONS = ("edit_dest", "add_dest", "undo", "restore")  # journal actions that may set a weight
+
+
+def drained_weights(entries: Iterator[JsonObject]) -> dict[str, int]:
+    """target -> the weight a real server had before its latest drain, for servers still at 0.
+
+    Lets a new session bring back a server that an earlier one drained: the journal remembers.
+    """
+    weights: dict[str, int] = {}
+    for entry in entries:
+        # "undo" and "restore" (run_plan's action names) say why; before and after say what changed.
+        if entry.get("result") != "ok" or entry.get("action") not in WEIGHT_ACTIONS:
+            continue
+        before, after, target = entry.get("before"), entry.get("after"), entry.get("target")
+        if not isinstance(after, dict) or not isinstance(target, str) or "weight" not in after:
+            continue
+        if after["weight"] == 0 and isinstance(before, dict) and before.get("weight", 0) > 0:
+            weights[target] = int(before["weight"])
+        elif after["weight"] > 0:
+            weights.pop(target, None)
+    return weights

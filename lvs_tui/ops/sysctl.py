@@ -34,6 +34,11 @@ MEANINGS: dict[str, dict[int, str]] = {
 }
 
 
+# What a kernel starts with; the simulated director behaves as if it had these.
+KERNEL_DEFAULTS = {"expire_quiescent_template": 0, "expire_nodest_conn": 0, "run_estimation": 1,
+                   "conn_reuse_mode": 1}
+
+
 @dataclass(frozen=True, slots=True)
 class Sysctls:
     values: dict[str, int]

@@ -202,6 +202,9 @@ class SimulatedDirector:
     def daemons(self) -> tuple[SyncDaemon, ...]:
         return self._daemons
 
+    def schedulers(self) -> tuple[str, ...]:
+        return tuple(sorted(schedulers.SCHEDULERS))
+
     # -- writes -------------------------------------------------------------------------------
 
     def _service(self, key: ServiceKey) -> ServiceState:

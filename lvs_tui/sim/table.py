@@ -51,10 +51,11 @@ def default_table() -> list[Entry]:
             _d("198.51.100.13", 8080, weight=1),
             _d("198.51.100.14", 8080, weight=0),  # draining: being taken out for maintenance
         )),
+        # The same machines serve HTTP and HTTPS, as they usually do: "drain host" covers both.
         Entry(ServiceConfig(tls, "wlc", ("persistent",), 360, "255.255.255.0"), TLS, (
-            _d("198.51.100.21", 443, Forward.ROUTE, 100),
-            _d("198.51.100.22", 443, Forward.ROUTE, 100),
-            _d("198.51.100.23", 443, Forward.ROUTE, 50),
+            _d("198.51.100.11", 443, weight=100),
+            _d("198.51.100.12", 443, weight=100),
+            _d("198.51.100.13", 443, weight=50),
         )),
         Entry(ServiceConfig(dns, "sh", ("sh-fallback", "sh-port")), DNS, (
             _d("198.51.100.31", 53),

@@ -25,12 +25,19 @@ from lvs_tui.hostload import HostLoad, HostSampler
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.model.dashboard import SERVICE_SORTS, Dashboard, Metric, SortKey
 from lvs_tui.model.format import bits, human
-from lvs_tui.model.records import DestKey, Service, ServiceKey
+from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey
+from lvs_tui.ops import changes
+from lvs_tui.ops.changes import Plan
+from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.poller import Poller, PollResult
 from lvs_tui.resources import stylesheet
+from lvs_tui.ui.confirm import Confirmation
+from lvs_tui.ui.conns import ConnectionsScreen
+from lvs_tui.ui.forms import DestForm, ServiceForm
 from lvs_tui.ui.grid import Cell, Grid
+from lvs_tui.ui.operator import Operator
 from lvs_tui.ui.rows import RowRenderer
-from lvs_tui.ui.screens import DetailScreen, HelpScreen
+from lvs_tui.ui.screens import DetailScreen, HelpScreen, drains_text
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
 W = TypeVar("W", bound=Widget)
@@ -62,8 +69,8 @@ class LvsTopApp(App[None]):
                 tooltip="Poll less often (0.5, 1, 2, 5, 10 s)", id="slower"),
         Binding("minus", "interval(-1)", "Faster", key_display="-", show=False, tooltip="Poll more often",
                 id="faster"),
-        Binding("t", "toggle_counters", "Counters/rates", tooltip="Show counters instead of rates, or back",
-                id="toggle_counters"),
+        Binding("t", "toggle_counters", "Counters/rates", show=False,
+                tooltip="Show counters instead of rates, or back", id="toggle_counters"),
         Binding("x", "toggle_exact", "Exact numbers", show=False,
                 tooltip="Exact numbers instead of K/M/G units, or back", id="toggle_exact"),
         Binding("m", "next_metric", "Trend metric", show=False,
@@ -72,7 +79,37 @@ class LvsTopApp(App[None]):
                 tooltip="Move between the services and the real servers", id="switch_pane"),
         Binding("enter", "detail", "Detail", tooltip="Detail of the selected service or real server",
                 id="detail"),
+        # Changes: each shows its ipvsadm command in a confirmation before it runs.
+        Binding("d", "drain", "Drain", tooltip="Drain the selected real server: weight 0, follow it empty",
+                id="drain"),
+        Binding("D", "drain_host", "Drain host", show=False,
+                tooltip="Drain the selected real server's host in every service", id="drain_host"),
+        Binding("b", "bring_back", "Bring back", show=False,
+                tooltip="Bring a drained real server back at the weight it had before", id="bring_back"),
+        Binding("c", "connections", "Who's on it", tooltip="Who is still on the selected real server",
+                id="connections"),
+        Binding("right_square_bracket", "weight(1)", "Weight +1", key_display="]", show=False,
+                tooltip="Weight of the selected real server +1", id="weight_up"),
+        Binding("left_square_bracket", "weight(-1)", "Weight -1", key_display="[", show=False,
+                tooltip="Weight of the selected real server -1", id="weight_down"),
+        Binding("right_curly_bracket", "weight(10)", "Weight +10", key_display="}", show=False,
+                tooltip="Weight of the selected real server +10", id="weight_up_10"),
+        Binding("left_curly_bracket", "weight(-10)", "Weight -10", key_display="{", show=False,
+                tooltip="Weight of the selected real server -10", id="weight_down_10"),
+        Binding("a", "add_service", "Add", show=False, tooltip="Add a virtual service", id="add_service"),
+        Binding("A", "add_dest", "Add server", show=False,
+                tooltip="Add a real server to the selected service", id="add_dest"),
+        Binding("e", "edit", "Edit", tooltip="Edit the selected service or real server", id="edit"),
+        Binding("delete", "remove", "Remove", show=False,
+                tooltip="Remove the selected real server, or the service (by the focused pane)", id="remove"),
+        Binding("z", "zero", "Zero", show=False, tooltip="Zero the counters of the selected service",
+                id="zero"),
+        Binding("Z", "zero_all", "Zero all", show=False, tooltip="Zero the counters of every service",
+                id="zero_all"),
+        Binding("u", "undo", "Undo", tooltip="Undo the last change made in this session", id="undo"),
     ]
+    WRITE_ACTIONS = frozenset({"drain", "drain_host", "bring_back", "weight", "add_service", "add_dest",
+                               "edit", "remove", "zero", "zero_all", "undo"})
 
     def __init__(
         self,
@@ -81,16 +118,21 @@ class LvsTopApp(App[None]):
         interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         host_sampler: HostSampler | None = None,
+        setup: OpsSetup | None = None,
     ) -> None:
         super().__init__()
         self.dashboard = Dashboard()
-        self.rows = RowRenderer(self.dashboard)
         self.description = description
         self.interval = interval
         self.paused = False
         self.auto_poll = True  # off: polls happen only on request_poll() (screenshots, tests)
         self._clock = clock
         self._poller = Poller(open_backend, self._from_poller_thread, clock)
+        # Without a setup (tests, benchmarks) nothing may be written, the home journal included.
+        setup = setup or OpsSetup(read_only="no journal configured")
+        self.operator = Operator(self, self._poller, setup, lambda: self.dashboard.snapshot,
+                                 self._render_chrome, clock)
+        self.rows = RowRenderer(self.dashboard, self.operator.board)
         self._host = host_sampler
         self._host_load: HostLoad | None = None
         self._last_good: float | None = None
@@ -104,6 +146,7 @@ class LvsTopApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="director-strip")
+        yield Static(id="drains")
         with Vertical(id="panes"):
             yield Grid(self.rows.service_columns(), self.rows.service_row, id="services")
             yield Static(id="dests-title")
@@ -118,8 +161,10 @@ class LvsTopApp(App[None]):
 
     def on_mount(self) -> None:
         self._main("#filter", Input).display = False
+        self._main("#drains", Static).display = False
         self._main("#services", Grid).focus()
         self._poller.start()
+        self.operator.start()
         self._restart_timer()
         self._poller.request()
         self._render_chrome()
@@ -146,8 +191,11 @@ class LvsTopApp(App[None]):
     def _from_poller_thread(self, result: PollResult) -> None:
         # Rates, histories and order are computed here, off the UI thread, so keys stay responsive
         # on large tables; the screen is touched only in _apply, on the UI thread.
-        if result.snapshot is not None and not self.paused:
-            self.dashboard.apply(result.snapshot)
+        if result.snapshot is not None:
+            # Drains are followed even while paused: a removal confirmed for "once drained" is due.
+            self.operator.follow(result.snapshot, result.started)
+            if not self.paused:
+                self.dashboard.apply(result.snapshot)
         with contextlib.suppress(RuntimeError):  # the app is shutting down
             self.call_from_thread(self._apply, result)
 
@@ -200,7 +248,15 @@ class LvsTopApp(App[None]):
 
     def _render_chrome(self) -> None:
         self._render_strip()
+        self._render_drains()
         self._render_status()
+
+    def _render_drains(self) -> None:
+        hosts = self.operator.board.hosts()
+        line = self._main("#drains", Static)
+        line.display = bool(hosts)
+        if hosts:
+            line.update(drains_text(hosts), layout=False)
 
     def _render_strip(self) -> None:
         snapshot = self.dashboard.snapshot
@@ -237,6 +293,12 @@ class LvsTopApp(App[None]):
         sort = self.dashboard.sort
         parts.append(f" · sort {sort.column}{' ▼' if sort.reverse else ''}")
         parts.append(f" · {'counters' if self.rows.counters else 'rates'}, trend {self.rows.metric.value}")
+        if self.operator.read_only:
+            parts.append(f" · read-only ({self.operator.read_only})", style="bold")
+        elif self.operator.owner_warnings:
+            parts.append(" · ⚠ table managed by another tool", style="yellow")
+        if self.operator.sysctl_warnings:
+            parts.append(" · ⚠ run_estimation=0: the kernel's own rates read 0", style="yellow")
         status = self._main("#status-line", Static)
         if self._last_error:
             parts = Text(f"✖ {self._last_error}  ({parts.plain})")
@@ -275,7 +337,19 @@ class LvsTopApp(App[None]):
     # --- actions (keys and command palette) ----------------------------------------------------------
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.key_table()))
+        app_keys = {b.key_display or b.key: b for b in _bindings(self.BINDINGS)}
+        watch, change, move = [], [], []
+        for row in self.key_table():
+            binding = app_keys.get(row[0])
+            if binding is None:
+                move.append(row)
+            elif binding.action.split("(")[0] in self.WRITE_ACTIONS:
+                change.append(row)
+            else:
+                watch.append(row)
+        title = "Change (each one confirmed first)" if not self.operator.read_only else \
+            f"Change: off, read-only ({self.operator.read_only})"
+        self.push_screen(HelpScreen([[("Watch", watch)], [(title, change), ("", []), ("Move", move)]]))
 
     def action_filter(self) -> None:
         field = self._main("#filter", Input)
@@ -364,6 +438,110 @@ class LvsTopApp(App[None]):
         dest = service.dest(dest_key) if isinstance(dest_key, DestKey) else None
         self.push_screen(DetailScreen(self.dashboard, service.key, None if dest is None else dest.key))
 
+    # --- changes: from the selection to a plan; the operator confirms and applies it ----------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.WRITE_ACTIONS:
+            if self.screen_stack and self.screen is not self.screen_stack[0]:
+                return False  # only from the dashboard itself, on what it shows
+            if self.operator.read_only:
+                return None  # dimmed: shown, never run
+        return True
+
+    def _service(self) -> Service | None:
+        if self._dest_service is None:
+            self.notify("Select a service first.", severity="warning")
+        return self._dest_service
+
+    def _dest(self) -> tuple[Service, Dest] | None:
+        service = self._dest_service
+        dests = self._main("#dests", Grid)
+        key = dests.cursor_key if dests.has_focus else None
+        dest = service.dest(key) if service is not None and isinstance(key, DestKey) else None
+        if service is None or dest is None:
+            self.notify("Select a real server first: Tab moves to the real servers.", severity="warning")
+            return None
+        return service, dest
+
+    def _dests_focused(self) -> bool:
+        return self._main("#dests", Grid).has_focus
+
+    def action_drain(self) -> None:
+        if (selected := self._dest()) is not None:
+            service, dest = selected
+            self.operator.propose(lambda: changes.plan_drain([service], dest.address, dest.port,
+                                                             self.operator.setup.sysctls()))
+
+    def action_drain_host(self) -> None:
+        snapshot = self.dashboard.snapshot
+        if (selected := self._dest()) is not None and snapshot is not None:
+            address = selected[1].address
+            self.operator.propose(lambda: changes.plan_drain(snapshot.services, address, None,
+                                                             self.operator.setup.sysctls()))
+
+    def action_bring_back(self) -> None:
+        if (selected := self._dest()) is not None:
+            self.operator.propose(lambda: self.operator.bring_back(*selected))
+
+    def action_weight(self, step: int) -> None:
+        if (selected := self._dest()) is not None:
+            service, dest = selected
+            weight = max(0, min(changes.MAX_WEIGHT, dest.weight + step))
+            self.operator.propose(lambda: changes.plan_weight(service, dest, weight,
+                                                              self.operator.setup.sysctls()))
+
+    def action_add_service(self) -> None:
+        self.push_screen(ServiceForm(self.operator.schedulers), self._form_done)
+
+    def action_add_dest(self) -> None:
+        if (service := self._service()) is not None:
+            self.push_screen(DestForm(service, self.operator.setup.sysctls), self._form_done)
+
+    def action_edit(self) -> None:
+        if self._dests_focused():
+            if (selected := self._dest()) is not None:
+                self.push_screen(DestForm(selected[0], self.operator.setup.sysctls, selected[1]),
+                                 self._form_done)
+        elif (service := self._service()) is not None:
+            self.push_screen(ServiceForm(self.operator.schedulers, service), self._form_done)
+
+    def _form_done(self, plan: Plan | None) -> None:
+        # The form showed the commands as they were typed: only what is destructive asks again.
+        if plan is not None:
+            if plan.destructive:
+                self.operator.confirm(plan)
+            else:
+                self.operator.apply(plan, Confirmation())
+
+    def action_remove(self) -> None:
+        if self._dests_focused():
+            if (selected := self._dest()) is not None:
+                service, dest = selected
+                self.operator.propose(lambda: changes.plan_remove_dest(service, dest,
+                                                                       self.operator.setup.sysctls()))
+        elif (chosen := self._service()) is not None:
+            self.operator.propose(lambda: changes.plan_remove_service(chosen))
+
+    def action_zero(self) -> None:
+        snapshot = self.dashboard.snapshot
+        if (service := self._service()) is not None and snapshot is not None:
+            self.operator.propose(lambda: changes.plan_zero(service.key, snapshot))
+
+    def action_zero_all(self) -> None:
+        if (snapshot := self.dashboard.snapshot) is not None:
+            self.operator.propose(lambda: changes.plan_zero(None, snapshot))
+
+    def action_undo(self) -> None:
+        self.operator.undo()
+
+    def action_connections(self) -> None:
+        read = self.operator.setup.connections
+        if read is None:
+            self.notify("This director has no connection table to read.", severity="warning")
+        elif (selected := self._dest()) is not None:
+            dest = selected[1]
+            self.push_screen(ConnectionsScreen(read, dest.address, dest.port, f"{dest.key} (all services)"))
+
     # --- one declaration of the keys, read by help, palette and README -------------------------------
 
     @classmethod
@@ -379,6 +557,8 @@ class LvsTopApp(App[None]):
         yield from super().get_system_commands(screen)
         for binding in _bindings(self.BINDINGS):
             if binding.action in ("quit", "clear_filter"):
+                continue
+            if self.operator.read_only and binding.action.split("(")[0] in self.WRITE_ACTIONS:
                 continue
             yield SystemCommand(
                 binding.description,

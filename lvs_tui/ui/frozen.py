@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
+from pathlib import Path
 
+from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.setup import OpsSetup
+from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
 from lvs_tui.sim import SimulatedDirector
 from lvs_tui.ui.app import LvsTopApp
 
@@ -28,10 +33,14 @@ class StepClock:
         self.now += seconds
 
 
-def frozen_app(seed: int = 1) -> tuple[LvsTopApp, StepClock]:
+def frozen_app(seed: int = 1, journal: Path | None = None) -> tuple[LvsTopApp, StepClock]:
+    """The demo on a clock that moves only when told; with a journal, changes can be made."""
     clock = StepClock()
     director = SimulatedDirector(seed=seed, clock=clock, wall_clock=lambda: 1_790_000_000.0 + clock())
-    app = LvsTopApp(lambda: director, "demo (seed 1)", interval=POLL_SECONDS, clock=clock)
+    setup = None
+    if journal is not None:
+        setup = OpsSetup(None, Journal(journal), lambda: Sysctls(dict(KERNEL_DEFAULTS)), None, lambda: ())
+    app = LvsTopApp(lambda: director, "demo (seed 1)", interval=POLL_SECONDS, clock=clock, setup=setup)
     app.auto_poll = False  # the clock moves only in advance(): every run renders the same frames
     return app, clock
 
@@ -56,11 +65,16 @@ async def _until_changed(app: LvsTopApp, before: object) -> None:
 
 
 async def _save(path: str, size: tuple[int, int]) -> None:
-    app, clock = frozen_app()
-    async with app.run_test(size=size) as pilot:
-        await advance(app, clock, 12)
-        await pilot.pause()
-        app.save_screenshot(path)
+    """The README's picture: a host being drained across both services it serves."""
+    with tempfile.TemporaryDirectory() as scratch:
+        app, clock = frozen_app(journal=Path(scratch) / "journal.jsonl")
+        async with app.run_test(size=size) as pilot:
+            await advance(app, clock, 6)
+            await pilot.press("tab", "down", "D", "y")
+            await advance(app, clock, 8)
+            app.clear_notifications()
+            await pilot.pause()
+            app.save_screenshot(path)
 
 
 if __name__ == "__main__":

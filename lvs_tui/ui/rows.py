@@ -8,13 +8,15 @@ from rich.text import Text
 
 from lvs_tui.model.dashboard import Dashboard, Metric
 from lvs_tui.model.distribution import DestState, Share, shares
-from lvs_tui.model.format import FORWARD_MODES, bits, human, service_label, service_options
+from lvs_tui.model.format import FORWARD_MODES, bits, duration, human, service_label, service_options
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import Dest, DestKey, Forward, Service, ServiceKey, Stats
+from lvs_tui.ops.drain import DrainBoard, DrainStatus
 from lvs_tui.ui.grid import Cell, Column
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 12
+DRAIN_BAR = 3
 
 SERVICE_COLUMNS_RATES = [
     Column("service", "Service", 26, right=False),
@@ -36,8 +38,8 @@ SERVICE_COLUMNS_COUNTERS = [
     Column("", "OutBytes", 9),
 ]
 DEST_COLUMNS_RATES = [
-    Column("", "Real server", 24, right=False),
-    Column("", "Fwd", 10, right=False),
+    Column("", "Real server", 22, right=False),
+    Column("", "Fwd", 8, right=False),
     Column("", "Weight", 6),
     Column("", "U/L thr", 9),
     Column("", "Active", 7),
@@ -46,7 +48,7 @@ DEST_COLUMNS_RATES = [
     Column("", "CPS", 6),
     Column("", "In/Out bit/s", 13),
     Column("", "Share exp→got", 13),
-    Column("", "State", 10, right=False),
+    Column("", "State", 14, right=False),
 ]
 DEST_COLUMNS_COUNTERS = [
     *DEST_COLUMNS_RATES[:7],
@@ -59,7 +61,7 @@ DEST_COLUMNS_COUNTERS = [
 # On narrow terminals (80 columns) the tables drop these columns and narrow the names.
 COMPACT_DROP = {"In/OutPPS", "U/L thr", "Pers", "InPkts", "OutPkts"}
 COMPACT_WIDTHS = {"Service": 21, "Scheduler": 10, "Real server": 21, "Fwd": 7, "Trend": 8, "Active": 6,
-                  "InAct": 6, "Share exp→got": 11, "State": 9}  # fmt: skip
+                  "InAct": 6, "Share exp→got": 11, "State": 12}  # fmt: skip
 
 
 def compact(columns: list[Column]) -> list[Column]:
@@ -107,11 +109,24 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
+def drain_cell(status: DrainStatus, ending: str | None, compact: bool) -> Text:
+    """A drain in the State column: `▓▓░ 52% 1m10s` (the ETA), then `drained`, `drained→rm`."""
+    if status.drained:
+        return Text("drained" + ("→rm" if ending else ""), style="bold green")
+    eta = "?" if status.eta is None else duration(status.eta)
+    percent = f"{status.progress * 100:.0f}%"
+    if compact:
+        return Text(f"dr {percent} {eta}", style="yellow")
+    filled = round(status.progress * DRAIN_BAR)
+    return Text(f"{'▓' * filled}{'░' * (DRAIN_BAR - filled)} {percent} {eta}", style="yellow")
+
+
 class RowRenderer:
     """Formats rows on demand; the grid calls it only for the rows on screen."""
 
-    def __init__(self, dashboard: Dashboard) -> None:
+    def __init__(self, dashboard: Dashboard, drains: DrainBoard | None = None) -> None:
         self.dashboard = dashboard
+        self.drains = drains
         self.exact = False
         self.counters = False
         self.metric = Metric.CPS
@@ -202,9 +217,12 @@ class RowRenderer:
             human(dest.persistent_conns, exact),
         ]
         state = share.state if share is not None else DestState.OK
+        drain = None if self.drains is None else self.drains.status(service.key, dest.key)
         tail: list[Cell] = [
             Text(f"{percent(share.expected if share else None)}→{percent(share.conns if share else None)}"),
-            Text(state.value, style=STATE_STYLES[state]),
+            Text(state.value, style=STATE_STYLES[state]) if drain is None else
+            drain_cell(drain, self.drains.auto_remove(service.key, dest.key) if self.drains else None,
+                       self.compact),
         ]
         if self.counters:
             stats = dest.stats

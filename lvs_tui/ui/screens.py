@@ -14,9 +14,10 @@ from textual.widgets import Footer, Label, Sparkline, Static
 
 from lvs_tui.model.dashboard import Dashboard, Metric
 from lvs_tui.model.export import dest_json, service_json
-from lvs_tui.model.format import bits, human
+from lvs_tui.model.format import bits, duration, human
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import DestKey, ServiceKey
+from lvs_tui.ops.drain import DrainStatus
 
 COUNTERS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
 PLOT_TITLES = {
@@ -33,25 +34,38 @@ RATE_ROWS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
 )
 
 
+Section = tuple[str, list[tuple[str, str]]]  # title, (key, what it does)
+
+
 class HelpScreen(ModalScreen[None]):
-    """Every key, from the one declaration of the bindings."""
+    """Every key, from the one declaration of the bindings, in titled sections side by side."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, columns: list[list[Section]]) -> None:
         super().__init__()
-        self._keys = keys
+        self._columns = columns
 
     def compose(self) -> ComposeResult:
-        table = Table(title="lvs-top keys", show_header=True, header_style="bold", expand=False)
-        table.add_column("Key", style="bold cyan", no_wrap=True)
-        table.add_column("Does")
-        for key, does in self._keys:
-            table.add_row(key, does)
+        layout = Table.grid(padding=(0, 3))
+        cells = []
+        for sections in self._columns:
+            column = Table.grid()
+            for title, keys in sections:
+                table = Table(title=title, title_style="bold italic", show_header=False, expand=False,
+                              box=None, pad_edge=False)
+                table.add_column("Key", style="bold cyan", no_wrap=True)
+                table.add_column("Does", max_width=48)
+                for key, does in keys:
+                    table.add_row(key, does)
+                column.add_row(table)
+            cells.append(column)
+            layout.add_column()
+        layout.add_row(*cells)
         with VerticalScroll(id="help"):
-            yield Static(table)
-            yield Label("Mouse: click a row to select it, a header to sort, double-click for detail.")
-            yield Label("escape, q or ? closes this help.")
+            yield Static(layout)
+            yield Label("Mouse: click a row to select it, a header to sort, double-click for detail. "
+                        "Esc, q or ? closes this help.")
 
 
 class DetailScreen(Screen[None]):
@@ -130,3 +144,21 @@ class DetailScreen(Screen[None]):
         for name in COUNTERS:
             table.add_row(name, str(getattr(stats, name)))
         return table
+
+
+def drains_text(hosts: list[tuple[str, int, DrainStatus]]) -> Text:
+    """The drains line: each drained host, its servers, what is left, progress and ETA."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for index, (address, servers, status) in enumerate(hosts):
+        if index:
+            text.append("  │  ")
+        counts = status.counts
+        text.append(f"draining {address}", style="bold")
+        text.append(f" ({servers} service{'s' if servers != 1 else ''}): ")
+        if status.drained:
+            text.append("drained", style="bold green")
+            continue
+        text.append(f"{counts.active} active {counts.inactive} inactive {counts.persistent} persistent left, "
+                    f"{status.progress * 100:.0f}%, ")
+        text.append("ETA ?" if status.eta is None else f"ETA {duration(status.eta)}")
+    return text

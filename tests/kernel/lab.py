@@ -4,17 +4,22 @@ Topology (addresses exist only inside the lab VM):
 
     client ns 10.10.0.2 --veth-- 10.10.0.1 director (root ns) 10.20.N.1 --veth-- 10.20.N.2 rsN ns
 
-Each real server rsN runs `python3 -m http.server 80` answering "rsN", and a UDP echo server on
-port 9000. The director forwards (NAT) with ip_forward=1.
+Each real server rsN runs `python3 -m http.server 80` answering "rsN", a UDP echo server on
+port 9000, and on port 8081 a threaded HTTP server answering "rsN" too, after N seconds for
+`/slow?s=N` (a long request that a drain must let finish). The director forwards (NAT) with
+ip_forward=1.
 """
 
 from __future__ import annotations
 
 import collections
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +42,7 @@ VIP = "10.10.0.1"
 CLIENT_IP = "10.10.0.2"
 REAL_SERVERS = {f"rs{i}": f"10.20.{i}.2" for i in (1, 2, 3)}
 UDP_ECHO_PORT = 9000
+SLOW_HTTP_PORT = 8081
 WWW = Path("/tmp/lvs-top-lab")
 
 
@@ -82,6 +88,31 @@ def listing(*options: str) -> Listing:
 def save() -> list[str]:
     """`ipvsadm -Sn`, one rule per line, in ipvsadm's order."""
     return [line for line in ipvsadm("-Sn").stdout.splitlines() if line.strip()]
+
+
+def connection_count() -> int:
+    """Entries of the connection table (`ipvsadm -Lcn` less its two header lines), templates included."""
+    return len(ipvsadm("-Lcn").stdout.splitlines()) - 2
+
+
+def flush_connections(timeout: float = 30) -> None:
+    """Empty the table and the connection table: `ipvsadm -C` leaves entries until they expire
+    (TIME_WAIT lasts 2 minutes), and a real server added again comes back from the kernel's trash
+    with its old counts.
+
+    With expire_nodest_conn=1, deleting a real server makes the kernel flush every entry whose
+    server is gone; a throwaway service triggers that once.
+    """
+    sysctl = "net.ipv4.vs.expire_nodest_conn"
+    old = sh("sysctl", "-n", sysctl).stdout.strip()
+    sh("sysctl", "-qw", f"{sysctl}=1")
+    try:
+        clear()
+        ipvsadm_lines(["-A -t 10.10.0.1:1 -s rr", "-a -t 10.10.0.1:1 -r 10.20.1.2:1 -m"])
+        clear()
+        wait_until("an empty connection table", lambda: connection_count() == 0, timeout=timeout)
+    finally:
+        sh("sysctl", "-qw", f"{sysctl}={old}")
 
 
 def load_modules() -> None:
@@ -137,9 +168,12 @@ class Lab:
             self._spawn(name, [self.python, "-m", "http.server", "80", "--bind", address,
                                "--directory", str(root)])
             self._spawn(name, [self.python, "-c", UDP_ECHO, address, str(UDP_ECHO_PORT)])
+            self._spawn(name, [self.python, "-c", SLOW_HTTP, name, address, str(SLOW_HTTP_PORT)])
         # The director reaches every real server directly; wait until each HTTP server accepts.
         for name, address in REAL_SERVERS.items():
-            wait_until(f"the HTTP server of {name}", lambda a=address: _tcp_accepts(a, 80), timeout=120)
+            for port in (80, SLOW_HTTP_PORT):
+                wait_until(f"the HTTP server of {name} on port {port}",
+                           lambda a=address, p=port: _tcp_accepts(a, p), timeout=120)
 
     def _namespace(self, name: str, link: str, address: str, gateway: str) -> None:
         sh("ip", "netns", "add", name)
@@ -175,6 +209,15 @@ class Lab:
         proc = sh("ip", "netns", "exec", "client", self.python, "-c", code, *args, timeout=timeout)
         return proc.stdout
 
+    def load(self, path: str = "/", port: int = 80, limit: int = 400, pause: float = 0.02) -> Load:
+        """A background HTTP client in the client namespace (see `Load`); call `go()` to start it."""
+        return Load(self.python, path, port, limit, pause)
+
+    def requests(self, n: int, port: int = 80, path: str = "/") -> dict[str, int]:
+        """Like `traffic`, over plain sockets (a faster start); a failed request counts as "FAIL:..."."""
+        out = self.client(REQUESTS, VIP, str(port), path, str(n))
+        return dict(sorted(collections.Counter(out.split()).items()))
+
     def traffic(self, n: int, url: str = f"http://{VIP}/") -> dict[str, int]:
         """Send `n` HTTP requests (one connection each) and count answers per real server."""
         out = self.client(HTTP_CLIENT, url, str(n))
@@ -186,6 +229,164 @@ class Lab:
     def udp(self, n: int, size: int, address: str = VIP, port: int = UDP_ECHO_PORT) -> int:
         """Send `n` datagrams of `size` payload bytes from ONE socket; return how many were echoed."""
         return int(self.client(UDP_CLIENT, address, str(port), str(n), str(size)).strip())
+
+
+# The real servers' second HTTP server: a thread per connection, so a long request does not
+# hold up the others; plain sockets, as it starts much faster than http.server in the slow VM.
+SLOW_HTTP = """
+import socket, sys, threading, time
+name, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+def serve(conn):
+    with conn:
+        request = b""
+        while b"\\r\\n\\r\\n" not in request:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            request += chunk
+        path, _, query = request.split(b" ", 2)[1].decode().partition("?")
+        if path == "/slow":
+            params = dict(p.partition("=")[::2] for p in query.split("&"))
+            time.sleep(float(params.get("s") or 1))
+        body = (name + "\\n").encode()
+        conn.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: %d\\r\\n"
+                     b"Connection: close\\r\\n\\r\\n%s" % (len(body), body))
+
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind((address, port))
+server.listen(128)
+while True:
+    conn, _ = server.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+"""
+
+# One HTTP/1.0 request per connection over a plain socket (urllib takes seconds to import in the
+# VM); prints who answered ("rsN"), or FAIL:<why>. With a stop file: requests until it exists
+# (at most `limit`), each line "START END ANSWER" (CLOCK_MONOTONIC, shared by every namespace),
+# "ready" first, and the first request once the go file exists.
+REQUEST = """
+import os, socket, sys, time
+
+def request(host, port, path):
+    try:
+        with socket.create_connection((host, port), timeout=30) as conn:
+            conn.sendall(f"GET {path} HTTP/1.0\\r\\nHost: {host}\\r\\n\\r\\n".encode())
+            response = b""
+            while chunk := conn.recv(65536):
+                response += chunk
+    except OSError as error:
+        return "FAIL:" + repr(error).replace(" ", "_")
+    head, _, body = response.partition(b"\\r\\n\\r\\n")
+    status = head.split(b" ", 2)[1:2]
+    answer = body.decode(errors="replace").strip()
+    return answer if status == [b"200"] and answer and " " not in answer else f"FAIL:status-{status}"
+"""
+
+REQUESTS = REQUEST + """
+host, port, path, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+for _ in range(n):
+    print(request(host, port, path))
+"""
+
+LOAD_CLIENT = REQUEST + """
+host, port, path, go, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+limit, pause = int(sys.argv[6]), float(sys.argv[7])
+print("ready", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.02)
+for _ in range(limit):
+    if os.path.exists(stop):
+        break
+    start = time.monotonic()
+    answer = request(host, port, path)
+    print(f"{start:.6f} {time.monotonic():.6f} {answer}", flush=True)
+    time.sleep(pause)
+print("end", flush=True)
+"""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One request of a `Load`: when it started and ended (time.monotonic()), who answered."""
+
+    start: float
+    end: float
+    server: str  # "rs1", ..., or "FAIL:<why>"
+
+    @property
+    def failed(self) -> bool:
+        return self.server.startswith("FAIL")
+
+
+class Load:
+    """HTTP requests to the VIP from the client namespace, one connection each, in the background."""
+
+    def __init__(self, python: str, path: str, port: int, limit: int, pause: float) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="lvs-top-load."))
+        self._go, self._stop = self._dir / "go", self._dir / "stop"
+        self._stderr = (self._dir / "stderr").open("w")
+        self.answers: list[Answer] = []
+        self.ended = False
+        self._ready = threading.Event()
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", "client", python, "-c", LOAD_CLIENT, VIP, str(port), path,
+             str(self._go), str(self._stop), str(limit), str(pause)],
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            words = line.split()
+            if words == ["ready"]:
+                self._ready.set()
+            elif words == ["end"]:
+                self.ended = True
+            elif len(words) == 3:
+                self.answers.append(Answer(float(words[0]), float(words[1]), words[2]))
+
+    def _alive(self) -> bool:
+        if self.proc.poll() is not None and not self.ended:
+            raise RuntimeError(f"the load client exited ({self.proc.returncode}): {self.stderr()}")
+        return True
+
+    def stderr(self) -> str:
+        self._stderr.flush()
+        return (self._dir / "stderr").read_text().strip()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        wait_until("the load client", lambda: self._alive() and self._ready.is_set(), timeout=timeout)
+
+    def go(self) -> None:
+        self._go.touch()
+
+    def since(self, at: float) -> list[Answer]:
+        """The requests started after `at`."""
+        return [answer for answer in list(self.answers) if answer.start > at]
+
+    def wait_for(self, count: int, since: float = 0.0, timeout: float = 60) -> None:
+        """Until `count` requests started after `since` have their answer."""
+        wait_until(f"{count} answers of the load", lambda: self._alive() and len(self.since(since)) >= count,
+                   timeout=timeout)
+
+    def stop(self, timeout: float = 60) -> list[Answer]:
+        """Stop after the request in flight; every answer."""
+        self._go.touch()
+        self._stop.touch()
+        try:
+            self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            self._reader.join(timeout=10)
+            self._stderr.close()
+            shutil.rmtree(self._dir, ignore_errors=True)
+        return list(self.answers)
 
 
 HTTP_CLIENT = """

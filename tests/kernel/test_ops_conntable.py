@@ -11,7 +11,7 @@ import lab
 import pytest
 
 from lvs_tui.ipvs.errors import NamespaceNotFound
-from lvs_tui.ops.conntable import Connection, by_client, for_dest, read_connections
+from lvs_tui.ops.conntable import Connection, by_client, for_dest, read_connections, read_dest_connections
 
 RULES = (
     "-A -t 10.10.0.1:80 -s rr",
@@ -93,6 +93,9 @@ def test_read_connections_matches_ipvsadm_and_groups_one_server(topology: lab.La
     assert len(mine) == 10 + 1 + (6 + 1 if on_rs1 else 0)
     assert len(list(for_dest(read_connections(), rs1, 9000))) == 1
     assert len(list(for_dest(read_connections(), rs1, 80))) == 10 + (6 + 1 if on_rs1 else 0)
+    # The prefiltered reader behind the "who is still on it" screen finds exactly the same entries.
+    for port in (None, 80, 9000):
+        assert sorted(read_dest_connections(rs1, port)) == sorted(for_dest(read_connections(), rs1, port))
 
     (group,) = by_client(mine)
     states = collections.Counter(c.state for c in mine if not c.is_template)
@@ -147,6 +150,7 @@ def test_ipv6_entries_match_ipvsadm(topology: lab.Lab) -> None:
             ("udp", "fd00:10::2", 40000, "fd00:10::1", 9000, "fd00:20:1::2", 9000, "UDP")
         ]
         assert collections.Counter(entry(c) for c in conns) == ipvsadm_entries()
+        assert list(read_dest_connections("fd00:20:1::2", 9000)) == conns
     finally:
         _ip("client", "-6", "route", "del", "default", check=False)
         for netns, dev, address in IPV6.values():

@@ -13,6 +13,8 @@ from textual.widgets import Input, Static
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsUnavailable
 from lvs_tui.model.records import ServiceKey, Snapshot
+from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.sim import SimulatedDirector
 from lvs_tui.ui.app import LvsTopApp, key_table_markdown
 from lvs_tui.ui.grid import Grid
@@ -173,13 +175,23 @@ async def test_enter_opens_the_detail_of_a_service_and_of_a_real_server() -> Non
         assert isinstance(app.screen, DetailScreen) and app.screen._dest is not None
 
 
-async def test_the_palette_offers_every_action() -> None:
-    app = make_app()
+async def test_the_palette_offers_every_action(tmp_path: Path) -> None:
+    setup = OpsSetup(None, Journal(tmp_path / "journal.jsonl"))
+    app = LvsTopApp(lambda: SimulatedDirector(seed=3), "demo", interval=SLOW, setup=setup)
     async with app.run_test(size=(120, 40)):
         titles = {command.title for command in app.get_system_commands(app.screen)}
         for binding in app.BINDINGS:
             if binding.action not in ("quit", "clear_filter"):  # type: ignore[union-attr]
                 assert binding.description in titles  # type: ignore[union-attr]
+
+
+async def test_a_read_only_palette_offers_no_change() -> None:
+    app = make_app()  # no setup: read-only
+    async with app.run_test(size=(120, 40)):
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        changes = [b for b in app.BINDINGS if b.action.split("(")[0] in app.WRITE_ACTIONS]  # type: ignore[union-attr]
+        assert changes and not titles & {b.description for b in changes}  # type: ignore[union-attr]
+        assert "Sort" in titles
 
 
 class Flaky:

@@ -17,7 +17,9 @@ from lvs_tui.ops.conntable import (
     by_client,
     for_dest,
     iter_connections,
+    proc_address,
     read_connections,
+    read_dest_connections,
 )
 
 HEADER = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
@@ -170,3 +172,22 @@ def test_read_connections_in_a_missing_namespace(tmp_path: Path) -> None:
         read_connections(netns="no-such-ns")
     with pytest.raises(NamespaceNotFound):
         read_connections(netns="../etc")
+
+
+@pytest.mark.parametrize(("address", "port"), [("10.20.1.2", 80), ("10.20.1.2", None),
+                                               ("fd00:20:1::2", 443), ("fd00:20:1::2", None),
+                                               ("10.20.2.2", 8080), ("10.20.9.9", None)])
+def test_prefiltered_read_finds_what_a_full_parse_finds(tmp_path: Path, address: str,
+                                                        port: int | None) -> None:
+    # A decoy: the real server's address and port stand in the client columns, not the destination.
+    decoy = "TCP 0A140102 0050 0A0A0001 0050 0A140302 0050 ESTABLISHED     899\n"
+    table = tmp_path / "ip_vs_conn"
+    table.write_text("".join([*TABLE, decoy]))
+    expected = list(for_dest(read_connections(str(table)), address, port))
+    assert list(read_dest_connections(address, port, str(table))) == expected
+    assert all(conn.dest != "10.20.3.2" for conn in expected)
+
+
+def test_proc_address_is_the_tables_spelling() -> None:
+    assert proc_address("10.20.1.2") == "0A140102"
+    assert proc_address("[fd00:20:1::2]") == V6D

@@ -23,7 +23,8 @@ def test_the_criterion_depends_on_the_protocol() -> None:
     assert remaining(WEB, counts) == 3 + 2  # TCP waits for active conns and templates
     assert remaining(WEB, counts, wait_inactive=True) == 3 + 5 + 2
     assert remaining(DNS, counts) == 5 + 2  # UDP has no active count
-    assert remaining(MARK, counts) == 5 + 2
+    # A mark can carry TCP (counted active) as well as UDP: everything is waited for.
+    assert remaining(MARK, counts) == 3 + 5 + 2
 
 
 def test_progress_eta_and_drained() -> None:

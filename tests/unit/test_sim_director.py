@@ -110,10 +110,12 @@ def test_counters_monotonic_and_zero() -> None:
         for a, b in zip(last.services, snap.services, strict=True):
             assert b.stats.conns >= a.stats.conns and b.stats.inbytes >= a.stats.inbytes
         last = snap
-    tls = ServiceKey.inet("tcp", "192.0.2.10", 443)
-    service = last.service(tls)
+    web6 = ServiceKey.inet("tcp", "2001:db8::80", 80)  # its real servers are DR
+    service = last.service(web6)
     assert service is not None and service.stats.conns > 0
     assert all(d.stats.outpkts == 0 for d in service.dests)  # DR: replies bypass the director
+    nat = last.service(ServiceKey.inet("tcp", "192.0.2.10", 443))
+    assert nat is not None and all(d.stats.outpkts > 0 for d in nat.dests if d.stats.conns)
     director.zero()
     assert all(s.stats.conns == 0 for s in director.snapshot().services)
 

@@ -4,6 +4,7 @@ between polls). Update after an intended change: pytest tests/unit/test_snapshot
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,3 +50,28 @@ def test_help(snap_compare: Any) -> None:
 def test_detail_of_a_real_server(snap_compare: Any) -> None:
     app, run_before = scenario(8, "tab", "down", "enter")()
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def changing(tmp_path: Path, polls: int, keys: tuple[str, ...], after: int = 0) -> tuple[Any, Any]:
+    """The frozen demo with a journal (so changes can be made): `keys` after `polls`, then `after`."""
+    app, clock = frozen_app(journal=tmp_path / "journal.jsonl")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await advance(app, clock, polls)
+        await pilot.press(*keys)
+        await advance(app, clock, after)
+        app.clear_notifications()  # toasts expire in real time: they would make the picture flaky
+        await pilot.pause()
+
+    return app, run_before
+
+
+def test_drain_host_confirmation(snap_compare: Any, tmp_path: Path) -> None:
+    app, run_before = changing(tmp_path, 4, ("tab", "down", "D"))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_drain_tracker(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app, run_before = changing(tmp_path, 4, ("tab", "down", "D", "y"), after=8)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

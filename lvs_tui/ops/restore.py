@@ -1,0 +1,63 @@
+"""`lvs-top restore FILE`: the changes that make the table equal to a saved one, for review.
+
+The plan converges: services and real servers the file lacks are removed, those it has are added
+or edited to match, and what already matches is left alone (its counters and connections
+untouched). Equality is judged on the ipvsadm rule each side renders, so defaults (a persistence
+of 300 s, the host netmask) compare equal however they were written.
+"""
+
+from __future__ import annotations
+
+from lvs_tui.ipvs import validate
+from lvs_tui.ipvs.backend import DestEdit, ServiceEdit
+from lvs_tui.model.records import Snapshot
+from lvs_tui.ops import changes, ipvsadm
+from lvs_tui.ops.changes import Change, Plan
+from lvs_tui.ops.ipvsadm import DestRule, Rule, ServiceRule
+
+
+def plan_restore(snapshot: Snapshot, rules: list[Rule], source: str) -> Plan:
+    wanted = {rule.config.key: rule.config for rule in rules if isinstance(rule, ServiceRule)}
+    wanted_dests = {(rule.service, rule.config.key): rule for rule in rules if isinstance(rule, DestRule)}
+    removals: list[Change] = []
+    updates: list[Change] = []
+    for service in sorted(snapshot.services, key=lambda s: s.key.sort_key):
+        if service.key not in wanted:
+            removals.append(changes.delete_service(service))
+            continue
+        for dest in service.dests:
+            if (service.key, dest.key) not in wanted_dests:
+                removals.append(changes.delete_dest(service.key, dest))
+    for key, wanted_service in wanted.items():
+        current = snapshot.service(key)
+        if current is None:
+            updates.append(changes.add_service(wanted_service))
+        elif ipvsadm.add_service(ipvsadm.service_config(current)).rule != \
+                ipvsadm.add_service(wanted_service).rule:
+            # Every field explicit: None would keep the current value, not the file's default.
+            edit = ServiceEdit(wanted_service.scheduler, wanted_service.flags,
+                               wanted_service.persistence_timeout,
+                               validate.netmask(key, wanted_service.netmask), wanted_service.pe or "")
+            updates.append(changes.edit_service(current, edit))
+    for rule in rules:
+        if not isinstance(rule, DestRule):
+            continue
+        owner = snapshot.service(rule.service)
+        now = None if owner is None else owner.dest(rule.config.key)
+        config = rule.config
+        if now is None:
+            updates.append(changes.add_dest(rule.service, config))
+        elif ipvsadm.add_dest(rule.service, ipvsadm.dest_config(now)).rule != \
+                ipvsadm.add_dest(rule.service, config).rule:
+            dest_edit = DestEdit(config.forward, config.tunnel, config.weight, config.upper_threshold,
+                                 config.lower_threshold)
+            updates.append(changes.edit_dest(rule.service, now, dest_edit))
+    return Plan(f"Restore the table from {source}", (*removals, *updates), destructive=True)
+
+
+SIGNS = {"add_service": "+", "add_dest": "+", "delete_service": "-", "delete_dest": "-"}
+
+
+def diff_lines(plan: Plan) -> list[str]:
+    """`+ ipvsadm -A ...`, `- ipvsadm -d ...`, `~ ipvsadm -e ...`: one line per change."""
+    return [f"{SIGNS.get(change.action, '~')} {change.command.display}" for change in plan.changes]

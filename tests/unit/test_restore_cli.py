@@ -1,0 +1,152 @@
+"""`lvs-top restore FILE` on the demo director: refuse bad files whole, converge, dry-run, confirm."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lvs_tui.cli import build_parser, main
+from lvs_tui.ipvs.backend import Backend, DestEdit
+from lvs_tui.ipvs.readonly import ReadOnlyBackend
+from lvs_tui.model.records import DestKey, ServiceKey
+from lvs_tui.ops.ipvsadm import save_lines, service_args
+from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.runner import JournalUnwritable
+from lvs_tui.restore_cli import run_restore
+from lvs_tui.sim import SimulatedDirector
+
+MAIL = ServiceKey.inet("tcp", "192.0.2.25", 25)  # in the demo table
+WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)
+
+
+def demo() -> SimulatedDirector:
+    return SimulatedDirector(seed=1)  # what --demo opens
+
+
+def saved(tmp_path: Path, director: SimulatedDirector, drop: ServiceKey | None = None) -> Path:
+    """The director's table as a rules file, without the lines of service `drop` if given."""
+    lines = save_lines(director.snapshot())
+    if drop is not None:
+        names = " " + " ".join(service_args(drop)) + " "  # " -t 192.0.2.25:25 " in its -A and -a lines
+        lines = [line for line in lines if names not in f"{line} "]
+    path = tmp_path / "table.rules"
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def restore(director: SimulatedDirector | ReadOnlyBackend, *argv: str) -> int:
+    """run_restore on one shared director (cli.main would open a fresh one for each call)."""
+    args = build_parser().parse_args(["--demo", "restore", *argv])
+
+    def open_backend(_: argparse.Namespace) -> Backend:
+        return director
+
+    return run_restore(args, open_backend)
+
+
+def test_a_malformed_line_is_refused_by_number_and_nothing_is_applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    director = demo()
+    before = save_lines(director.snapshot())
+    rules = tmp_path / "bad.rules"
+    rules.write_text("-A -t 192.0.2.99:80 -s rr\n"
+                     "# fine so far\n"
+                     "-a -t 192.0.2.99:80 -r 198.51.100.1 -w many\n")
+    journal = tmp_path / "journal.jsonl"
+    assert restore(director, str(rules), "--yes", "--journal", str(journal)) == 1
+    err = capsys.readouterr().err
+    assert "line 3" in err and "Nothing was applied" in err
+    assert save_lines(director.snapshot()) == before  # the valid first line was not applied either
+    assert not journal.exists()
+    assert main(["--demo", "restore", str(rules), "--yes", "--journal", str(journal)]) == 1
+
+
+def test_restore_puts_back_a_saved_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    director = demo()
+    before = save_lines(director.snapshot())
+    rules = saved(tmp_path, director)
+    director.delete_service(MAIL)
+    director.edit_dest(WEB, DestKey("198.51.100.12", 8080), DestEdit(weight=9))
+    journal = Journal(tmp_path / "journal.jsonl")
+    assert restore(director, str(rules), "--yes", "--journal", str(journal.path)) == 0
+    assert save_lines(director.snapshot()) == before
+    out = capsys.readouterr().out
+    assert "+ ipvsadm -A -t 192.0.2.25:25" in out and "~ ipvsadm -e -t 192.0.2.10:80" in out
+    entries = list(journal.entries())
+    assert len(entries) == 4  # MAIL, its two servers, WEB's edited server
+    assert {entry["action"] for entry in entries} == {"restore"}
+    assert {entry["result"] for entry in entries} == {"ok"}
+    assert restore(director, str(rules), "--yes", "--journal", str(journal.path)) == 0
+    assert "nothing to do" in capsys.readouterr().out and len(list(journal.entries())) == 4
+
+
+def test_read_only_shows_the_difference_and_applies_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    director = demo()
+    before = save_lines(director.snapshot())
+    rules = saved(tmp_path, director, drop=MAIL)
+    journal = tmp_path / "journal.jsonl"
+    assert restore(ReadOnlyBackend(director), str(rules), "--yes", "--journal", str(journal)) == 0
+    assert save_lines(director.snapshot()) == before
+    assert not journal.exists()
+    assert main(["--demo", "--read-only", "restore", str(rules), "--yes", "--journal", str(journal)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("- ipvsadm -D -t 192.0.2.25:25") == 2  # once per run
+    assert "nothing was applied" in captured.err
+    assert not journal.exists()
+
+
+def test_without_yes_and_without_a_terminal_restore_exits_2(tmp_path: Path) -> None:
+    rules = saved(tmp_path, demo(), drop=MAIL)
+    journal = tmp_path / "journal.jsonl"
+    # A new session has no controlling terminal: /dev/tty cannot be opened to ask.
+    result = subprocess.run(
+        [sys.executable, "-m", "lvs_tui", "--demo", "restore", str(rules), "--journal", str(journal)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+        start_new_session=True,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "--yes" in result.stderr and "Traceback" not in result.stderr
+    assert not journal.exists()
+
+
+def test_main_applies_the_difference_and_journals_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = saved(tmp_path, demo(), drop=MAIL)
+    journal = Journal(tmp_path / "journal.jsonl")
+    assert main(["--demo", "restore", str(rules), "--yes", "--journal", str(journal.path)]) == 0
+    assert [(entry["target"], entry["result"]) for entry in journal.entries()] == [(MAIL.id, "ok")]
+    out = capsys.readouterr().out
+    assert "ipvsadm -D -t 192.0.2.25:25: ok" in out
+
+
+def test_an_unwritable_journal_stops_restore_before_any_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    director = demo()
+    before = save_lines(director.snapshot())
+    rules = saved(tmp_path, director, drop=MAIL)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    journal = blocker / "journal.jsonl"
+    with pytest.raises(JournalUnwritable):
+        restore(director, str(rules), "--yes", "--journal", str(journal))
+    assert save_lines(director.snapshot()) == before
+    assert main(["--demo", "restore", str(rules), "--yes", "--journal", str(journal)]) == 1
+    assert str(journal) in capsys.readouterr().err
+
+
+def test_rules_can_come_from_standard_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    director = demo()
+    rules = saved(tmp_path, director, drop=MAIL)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(rules.read_text()))
+    assert restore(director, "-", "--yes", "--journal", str(tmp_path / "journal.jsonl")) == 0
+    assert director.snapshot().service(MAIL) is None
