@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -175,13 +176,22 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
     demo = bool(args.demo or args.demo_size)
     description = "demo" if demo else (f"kernel (netns {args.netns})" if args.netns else "kernel")
+    setup = ops_setup(args)
+    shown: list[LvsTopApp] = []
+    if demo:
+        from lvs_tui.sim.conns import demo_connections
+
+        # The simulation has counts, not a connection table: entries are spelled out from what is shown.
+        setup = replace(setup, connections=demo_connections(
+            lambda: shown[0].dashboard.snapshot if shown else None))
     app = LvsTopApp(
         lambda: open_backend(args),
         description=description,
         interval=args.delay if args.delay > 0 else 1.0,
         host_sampler=HostSampler(),
-        setup=ops_setup(args),
+        setup=setup,
     )
+    shown.append(app)
     try:
         app.run()
     except KeyboardInterrupt:

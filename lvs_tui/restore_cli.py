@@ -34,7 +34,7 @@ def _read(name: str) -> str:
 
 def _confirmed(count: int) -> bool:
     with open("/dev/tty", "r+", encoding="utf-8") as tty:
-        tty.write(f"Apply these {count} changes? [y/N] ")
+        tty.write(f"Apply {'this change' if count == 1 else f'these {count} changes'}? [y/N] ")
         tty.flush()
         return tty.readline().strip().lower() in ("y", "yes")
 
@@ -59,7 +59,8 @@ def run_restore(args: argparse.Namespace, open_backend: Callable[[argparse.Names
         if not plan.changes:
             print(f"The table already matches {args.file}; nothing to do.")
             return EXIT_OK
-        print(f"{plan.title}: {len(plan.changes)} changes")
+        count = len(plan.changes)
+        print(f"{plan.title}: {count} change{'' if count == 1 else 's'}")
         print("\n".join(diff_lines(plan)))
         sys.stdout.flush()
         for owner in find_owners():

@@ -167,7 +167,7 @@ class DrainBoard:
             return None if drain is None else drain.tracker.status
 
     def auto_remove(self, service: ServiceKey, dest: DestKey) -> str | None:
-        """How this drain ends, for its row: "auto-remove", "remove at deadline", or None."""
+        """How this drain ends, for its row: "auto-remove", "remove by deadline", or None."""
         with self._lock:
             drain = self._drains.get((service, dest))
         if drain is None or not (drain.remove_when_drained or drain.deadline is not None):

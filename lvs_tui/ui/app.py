@@ -15,7 +15,6 @@ from typing import TypeVar
 from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
@@ -26,12 +25,10 @@ from lvs_tui.ipvs.backend import Backend
 from lvs_tui.model.dashboard import SERVICE_SORTS, Dashboard, Metric, SortKey
 from lvs_tui.model.format import bits, human
 from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey
-from lvs_tui.ops import changes
-from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.poller import Poller, PollResult
 from lvs_tui.resources import stylesheet
-from lvs_tui.ui.confirm import Confirmation
+from lvs_tui.ui import keys
 from lvs_tui.ui.conns import ConnectionsScreen
 from lvs_tui.ui.forms import DestForm, ServiceForm
 from lvs_tui.ui.grid import Cell, Grid
@@ -50,66 +47,9 @@ class LvsTopApp(App[None]):
 
     TITLE = "lvs-top"
     CSS_PATH = str(stylesheet())
-    # Every key of the app, declared once: the footer, `?` help, the command palette and the
-    # README's key table all read this list.
-    BINDINGS = [
-        Binding("q", "quit", "Quit", tooltip="Quit lvs-top", id="quit"),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="Show every key", id="help"),
-        Binding("slash", "filter", "Filter", key_display="/",
-                tooltip="Filter services: substring or regex over address, port, scheduler", id="filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Clear the filter",
-                id="clear_filter"),
-        Binding("s", "sort_next", "Sort", tooltip="Sort services by the next column", id="sort_next"),
-        Binding("S", "sort_previous", "Sort back", show=False, tooltip="Sort services by the previous column",
-                id="sort_previous"),
-        Binding("r", "sort_reverse", "Reverse", show=False, tooltip="Reverse the sort order",
-                id="sort_reverse"),
-        Binding("p", "pause", "Pause", tooltip="Pause or resume: freeze the screen", id="pause"),
-        Binding("plus,equals_sign", "interval(1)", "Slower", key_display="+", show=False,
-                tooltip="Poll less often (0.5, 1, 2, 5, 10 s)", id="slower"),
-        Binding("minus", "interval(-1)", "Faster", key_display="-", show=False, tooltip="Poll more often",
-                id="faster"),
-        Binding("t", "toggle_counters", "Counters/rates", show=False,
-                tooltip="Show counters instead of rates, or back", id="toggle_counters"),
-        Binding("x", "toggle_exact", "Exact numbers", show=False,
-                tooltip="Exact numbers instead of K/M/G units, or back", id="toggle_exact"),
-        Binding("m", "next_metric", "Trend metric", show=False,
-                tooltip="Trend column follows the next rate: conn/s, packets/s, bits/s", id="next_metric"),
-        Binding("tab", "switch_pane", "Switch pane", show=False,
-                tooltip="Move between the services and the real servers", id="switch_pane"),
-        Binding("enter", "detail", "Detail", tooltip="Detail of the selected service or real server",
-                id="detail"),
-        # Changes: each shows its ipvsadm command in a confirmation before it runs.
-        Binding("d", "drain", "Drain", tooltip="Drain the selected real server: weight 0, follow it empty",
-                id="drain"),
-        Binding("D", "drain_host", "Drain host", show=False,
-                tooltip="Drain the selected real server's host in every service", id="drain_host"),
-        Binding("b", "bring_back", "Bring back", show=False,
-                tooltip="Bring a drained real server back at the weight it had before", id="bring_back"),
-        Binding("c", "connections", "Who's on it", tooltip="Who is still on the selected real server",
-                id="connections"),
-        Binding("right_square_bracket", "weight(1)", "Weight +1", key_display="]", show=False,
-                tooltip="Weight of the selected real server +1", id="weight_up"),
-        Binding("left_square_bracket", "weight(-1)", "Weight -1", key_display="[", show=False,
-                tooltip="Weight of the selected real server -1", id="weight_down"),
-        Binding("right_curly_bracket", "weight(10)", "Weight +10", key_display="}", show=False,
-                tooltip="Weight of the selected real server +10", id="weight_up_10"),
-        Binding("left_curly_bracket", "weight(-10)", "Weight -10", key_display="{", show=False,
-                tooltip="Weight of the selected real server -10", id="weight_down_10"),
-        Binding("a", "add_service", "Add", show=False, tooltip="Add a virtual service", id="add_service"),
-        Binding("A", "add_dest", "Add server", show=False,
-                tooltip="Add a real server to the selected service", id="add_dest"),
-        Binding("e", "edit", "Edit", tooltip="Edit the selected service or real server", id="edit"),
-        Binding("delete", "remove", "Remove", show=False,
-                tooltip="Remove the selected real server, or the service (by the focused pane)", id="remove"),
-        Binding("z", "zero", "Zero", show=False, tooltip="Zero the counters of the selected service",
-                id="zero"),
-        Binding("Z", "zero_all", "Zero all", show=False, tooltip="Zero the counters of every service",
-                id="zero_all"),
-        Binding("u", "undo", "Undo", tooltip="Undo the last change made in this session", id="undo"),
-    ]
-    WRITE_ACTIONS = frozenset({"drain", "drain_host", "bring_back", "weight", "add_service", "add_dest",
-                               "edit", "remove", "zero", "zero_all", "undo"})
+    # Every key, declared once in keys.py: the footer, `?` help, the palette and the README read it.
+    BINDINGS = keys.BINDINGS
+    WRITE_ACTIONS = keys.WRITE_ACTIONS
 
     def __init__(
         self,
@@ -337,19 +277,7 @@ class LvsTopApp(App[None]):
     # --- actions (keys and command palette) ----------------------------------------------------------
 
     def action_help(self) -> None:
-        app_keys = {b.key_display or b.key: b for b in _bindings(self.BINDINGS)}
-        watch, change, move = [], [], []
-        for row in self.key_table():
-            binding = app_keys.get(row[0])
-            if binding is None:
-                move.append(row)
-            elif binding.action.split("(")[0] in self.WRITE_ACTIONS:
-                change.append(row)
-            else:
-                watch.append(row)
-        title = "Change (each one confirmed first)" if not self.operator.read_only else \
-            f"Change: off, read-only ({self.operator.read_only})"
-        self.push_screen(HelpScreen([[("Watch", watch)], [(title, change), ("", []), ("Move", move)]]))
+        self.push_screen(HelpScreen(keys.help_columns(self.operator.read_only)))
 
     def action_filter(self) -> None:
         field = self._main("#filter", Input)
@@ -468,68 +396,48 @@ class LvsTopApp(App[None]):
 
     def action_drain(self) -> None:
         if (selected := self._dest()) is not None:
-            service, dest = selected
-            self.operator.propose(lambda: changes.plan_drain([service], dest.address, dest.port,
-                                                             self.operator.setup.sysctls()))
+            self.operator.drain(*selected)
 
     def action_drain_host(self) -> None:
-        snapshot = self.dashboard.snapshot
-        if (selected := self._dest()) is not None and snapshot is not None:
-            address = selected[1].address
-            self.operator.propose(lambda: changes.plan_drain(snapshot.services, address, None,
-                                                             self.operator.setup.sysctls()))
+        if (selected := self._dest()) is not None and (snapshot := self.dashboard.snapshot) is not None:
+            self.operator.drain_host(snapshot, selected[1].address)
 
     def action_bring_back(self) -> None:
         if (selected := self._dest()) is not None:
-            self.operator.propose(lambda: self.operator.bring_back(*selected))
+            self.operator.bring_back(*selected)
 
     def action_weight(self, step: int) -> None:
         if (selected := self._dest()) is not None:
-            service, dest = selected
-            weight = max(0, min(changes.MAX_WEIGHT, dest.weight + step))
-            self.operator.propose(lambda: changes.plan_weight(service, dest, weight,
-                                                              self.operator.setup.sysctls()))
+            self.operator.step_weight(*selected, step)
 
     def action_add_service(self) -> None:
-        self.push_screen(ServiceForm(self.operator.schedulers), self._form_done)
+        self.operator.open_form(ServiceForm(self.operator.schedulers))
 
     def action_add_dest(self) -> None:
         if (service := self._service()) is not None:
-            self.push_screen(DestForm(service, self.operator.setup.sysctls), self._form_done)
+            self.operator.open_form(DestForm(service, self.operator.setup.sysctls))
 
     def action_edit(self) -> None:
         if self._dests_focused():
             if (selected := self._dest()) is not None:
-                self.push_screen(DestForm(selected[0], self.operator.setup.sysctls, selected[1]),
-                                 self._form_done)
+                self.operator.open_form(DestForm(selected[0], self.operator.setup.sysctls, selected[1]))
         elif (service := self._service()) is not None:
-            self.push_screen(ServiceForm(self.operator.schedulers, service), self._form_done)
-
-    def _form_done(self, plan: Plan | None) -> None:
-        # The form showed the commands as they were typed: only what is destructive asks again.
-        if plan is not None:
-            if plan.destructive:
-                self.operator.confirm(plan)
-            else:
-                self.operator.apply(plan, Confirmation())
+            self.operator.open_form(ServiceForm(self.operator.schedulers, service))
 
     def action_remove(self) -> None:
         if self._dests_focused():
             if (selected := self._dest()) is not None:
-                service, dest = selected
-                self.operator.propose(lambda: changes.plan_remove_dest(service, dest,
-                                                                       self.operator.setup.sysctls()))
-        elif (chosen := self._service()) is not None:
-            self.operator.propose(lambda: changes.plan_remove_service(chosen))
+                self.operator.remove_dest(*selected)
+        elif (service := self._service()) is not None:
+            self.operator.remove_service(service)
 
     def action_zero(self) -> None:
-        snapshot = self.dashboard.snapshot
-        if (service := self._service()) is not None and snapshot is not None:
-            self.operator.propose(lambda: changes.plan_zero(service.key, snapshot))
+        if (service := self._service()) is not None and (snapshot := self.dashboard.snapshot) is not None:
+            self.operator.zero(service.key, snapshot)
 
     def action_zero_all(self) -> None:
         if (snapshot := self.dashboard.snapshot) is not None:
-            self.operator.propose(lambda: changes.plan_zero(None, snapshot))
+            self.operator.zero(None, snapshot)
 
     def action_undo(self) -> None:
         self.operator.undo()
@@ -546,16 +454,11 @@ class LvsTopApp(App[None]):
 
     @classmethod
     def key_table(cls) -> list[tuple[str, str]]:
-        """(key, what it does) for every binding of the app and of the tables."""
-        rows = [(b.key_display or b.key, b.tooltip or b.description) for b in _bindings(cls.BINDINGS)]
-        rows += [(b.key.replace(",", " / "), b.tooltip or b.description) for b in _bindings(Grid.BINDINGS)]
-        rows.append(("ctrl+p", "Command palette: every action by name, and themes"))
-        return rows
-
+        return keys.key_table()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in _bindings(self.BINDINGS):
+        for binding in keys.bindings():
             if binding.action in ("quit", "clear_filter"):
                 continue
             if self.operator.read_only and binding.action.split("(")[0] in self.WRITE_ACTIONS:
@@ -565,15 +468,3 @@ class LvsTopApp(App[None]):
                 f"{binding.tooltip or binding.description} ({binding.key_display or binding.key})",
                 lambda action=binding.action: self.run_action(action),
             )
-
-
-def _bindings(declared: Iterable[object]) -> list[Binding]:
-    """The Binding objects of a BINDINGS list (this app declares only Binding objects)."""
-    return [binding for binding in declared if isinstance(binding, Binding)]
-
-
-def key_table_markdown() -> str:
-    """The README's key table, generated from the bindings (tests check the README carries it)."""
-    lines = ["| key | does |", "|---|---|"]
-    lines += [f"| `{key}` | {does} |" for key, does in LvsTopApp.key_table()]
-    return "\n".join(lines) + "\n"

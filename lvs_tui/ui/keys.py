@@ -1,6 +1,111 @@
-"""Prints the README's key table from the app's bindings: `python -m lvs_tui.ui.keys`."""
+"""Every key of the dashboard, declared once: the footer, `?` help, the command palette and the
+README's key table all read this module. `python -m lvs_tui.ui.keys` prints the README's table.
+"""
 
-from lvs_tui.ui.app import key_table_markdown
+from __future__ import annotations
+
+from textual.binding import Binding, BindingType
+
+from lvs_tui.ui.grid import Grid
+from lvs_tui.ui.screens import Section
+
+BINDINGS: list[BindingType] = [
+    Binding("q", "quit", "Quit", tooltip="Quit lvs-top", id="quit"),
+    Binding("question_mark", "help", "Help", key_display="?", tooltip="Show every key", id="help"),
+    Binding("slash", "filter", "Filter", key_display="/",
+            tooltip="Filter services: substring or regex over address, port, scheduler", id="filter"),
+    Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Clear the filter",
+            id="clear_filter"),
+    Binding("s", "sort_next", "Sort", tooltip="Sort services by the next column", id="sort_next"),
+    Binding("S", "sort_previous", "Sort back", show=False, tooltip="Sort services by the previous column",
+            id="sort_previous"),
+    Binding("r", "sort_reverse", "Reverse", show=False, tooltip="Reverse the sort order",
+            id="sort_reverse"),
+    Binding("p", "pause", "Pause", tooltip="Pause or resume: freeze the screen", id="pause"),
+    Binding("plus,equals_sign", "interval(1)", "Slower", key_display="+", show=False,
+            tooltip="Poll less often (0.5, 1, 2, 5, 10 s)", id="slower"),
+    Binding("minus", "interval(-1)", "Faster", key_display="-", show=False, tooltip="Poll more often",
+            id="faster"),
+    Binding("t", "toggle_counters", "Counters/rates", show=False,
+            tooltip="Show counters instead of rates, or back", id="toggle_counters"),
+    Binding("x", "toggle_exact", "Exact numbers", show=False,
+            tooltip="Exact numbers instead of K/M/G units, or back", id="toggle_exact"),
+    Binding("m", "next_metric", "Trend metric", show=False,
+            tooltip="Trend column follows the next rate: conn/s, packets/s, bits/s", id="next_metric"),
+    Binding("tab", "switch_pane", "Switch pane", show=False,
+            tooltip="Move between the services and the real servers", id="switch_pane"),
+    Binding("enter", "detail", "Detail", tooltip="Detail of the selected service or real server",
+            id="detail"),
+    # Changes: each shows its ipvsadm command in a confirmation before it runs.
+    Binding("d", "drain", "Drain", tooltip="Drain the selected real server: weight 0, follow it empty",
+            id="drain"),
+    Binding("D", "drain_host", "Drain host", show=False,
+            tooltip="Drain the selected real server's host in every service", id="drain_host"),
+    Binding("b", "bring_back", "Bring back", show=False,
+            tooltip="Bring a drained real server back at the weight it had before", id="bring_back"),
+    Binding("c", "connections", "Who's on it", tooltip="Who is still on the selected real server",
+            id="connections"),
+    Binding("right_square_bracket", "weight(1)", "Weight +1", key_display="]", show=False,
+            tooltip="Weight of the selected real server +1", id="weight_up"),
+    Binding("left_square_bracket", "weight(-1)", "Weight -1", key_display="[", show=False,
+            tooltip="Weight of the selected real server -1", id="weight_down"),
+    Binding("right_curly_bracket", "weight(10)", "Weight +10", key_display="}", show=False,
+            tooltip="Weight of the selected real server +10", id="weight_up_10"),
+    Binding("left_curly_bracket", "weight(-10)", "Weight -10", key_display="{", show=False,
+            tooltip="Weight of the selected real server -10", id="weight_down_10"),
+    Binding("a", "add_service", "Add", show=False, tooltip="Add a virtual service", id="add_service"),
+    Binding("A", "add_dest", "Add server", show=False,
+            tooltip="Add a real server to the selected service", id="add_dest"),
+    Binding("e", "edit", "Edit", tooltip="Edit the selected service or real server", id="edit"),
+    Binding("delete", "remove", "Remove", show=False,
+            tooltip="Remove the selected real server, or the service (by the focused pane)", id="remove"),
+    Binding("z", "zero", "Zero", show=False, tooltip="Zero the counters of the selected service",
+            id="zero"),
+    Binding("Z", "zero_all", "Zero all", show=False, tooltip="Zero the counters of every service",
+            id="zero_all"),
+    Binding("u", "undo", "Undo", tooltip="Undo the last change made in this session", id="undo"),
+]
+WRITE_ACTIONS = frozenset({"drain", "drain_host", "bring_back", "weight", "add_service", "add_dest",
+                           "edit", "remove", "zero", "zero_all", "undo"})
+
+
+def bindings() -> list[Binding]:
+    """The Binding objects of BINDINGS (it declares nothing else; the type allows tuples too)."""
+    return [binding for binding in BINDINGS if isinstance(binding, Binding)]
+
+
+def is_change(binding: Binding) -> bool:
+    return binding.action.split("(")[0] in WRITE_ACTIONS
+
+
+def key_table() -> list[tuple[str, str]]:
+    """(key, what it does) for every binding of the app and of the tables."""
+    rows = [(b.key_display or b.key, b.tooltip or b.description) for b in bindings()]
+    rows += [(b.key.replace(",", " / "), b.tooltip or b.description)
+             for b in Grid.BINDINGS if isinstance(b, Binding)]
+    rows.append(("ctrl+p", "Command palette: every action by name, and themes"))
+    return rows
+
+
+def help_columns(read_only: str | None) -> list[list[Section]]:
+    """The help screen: watching keys on the left; changing and moving keys on the right."""
+    by_key = {b.key_display or b.key: b for b in bindings()}
+    watch: list[tuple[str, str]] = []
+    change: list[tuple[str, str]] = []
+    move: list[tuple[str, str]] = []
+    for row in key_table():
+        binding = by_key.get(row[0])
+        (move if binding is None else change if is_change(binding) else watch).append(row)
+    title = f"Change: off, read-only ({read_only})" if read_only else "Change (each one confirmed first)"
+    return [[("Watch", watch)], [(title, change), ("", []), ("Move", move)]]
+
+
+def key_table_markdown() -> str:
+    """The README's key table (a test checks the README carries it)."""
+    lines = ["| key | does |", "|---|---|"]
+    lines += [f"| `{key}` | {does} |" for key, does in key_table()]
+    return "\n".join(lines) + "\n"
+
 
 if __name__ == "__main__":
     print(key_table_markdown(), end="")

@@ -27,6 +27,7 @@ from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import rate_warnings
 from lvs_tui.poller import Poller
 from lvs_tui.ui.confirm import Confirmation, ConfirmScreen
+from lvs_tui.ui.forms import FormScreen
 
 UNDO_DEPTH = 50
 
@@ -197,7 +198,31 @@ class Operator:
         # Off the stack only once confirmed: a cancelled undo can be asked for again.
         self.confirm(plan, action="undo", accepted=lambda: self.undo_stack.remove(last))
 
-    def bring_back(self, service: Service, dest: Dest) -> Plan:
+    # --- what the keys ask for: each builds its plan lazily, inside propose() -----------------------
+
+    def drain(self, service: Service, dest: Dest) -> None:
+        self.propose(lambda: changes.plan_drain([service], dest.address, dest.port, self.setup.sysctls()))
+
+    def drain_host(self, snapshot: Snapshot, address: str) -> None:
+        self.propose(lambda: changes.plan_drain(snapshot.services, address, None, self.setup.sysctls()))
+
+    def step_weight(self, service: Service, dest: Dest, step: int) -> None:
+        weight = max(0, min(changes.MAX_WEIGHT, dest.weight + step))
+        self.propose(lambda: changes.plan_weight(service, dest, weight, self.setup.sysctls()))
+
+    def remove_dest(self, service: Service, dest: Dest) -> None:
+        self.propose(lambda: changes.plan_remove_dest(service, dest, self.setup.sysctls()))
+
+    def remove_service(self, service: Service) -> None:
+        self.propose(lambda: changes.plan_remove_service(service))
+
+    def zero(self, service: ServiceKey | None, snapshot: Snapshot) -> None:
+        self.propose(lambda: changes.plan_zero(service, snapshot))
+
+    def bring_back(self, service: Service, dest: Dest) -> None:
+        self.propose(lambda: self._bring_back_plan(service, dest))
+
+    def _bring_back_plan(self, service: Service, dest: Dest) -> Plan:
         weight = self.previous_weight(service.key, dest)
         if weight is None:
             raise IpvsError(f"real server {dest.key} of {service.key}: no weight from before a drain is "
@@ -205,3 +230,18 @@ class Operator:
         if dest.weight == weight:
             return Plan(f"{dest.key} already has weight {weight}", (), destructive=False)
         return changes.plan_restore_weight(service, dest, weight)
+
+    def open_form(self, form: FormScreen) -> None:
+        """A form's plan was shown as its commands while typed: only a destructive one asks again."""
+        if self.read_only:
+            self.app.notify(f"Read-only ({self.read_only}): nothing can be changed.", severity="warning")
+            return
+
+        def submitted(plan: Plan | None) -> None:
+            if plan is not None:
+                if plan.destructive:
+                    self.confirm(plan)
+                else:
+                    self.apply(plan, Confirmation())
+
+        self.app.push_screen(form, submitted)

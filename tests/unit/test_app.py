@@ -16,8 +16,9 @@ from lvs_tui.model.records import ServiceKey, Snapshot
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.sim import SimulatedDirector
-from lvs_tui.ui.app import LvsTopApp, key_table_markdown
+from lvs_tui.ui.app import LvsTopApp
 from lvs_tui.ui.grid import Grid
+from lvs_tui.ui.keys import key_table_markdown
 from lvs_tui.ui.screens import DetailScreen, HelpScreen
 
 SLOW = 3600.0  # no timer-driven polls: each test asks for the polls it needs
