@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pilot_helpers import SLOW, until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -20,16 +20,6 @@ from lvs_tui.ui.app import LvsTopApp
 from lvs_tui.ui.grid import Grid
 from lvs_tui.ui.keys import key_table_markdown
 from lvs_tui.ui.screens import DetailScreen, HelpScreen
-
-SLOW = 3600.0  # no timer-driven polls: each test asks for the polls it needs
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 def make_app(backend: Callable[[], Backend] | None = None) -> LvsTopApp:

@@ -3,10 +3,9 @@ the journal, undo, drains and read-only mode."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
+from pilot_helpers import SLOW, until
 from textual.pilot import Pilot
 from textual.widgets import Button, Static
 
@@ -26,7 +25,6 @@ from lvs_tui.ui.conns import ConnectionsScreen
 from lvs_tui.ui.forms import DestForm, ServiceForm
 from lvs_tui.ui.grid import Grid
 
-SLOW = 3600.0
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)  # the demo's first service: wrr, four real servers
 
 
@@ -36,14 +34,6 @@ def make_app(director: SimulatedDirector, journal: Path, read_only: str | None =
                      lambda: owners)
     backend = (lambda: ReadOnlyBackend(director, read_only)) if read_only else (lambda: director)
     return LvsTopApp(backend, "demo", interval=SLOW, setup=setup)
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 def service(app: LvsTopApp, key: ServiceKey = WEB) -> Service:
