@@ -187,6 +187,8 @@ class LvsTopApp(App[None]):
     # --- chrome: director strip and status line --------------------------------------------------
 
     def _render_chrome(self) -> None:
+        if not self.screen_stack:  # called from another thread's result while the app closes
+            return
         self._render_strip()
         self._render_drains()
         self._render_status()
@@ -251,7 +253,8 @@ class LvsTopApp(App[None]):
 
     @on(Grid.Highlighted, "#services")
     def _service_highlighted(self, event: Grid.Highlighted) -> None:
-        self._refresh_dests(event.key)
+        if self.screen_stack:  # a cursor move still queued when the app closes finds no screen
+            self._refresh_dests(event.key)
 
     @on(Grid.Selected)
     def _row_selected(self, event: Grid.Selected) -> None:

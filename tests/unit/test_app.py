@@ -229,3 +229,13 @@ async def test_both_sizes_show_services_and_real_servers(size: tuple[int, int]) 
 def test_readme_key_table_is_the_one_generated_from_the_bindings() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert key_table_markdown() in readme, "regenerate it: python -m lvs_tui.ui.keys"
+
+
+async def test_a_cursor_move_still_queued_at_exit_is_harmless() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: services(app).row_count > 0)
+        grid = services(app)
+        key = grid.cursor_key
+    assert not app.screen_stack  # the app has closed
+    app._service_highlighted(Grid.Highlighted(grid, key))  # must not raise
