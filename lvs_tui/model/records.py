@@ -76,6 +76,16 @@ def _host_port(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
+def parse_host_port(text: str) -> tuple[str, int]:
+    """`192.0.2.1:80` or `[2001:db8::1]:80` as (canonical address, port); ValueError otherwise."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 0xFFFF:
+        raise ValueError(f"{text!r} is not address:port")
+    if host.startswith("[") != host.endswith("]") or (":" in host and not host.startswith("[")):
+        raise ValueError(f"{text!r} is not address:port (an IPv6 address goes in brackets)")
+    return str(ipaddress.ip_address(host.strip("[]"))), int(port)
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceKey:
     """What identifies a virtual service to the kernel: protocol/address/port, or fwmark/family."""
@@ -107,6 +117,20 @@ class ServiceKey:
     def mark(cls, fwmark: int, family: Family | str = Family.IPV4) -> ServiceKey:
         family = Family(family)
         return cls(family, None, "::" if family is Family.IPV6 else "0.0.0.0", 0, fwmark)
+
+    @classmethod
+    def parse(cls, text: str) -> ServiceKey:
+        """The key whose `id` is `text`; raises ValueError saying what is wrong with it."""
+        kind, _, rest = text.strip().partition(":")
+        try:
+            if kind == "fwm":
+                mark, _, family = rest.partition(":")
+                return cls.mark(int(mark), family or Family.IPV4)
+            address, port = parse_host_port(rest)
+            return cls.inet(kind, address, port)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a service: write tcp:192.0.2.10:80, udp:[2001:db8::1]:53, "
+                             "sctp:..., fwm:7 or fwm:7:ipv6") from None
 
     @property
     def id(self) -> str:

@@ -1,0 +1,137 @@
+"""The check types, run on asyncio: TCP connect, HTTP(S) GET, an external command.
+
+Each check is bounded by its own timeout, so a server that hangs costs only that; the command
+check kills the whole process group it started when the time is up. Results say in a few words
+why a server is unhealthy, for the dashboard and the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import ssl
+import time
+from dataclasses import dataclass, field
+
+BODY_LIMIT = 64 * 1024  # bytes of the answer searched for the expected substring
+
+
+@dataclass(frozen=True, slots=True)
+class TcpCheck:
+    timeout: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCheck:
+    path: str = "/"
+    host: str | None = None  # the Host header; the server's address when None
+    expect: tuple[int, ...] = (200,)
+    body: str | None = None  # a substring the answer's body must contain
+    tls: bool = False
+    verify: bool = True  # with tls: check the certificate and the name
+    timeout: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCheck:
+    argv: tuple[str, ...]  # run as is, never through a shell
+    timeout: float = 5.0
+    env: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+Check = TcpCheck | HttpCheck | CommandCheck
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    healthy: bool
+    detail: str  # "HTTP 200", "connection refused", "timed out after 3 s", "exit status 2"
+    seconds: float
+
+
+async def run_check(check: Check, address: str, port: int) -> Result:
+    started = time.monotonic()
+    try:
+        if isinstance(check, CommandCheck):
+            healthy, detail = await _command(check, address, port)
+        else:
+            healthy, detail = await asyncio.wait_for(_network(check, address, port), check.timeout)
+    except TimeoutError:
+        healthy, detail = False, f"timed out after {check.timeout:g} s"
+    except OSError as error:
+        healthy, detail = False, _reason(error)
+    return Result(healthy, detail, time.monotonic() - started)
+
+
+def _reason(error: OSError) -> str:
+    """"connection refused", "no route to host": the errno's words (asyncio's own text names the
+    address again), else the error's text."""
+    if error.errno:
+        return os.strerror(error.errno).lower()
+    return (str(error) or type(error).__name__).lower()
+
+
+async def _network(check: TcpCheck | HttpCheck, address: str, port: int) -> tuple[bool, str]:
+    tls = isinstance(check, HttpCheck) and check.tls
+    context = _tls_context(check.verify) if isinstance(check, HttpCheck) and tls else None
+    server_hostname = (check.host or address) if isinstance(check, HttpCheck) and tls else None
+    reader, writer = await asyncio.open_connection(address.strip("[]"), port, ssl=context,
+                                                   server_hostname=server_hostname)
+    try:
+        if isinstance(check, TcpCheck):
+            return True, "connected"
+        return await _http(check, address, port, reader, writer)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):  # the answer is what counted
+            await writer.wait_closed()
+
+
+async def _http(check: HttpCheck, address: str, port: int, reader: asyncio.StreamReader,
+                writer: asyncio.StreamWriter) -> tuple[bool, str]:
+    host = check.host or (f"[{address}]" if ":" in address else address)
+    writer.write(f"GET {check.path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: lvs-top health check\r\n"
+                 f"Connection: close\r\n\r\n".encode())
+    await writer.drain()
+    status_line = (await reader.readline()).decode("latin-1").strip()
+    parts = status_line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        return False, f"not an HTTP answer: {status_line[:60]!r}"
+    status = int(parts[1])
+    if status not in check.expect:
+        return False, f"HTTP {status}, expected {'/'.join(map(str, check.expect))}"
+    if check.body is not None:
+        answer = await reader.read(BODY_LIMIT)
+        _, _, body = answer.partition(b"\r\n\r\n")
+        if check.body.encode() not in body:
+            return False, f"HTTP {status} without {check.body!r} in the body"
+    return True, f"HTTP {status}"
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def _command(check: CommandCheck, address: str, port: int) -> tuple[bool, str]:
+    env = {**os.environ, **check.env, "LVS_TOP_ADDRESS": address, "LVS_TOP_PORT": str(port)}
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *check.argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL, start_new_session=True,  # its own group: killed whole
+        )
+    except OSError as error:
+        return False, f"cannot run {check.argv[0]}: {_reason(error)}"
+    try:
+        status = await asyncio.wait_for(proc.wait(), check.timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):  # it ended just now
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        return False, f"timed out after {check.timeout:g} s (killed)"
+    return status == 0, "exit status 0" if status == 0 else f"exit status {status}"
