@@ -69,9 +69,6 @@ def run_restore(args: argparse.Namespace, open_backend: Callable[[argparse.Names
             _say(f"read-only ({backend.reason}): nothing was applied.")
             return EXIT_OK
         if not args.yes:
-            if not sys.stdin.isatty() and args.file != "-" and not Path("/dev/tty").exists():
-                _say("restore needs a confirmation: run it in a terminal, or add --yes.")
-                return EXIT_USAGE
             try:
                 if not _confirmed(len(plan.changes)):
                     print("Nothing was applied.")

@@ -66,17 +66,17 @@ async def run_check(check: Check, address: str, port: int) -> Result:
 
 
 def _reason(error: OSError) -> str:
-    """"connection refused", "no route to host": the errno's words (asyncio's own text names the
-    address again), else the error's text."""
+    """The errno's words ("connection refused"; asyncio's own text repeats the address), else the
+    error's text."""
     if error.errno:
         return os.strerror(error.errno).lower()
     return (str(error) or type(error).__name__).lower()
 
 
 async def _network(check: TcpCheck | HttpCheck, address: str, port: int) -> tuple[bool, str]:
-    tls = isinstance(check, HttpCheck) and check.tls
-    context = _tls_context(check.verify) if isinstance(check, HttpCheck) and tls else None
-    server_hostname = (check.host or address) if isinstance(check, HttpCheck) and tls else None
+    context, server_hostname = None, None
+    if isinstance(check, HttpCheck) and check.tls:
+        context, server_hostname = _tls_context(check.verify), check.host or address
     reader, writer = await asyncio.open_connection(address.strip("[]"), port, ssl=context,
                                                    server_hostname=server_hostname)
     try:
