@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,8 @@ from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
 
 if TYPE_CHECKING:
+    from lvs_tui.health.engine import Submit
+    from lvs_tui.health.feed import HealthFeed
     from lvs_tui.ops.setup import OpsSetup
 
 EXIT_OK = 0
@@ -67,12 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["save", "restore"],
+        choices=["save", "restore", "health"],
         help="save: print the table in ipvsadm-restore format, thresholds included "
         "(ipvsadm -S drops them); restore FILE: show what makes the table equal to FILE, then apply "
-        "it once confirmed; without a command: the dashboard, or --batch",
+        "it once confirmed; health CONFIG: run the health checker as a service (logs to stderr); "
+        "without a command: the dashboard, or --batch",
     )
-    parser.add_argument("file", nargs="?", help="the rules file of restore (- for standard input)")
+    parser.add_argument("file", nargs="?",
+                        help="the rules file of restore (- for standard input), or the config of health")
     source = parser.add_argument_group("what to show")
     source.add_argument("--demo", action="store_true", help="show a simulated director instead of the kernel")
     source.add_argument(
@@ -89,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_argument("--journal", metavar="PATH", type=Path,
                          help="audit journal of every change (default $XDG_STATE_HOME/lvs-top/journal.jsonl)")
     changes.add_argument("-y", "--yes", action="store_true", help="restore without asking (for scripts)")
+    health = parser.add_argument_group("health checks")
+    health.add_argument("--health", metavar="CONFIG",
+                        help="run the health checker inside the dashboard, with this config (TOML)")
+    health.add_argument("--state", metavar="FILE", type=Path,
+                        help="the checker's state file, which other lvs-top instances read (default "
+                        "/run/lvs-top/health.json for root)")
+    health.add_argument("--check-config", action="store_true",
+                        help="with health: check the config, say what it checks, and exit")
     batch = parser.add_argument_group("batch mode, like top -b")
     batch.add_argument("-b", "--batch", action="store_true", help="print snapshots instead of the dashboard")
     batch.add_argument(
@@ -184,12 +196,17 @@ def run_dashboard(args: argparse.Namespace) -> int:
         # The simulation has counts, not a connection table: entries are spelled out from what is shown.
         setup = replace(setup, connections=demo_connections(
             lambda: shown[0].dashboard.snapshot if shown else None))
+    try:
+        health = None if demo else health_feed(args, setup)
+    except ValueError as error:  # a config with mistakes, or another checker running
+        return _fail(str(error), EXIT_USAGE)
     app = LvsTopApp(
         lambda: open_backend(args),
         description=description,
         interval=args.delay if args.delay > 0 else 1.0,
         host_sampler=HostSampler(),
         setup=setup,
+        health=health,
     )
     shown.append(app)
     try:
@@ -197,6 +214,39 @@ def run_dashboard(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def health_feed(args: argparse.Namespace, setup: OpsSetup) -> Callable[[Submit], HealthFeed]:
+    """The checker this dashboard runs (--health), else the state file of one running elsewhere.
+
+    Raises ValueError, as a sentence, for a config with mistakes or a checker already running.
+    """
+    from lvs_tui.health.config import load_config
+    from lvs_tui.health.daemon import CheckerRunning, previous_state
+    from lvs_tui.health.engine import Engine
+    from lvs_tui.health.feed import EngineFeed, StateFileFeed
+    from lvs_tui.health.status import default_state_path
+
+    state = args.state or default_state_path()
+    if not args.health:
+        return lambda submit: StateFileFeed(state)
+    config = load_config(args.health)  # ConfigError is a ValueError
+    try:
+        taken_out = previous_state(state)
+    except CheckerRunning as error:
+        raise ValueError(f"{error}; or drop --health: the health column shows that checker's state") from None
+    netns = None
+    if args.netns:
+        from lvs_tui.ipvs.netlink import netns_path
+
+        netns = netns_path(args.netns)
+
+    def feed(submit: Submit) -> HealthFeed:
+        engine = Engine(config, submit, setup.journal, read_only=setup.read_only, state_path=state,
+                        source=f"lvs-top --health (pid {os.getpid()})", taken_out=taken_out)
+        return EngineFeed(engine, netns)
+
+    return feed
 
 
 def run_save(args: argparse.Namespace) -> int:
@@ -219,7 +269,7 @@ def _fail(message: str, code: int = EXIT_ERROR) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     if args.netns and (args.demo or args.demo_size):
         parser.error("--netns reads a kernel's table and cannot be combined with --demo")
     if args.command is None and not args.batch:
@@ -227,9 +277,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail("the dashboard needs a terminal; use --batch to print to a pipe or a file.",
                          EXIT_USAGE)  # fmt: skip
         return run_dashboard(args)
-    if (args.command == "restore") != (args.file is not None):
-        parser.error("restore takes one FILE (- for standard input), and only restore takes a file")
+    if (args.command in ("restore", "health")) != (args.file is not None):
+        parser.error("restore takes one FILE (- for standard input), health takes its CONFIG, "
+                     "and no other command takes a file")
+    if args.health and (args.demo or args.demo_size):
+        parser.error("--health checks real servers; the demo's are documentation addresses that must "
+                     "not be probed, so it cannot be combined with --demo")
     try:
+        if args.command == "health":
+            return run_health_command(args)
         if args.command == "save":
             return run_save(args)
         if args.command == "restore":
@@ -246,6 +302,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout at /dev/null so the interpreter's final flush does not complain either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def run_health_command(args: argparse.Namespace) -> int:
+    from lvs_tui.health.config import ConfigError, load_config
+    from lvs_tui.health.daemon import run_health
+    from lvs_tui.health.status import default_state_path
+    from lvs_tui.ops.journal import Journal
+
+    if args.check_config:
+        try:
+            config = load_config(args.file)
+        except ConfigError as error:
+            return _fail(str(error), EXIT_USAGE)
+        for service in config.services:
+            servers = ", ".join(f"{server.dest} ({type(server.check).__name__.removesuffix('Check').lower()}"
+                                f" every {server.interval:g}s)" for server in service.servers)
+            print(f"{service.key}: {service.action}, min_healthy {service.min_healthy}, "
+                  f"sorry {service.sorry or '-'}: {servers}")
+        return EXIT_OK
+    return run_health(args.file, args.state or default_state_path(), Journal(args.journal),
+                      read_only_reason(args), lambda: open_backend(args), args.netns)
 
 
 def run_batch_mode(args: argparse.Namespace) -> int:

@@ -54,17 +54,22 @@ class Poller:
         self._thread = threading.Thread(target=self._run, name="lvs-top-poller", daemon=True)
         self._backend: Backend | None = None
         self._jobs: deque[tuple[Job, Done]] = deque()
+        self._poll_due = False
 
     def start(self) -> None:
         self._thread.start()
 
     def request(self) -> None:
         """Ask for a poll as soon as the current one (if any) is done."""
+        self._poll_due = True
         self._wanted.set()
 
-    def submit(self, job: Job, done: Done) -> None:
-        """Run `job(backend)` on the poller thread, then poll; `done` gets its result there."""
+    def submit(self, job: Job, done: Done, poll: bool = True) -> None:
+        """Run `job(backend)` on the poller thread, then poll (unless told not to: a caller with
+        no screen to update); `done` gets its result there."""
         self._jobs.append((job, done))
+        if poll:
+            self._poll_due = True
         self._wanted.set()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -82,6 +87,9 @@ class Poller:
                 self._wanted.clear()
                 while self._jobs:
                     self._run_job(*self._jobs.popleft())
+                if not self._poll_due:
+                    continue
+                self._poll_due = False  # before polling: a request made during the poll is kept
                 result = self._poll_once()
                 with contextlib.suppress(Exception):  # a receiver going away must not stop polling
                     self._deliver(result)

@@ -57,7 +57,8 @@ async def run_check(check: Check, address: str, port: int) -> Result:
         if isinstance(check, CommandCheck):
             healthy, detail = await _command(check, address, port)
         else:
-            healthy, detail = await asyncio.wait_for(_network(check, address, port), check.timeout)
+            async with asyncio.timeout(check.timeout):  # not wait_for: see _command
+                healthy, detail = await _network(check, address, port)
     except TimeoutError:
         healthy, detail = False, f"timed out after {check.timeout:g} s"
     except OSError as error:
@@ -128,10 +129,20 @@ async def _command(check: CommandCheck, address: str, port: int) -> tuple[bool, 
     except OSError as error:
         return False, f"cannot run {check.argv[0]}: {_reason(error)}"
     try:
-        status = await asyncio.wait_for(proc.wait(), check.timeout)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+        # arrives as the wait ends, and a stopping checker would go on checking.
+        async with asyncio.timeout(check.timeout):
+            status = await proc.wait()
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):  # it ended just now
-            os.killpg(proc.pid, signal.SIGKILL)
+        _kill_group(proc.pid)
         await proc.wait()
         return False, f"timed out after {check.timeout:g} s (killed)"
+    except asyncio.CancelledError:  # the checker is stopping: leave no check running behind it
+        _kill_group(proc.pid)
+        raise
     return status == 0, "exit status 0" if status == 0 else f"exit status {status}"
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it ended just now
+        os.killpg(pid, signal.SIGKILL)

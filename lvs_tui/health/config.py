@@ -75,6 +75,13 @@ class HealthConfig:
     parallel: int
 
 
+def describe(config: HealthConfig) -> str:
+    """`2 services, 5 real servers`: what a config checks, for logs."""
+    services = len(config.services)
+    servers = sum(len(service.servers) for service in config.services)
+    return f"{services} service{'s' * (services != 1)}, {servers} real server{'s' * (servers != 1)}"
+
+
 class ConfigError(ValueError):
     """`FILE:LINE: KEY: problem`: what an operator needs to fix the file."""
 
@@ -98,6 +105,18 @@ def parse_config(text: str, path: str = "<config>") -> HealthConfig:
         problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         raise ConfigError(f"{path}:{line}: not valid TOML: {problem}.") from None
     return _Reader(text, path).config(data)
+
+
+def _closest_check(inherited: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a level over those it inherits, where the check type said closest wins: a
+    command given here makes a command check whatever an outer level says, and a check type given
+    here drops a command inherited from outside."""
+    settings = {**inherited, **own}
+    if "command" in own and "check" not in own:
+        settings["check"] = "command"
+    elif "check" in own and "command" not in own and own["check"] != "command":
+        settings.pop("command", None)
+    return settings
 
 
 class _Reader:
@@ -184,7 +203,7 @@ class _Reader:
         except ValueError as error:
             raise self.fail(where, "service", str(error)) from None
         own = {k: v for k, v in table.items() if k not in ("server", "service", "sorry")}
-        settings = {**inherited, **own}
+        settings = _closest_check(inherited, own)
         servers = table.get("server", [])
         if not isinstance(servers, list) or not servers:
             raise self.fail(where, "server", f"service {key} lists no [[service.server]] to check")
@@ -220,7 +239,8 @@ class _Reader:
         if "address" not in table:
             raise self.fail(where, "address", "missing: the real server as address:port")
         dest = self.dest(where, "address", table["address"])
-        settings = {**inherited, **{k: v for k, v in table.items() if k not in ("address", "weight")}}
+        own = {k: v for k, v in table.items() if k not in ("address", "weight")}
+        settings = _closest_check(inherited, own)
         weight = None
         if "weight" in table:
             weight = int(self.number(where, "weight", table["weight"], int, 0))

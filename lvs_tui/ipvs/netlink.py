@@ -143,11 +143,7 @@ def in_netns(name: str, fn: Callable[[], T]) -> T:
 
     def run() -> None:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                _setns(fd, _CLONE_NEWNET)
-            finally:
-                os.close(fd)
+            enter_netns(path)
             result.append(fn())
         except BaseException as exc:  # handed to the caller's thread below
             failure.append(exc)
@@ -158,6 +154,15 @@ def in_netns(name: str, fn: Callable[[], T]) -> T:
     if failure:
         raise failure[0]
     return result[0]
+
+
+def enter_netns(path: str) -> None:
+    """Move the calling thread into the network namespace at `path` (threads it starts follow)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(fd, _CLONE_NEWNET)
+    finally:
+        os.close(fd)
 
 
 def _setns(fd: int, nstype: int) -> None:

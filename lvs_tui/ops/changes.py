@@ -16,7 +16,7 @@ from typing import Any
 from lvs_tui.ipvs import validate
 from lvs_tui.ipvs.backend import Backend, DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.ipvs.errors import InvalidArgument
-from lvs_tui.model.records import Dest, DestKey, Family, Service, ServiceKey, Snapshot
+from lvs_tui.model.records import Dest, DestKey, Family, Service, ServiceKey, Snapshot, parse_host_port
 from lvs_tui.ops import ipvsadm
 from lvs_tui.ops.sysctl import Sysctls, drain_warnings, remove_warnings
 
@@ -63,6 +63,15 @@ class Plan:
 
 def dest_target(service: ServiceKey, dest: DestKey) -> str:
     return f"{service.id}>{dest.id}"
+
+
+def parse_dest_target(target: str) -> tuple[ServiceKey, DestKey] | None:
+    """The service and real server of a `dest_target`; None for a service's own target."""
+    service, separator, dest = target.partition(">")
+    if not separator:
+        return None
+    address, port = parse_host_port(dest)
+    return ServiceKey.parse(service), DestKey(address, port)
 
 
 def service_config_json(config: ServiceConfig) -> JsonObject:

@@ -301,6 +301,17 @@ def parse_rules(text: str) -> list[Rule]:
     return rules
 
 
+def parse_dest_rule(line: str) -> DestRule:
+    """One `-a` line (as `Command.rule` writes it) back into the real server it adds."""
+    try:
+        rule = _parse_line(1, line.split())
+    except InvalidArgument as exc:
+        raise RuleError(1, str(exc)) from None
+    if not isinstance(rule, DestRule):
+        raise RuleError(1, "expected -a (add a real server)")
+    return rule
+
+
 def _options(number: int, tokens: list[str]) -> dict[str, str]:
     """Option -> value ("" for switches); `--opt=value` is split as popt does."""
     options: dict[str, str] = {}

@@ -50,6 +50,7 @@ class Entry:
     before: JsonObject | None
     after: JsonObject | None
     result: str  # "ok", or the error sentence
+    cause: str | None = None  # why an automatic change was made, e.g. the failed check
 
 
 class Journal:
@@ -73,6 +74,8 @@ class Journal:
             "after": entry.after,
             "result": entry.result,
         }
+        if entry.cause is not None:
+            record["cause"] = entry.cause
         line = (json.dumps(record, sort_keys=True) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -95,7 +98,8 @@ class Journal:
             return
 
 
-WEIGHT_ACTIONS = ("edit_dest", "add_dest", "undo", "restore")  # journal actions that may set a weight
+# Journal actions that may set a weight ("health": the checker's).
+WEIGHT_ACTIONS = ("edit_dest", "add_dest", "undo", "restore", "health")
 
 
 def drained_weights(entries: Iterator[JsonObject]) -> dict[str, int]:

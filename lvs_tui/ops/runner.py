@@ -9,6 +9,7 @@ stops there and says so.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lvs_tui.ipvs.backend import Backend
@@ -69,8 +70,10 @@ def check_journal(journal: Journal) -> None:
         ) from None
 
 
-def run_plan(plan: Plan, backend: Backend, journal: Journal, action: str | None = None) -> Report:
-    """Apply `plan` on `backend`; `action` overrides the journal's action name (e.g. "undo")."""
+def run_plan(plan: Plan, backend: Backend, journal: Journal, action: str | None = None,
+             causes: Mapping[str, str] | None = None) -> Report:
+    """Apply `plan` on `backend`; `action` overrides the journal's action name (e.g. "undo"), and
+    `causes` (by change target) says in the journal why an automatic change was made."""
     check_journal(journal)
     outcomes: list[Outcome] = []
     for index, change in enumerate(plan.changes):
@@ -80,7 +83,8 @@ def run_plan(plan: Plan, backend: Backend, journal: Journal, action: str | None 
         except IpvsError as failure:
             error = str(failure)
         entry = Entry(action or change.action, change.target, change.command.display, change.before,
-                      change.after, "ok" if error is None else error)
+                      change.after, "ok" if error is None else error,
+                      None if causes is None else causes.get(change.target))
         try:
             journal.append(entry)
         except OSError as failure:

@@ -20,6 +20,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
+from lvs_tui.health.engine import Submit
+from lvs_tui.health.feed import HealthFeed
+from lvs_tui.health.state import Health
+from lvs_tui.health.status import HealthView
 from lvs_tui.hostload import HostLoad, HostSampler
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.model.dashboard import SERVICE_SORTS, Dashboard, Metric, SortKey
@@ -42,6 +46,26 @@ SORT_ORDER = list(SERVICE_SORTS)
 COMPACT_BELOW = 110  # terminal columns under which the tables drop their least vital columns
 
 
+def health_summary(view: HealthView) -> Text:
+    """` · health ✔5 ✖1 (lvs-top health (pid 812))`, and loudly what min_healthy holds."""
+    if not view.running:
+        return Text(f" · health: {view.source or 'the checker'} is not running", style="bold red")
+    counts = view.counts()
+    text = Text(" · health ")
+    text.append(f"✔{counts[Health.HEALTHY]}", style="green")
+    if counts[Health.UNHEALTHY]:
+        text.append(f" ✖{counts[Health.UNHEALTHY]}", style="bold red")
+    if counts[Health.CHECKING]:
+        text.append(f" …{counts[Health.CHECKING]}", style="dim")
+    if counts[Health.DISABLED]:
+        text.append(f" ‖{counts[Health.DISABLED]}", style="yellow")
+    text.append(f" ({view.source})", style="dim")
+    if view.held:
+        text.append(f" ⚠ min_healthy keeps {len(view.held)} failing server"
+                    f"{'s' if len(view.held) > 1 else ''} in rotation", style="bold reverse red")
+    return text
+
+
 class LvsTopApp(App[None]):
     """The live dashboard over one backend (kernel or simulated director)."""
 
@@ -59,6 +83,7 @@ class LvsTopApp(App[None]):
         clock: Callable[[], float] = time.monotonic,
         host_sampler: HostSampler | None = None,
         setup: OpsSetup | None = None,
+        health: Callable[[Submit], HealthFeed] | None = None,
     ) -> None:
         super().__init__()
         self.dashboard = Dashboard()
@@ -72,7 +97,12 @@ class LvsTopApp(App[None]):
         setup = setup or OpsSetup(read_only="no journal configured")
         self.operator = Operator(self, self._poller, setup, lambda: self.dashboard.snapshot,
                                  self._render_chrome, clock)
-        self.rows = RowRenderer(self.dashboard, self.operator.board)
+        # The checker acts through the poller too: one thread owns the backend.
+        self._health = None if health is None else health(self._poller.submit)
+        self.health_view: HealthView | None = None  # taken with each poll, like the snapshot
+        if self._health is not None:
+            self.operator.on_manual = self._health.stand_aside
+        self.rows = RowRenderer(self.dashboard, self.operator.board, lambda: self.health_view)
         self._host = host_sampler
         self._host_load: HostLoad | None = None
         self._last_good: float | None = None
@@ -81,6 +111,7 @@ class LvsTopApp(App[None]):
         self._dest_service: Service | None = None
         self._shares: dict[DestKey, object] = {}
         self._timer_handle: object | None = None
+        self._health_shown = False
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -104,12 +135,16 @@ class LvsTopApp(App[None]):
         self._main("#drains", Static).display = False
         self._main("#services", Grid).focus()
         self._poller.start()
+        if self._health is not None:
+            self._health.start()
         self.operator.start()
         self._restart_timer()
         self._poller.request()
         self._render_chrome()
 
     def on_unmount(self) -> None:
+        if self._health is not None:
+            self._health.stop()
         self._poller.stop()
 
     def _restart_timer(self) -> None:
@@ -131,6 +166,8 @@ class LvsTopApp(App[None]):
     def _from_poller_thread(self, result: PollResult) -> None:
         # Rates, histories and order are computed here, off the UI thread, so keys stay responsive
         # on large tables; the screen is touched only in _apply, on the UI thread.
+        if self._health is not None:
+            self.health_view = self._health.view()
         if result.snapshot is not None:
             # Drains are followed even while paused: a removal confirmed for "once drained" is due.
             self.operator.follow(result.snapshot, result.started)
@@ -145,6 +182,9 @@ class LvsTopApp(App[None]):
         if self._host is not None:
             self._host_load = self._host.sample()
         with self.batch_update():
+            if (self.health_view is not None) != self._health_shown:  # a checker came or went
+                self._health_shown = self.health_view is not None
+                self._set_columns()
             if result.snapshot is None:
                 self._last_error = result.error
             else:
@@ -230,6 +270,8 @@ class LvsTopApp(App[None]):
             parts.append(" ")
         age = "never" if self._last_good is None else f"{self._clock() - self._last_good:.1f}s ago"
         parts.append(f"{self.description} · every {self.interval:g}s · last good poll {age}")
+        if self.health_view is not None:  # early in the line: what fails matters more than the sort
+            parts.append_text(health_summary(self.health_view))
         if self.dashboard.filter:
             parts.append(f" · filter /{self.dashboard.filter}/", style="cyan")
         sort = self.dashboard.sort
@@ -241,6 +283,7 @@ class LvsTopApp(App[None]):
             parts.append(" · ⚠ table managed by another tool", style="yellow")
         if self.operator.sysctl_warnings:
             parts.append(" · ⚠ run_estimation=0: the kernel's own rates read 0", style="yellow")
+
         status = self._main("#status-line", Static)
         if self._last_error:
             parts = Text(f"✖ {self._last_error}  ({parts.plain})")
@@ -367,7 +410,8 @@ class LvsTopApp(App[None]):
         dests = self._main("#dests", Grid)
         dest_key = dests.cursor_key if dests.has_focus else None
         dest = service.dest(dest_key) if isinstance(dest_key, DestKey) else None
-        self.push_screen(DetailScreen(self.dashboard, service.key, None if dest is None else dest.key))
+        self.push_screen(DetailScreen(self.dashboard, service.key, None if dest is None else dest.key,
+                                      lambda: self.health_view))
 
     # --- changes: from the selection to a plan; the operator confirms and applies it ----------------
 

@@ -116,6 +116,10 @@ class Grid(ScrollView, can_focus=True):
         self.refresh()
 
     @property
+    def columns(self) -> list[Column]:
+        return list(self._columns)
+
+    @property
     def cursor_key(self) -> Hashable | None:
         return self._keys[self._cursor] if self._keys else None
 

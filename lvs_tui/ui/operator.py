@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from textual.app import App
 
 from lvs_tui.ipvs.errors import IpvsError
-from lvs_tui.model.records import Dest, Service, ServiceKey, Snapshot
+from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Change, Plan
 from lvs_tui.ops.drain import DrainBoard
@@ -56,6 +56,8 @@ class Operator:
         self._poller = poller
         self._clock = clock
         self._journal_weights: dict[str, int] = {}
+        # Told of each server the operator takes out by hand: a health checker must leave it out.
+        self.on_manual: Callable[[ServiceKey, DestKey], None] | None = None
 
     @property
     def read_only(self) -> str | None:
@@ -150,6 +152,12 @@ class Operator:
             self.app.notify(str(outcome), title=plan.title, severity="error", timeout=10)
             return
         done = set(id(change) for change in outcome.done)
+        if self.on_manual is not None:
+            for change in outcome.done:
+                taken_out = change.after is None or change.after.get("weight") == 0
+                pair = changes.parse_dest_target(change.target)
+                if taken_out and pair is not None:
+                    self.on_manual(*pair)
         if answer is not None:
             self._start_drains(plan, answer, done)
         if undoable and any(change.undoable for change in outcome.done):

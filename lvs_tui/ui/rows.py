@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+import time
+from collections.abc import Callable, Hashable, Sequence
 
 from rich.text import Text
 
+from lvs_tui.health.state import Health
+from lvs_tui.health.status import HealthView, ServerStatus
 from lvs_tui.model.dashboard import Dashboard, Metric
 from lvs_tui.model.distribution import DestState, Share, shares
 from lvs_tui.model.format import FORWARD_MODES, bits, duration, human, service_label, service_options
@@ -58,10 +61,18 @@ DEST_COLUMNS_COUNTERS = [
     *DEST_COLUMNS_RATES[9:],
 ]
 
+HEALTH_COLUMN = Column("", "Health", 18, right=False)
+HEALTH_LOOK = {
+    Health.HEALTHY: ("✔", "green"),
+    Health.UNHEALTHY: ("✖", "bold red"),
+    Health.CHECKING: ("…", "dim"),
+    Health.DISABLED: ("‖", "yellow"),
+}
+
 # On narrow terminals (80 columns) the tables drop these columns and narrow the names.
 COMPACT_DROP = {"In/OutPPS", "U/L thr", "Pers", "InPkts", "OutPkts"}
 COMPACT_WIDTHS = {"Service": 21, "Scheduler": 10, "Real server": 21, "Fwd": 7, "Trend": 8, "Active": 6,
-                  "InAct": 6, "Share exp→got": 11, "State": 12}  # fmt: skip
+                  "InAct": 6, "Share exp→got": 11, "State": 12, "Health": 11}  # fmt: skip
 
 
 def compact(columns: list[Column]) -> list[Column]:
@@ -124,9 +135,13 @@ def drain_cell(status: DrainStatus, ending: str | None, compact: bool) -> Text:
 class RowRenderer:
     """Formats rows on demand; the grid calls it only for the rows on screen."""
 
-    def __init__(self, dashboard: Dashboard, drains: DrainBoard | None = None) -> None:
+    def __init__(self, dashboard: Dashboard, drains: DrainBoard | None = None,
+                 health: Callable[[], HealthView | None] | None = None,
+                 wall: Callable[[], float] = time.time) -> None:
         self.dashboard = dashboard
         self.drains = drains
+        self.health = health  # returns None while no checker is known: no Health column
+        self.wall = wall  # for how long a health state has held
         self.exact = False
         self.counters = False
         self.metric = Metric.CPS
@@ -136,7 +151,8 @@ class RowRenderer:
         return SERVICE_COLUMNS_COUNTERS if self.counters else SERVICE_COLUMNS_RATES
 
     def _full_dest_columns(self) -> list[Column]:
-        return DEST_COLUMNS_COUNTERS if self.counters else DEST_COLUMNS_RATES
+        columns = DEST_COLUMNS_COUNTERS if self.counters else DEST_COLUMNS_RATES
+        return columns if self.health is None or self.health() is None else [*columns, HEALTH_COLUMN]
 
     def service_columns(self) -> list[Column]:
         full = self._full_service_columns()
@@ -224,6 +240,9 @@ class RowRenderer:
             drain_cell(drain, self.drains.auto_remove(service.key, dest.key) if self.drains else None,
                        self.compact),
         ]
+        view = None if self.health is None else self.health()
+        if view is not None:
+            tail.append(health_cell(view.of(service.key, dest.key), view.running, self.wall(), self.compact))
         if self.counters:
             stats = dest.stats
             return [*head, human(stats.conns, exact), human(stats.inbytes, exact),
@@ -232,6 +251,17 @@ class RowRenderer:
         if rates is None:
             rates = Rates()
         return [*head, human(rates.cps, exact), bit_pair(rates.inbps, rates.outbps, exact), *tail]
+
+
+def health_cell(status: ServerStatus | None, running: bool, now: float, compact: bool) -> Text:
+    """`✖ unhealthy 2m05s`: the state, and how long it has been so; `-` when not checked."""
+    if status is None:
+        return Text("-", style="dim")
+    mark, style = HEALTH_LOOK[status.state]
+    text = Text(f"{mark} {status.state.value}", style=style if running else "dim")
+    if status.since is not None and not compact:
+        text.append(f" {duration(now - status.since)}", style="dim")
+    return text
 
 
 def counter_cells(stats: Stats, exact: bool, with_packets: bool) -> list[Cell]:

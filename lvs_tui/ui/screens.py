@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from rich.table import Table
@@ -12,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
+from lvs_tui.health.status import HealthView
 from lvs_tui.model.dashboard import Dashboard, Metric
 from lvs_tui.model.export import dest_json, service_json
 from lvs_tui.model.format import bits, duration, human
@@ -19,6 +21,7 @@ from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.drain import DrainStatus
 
+EVENTS_SHOWN = 12
 COUNTERS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
 PLOT_TITLES = {
     Metric.CPS: "new connections/s",
@@ -73,9 +76,11 @@ class DetailScreen(Screen[None]):
 
     BINDINGS = [Binding("escape,q,enter", "app.pop_screen", "Back")]
 
-    def __init__(self, dashboard: Dashboard, service: ServiceKey, dest: DestKey | None) -> None:
+    def __init__(self, dashboard: Dashboard, service: ServiceKey, dest: DestKey | None,
+                 health: Callable[[], HealthView | None] = lambda: None) -> None:
         super().__init__()
         self._dashboard = dashboard
+        self._health = health
         self._service = service
         self._dest = dest
 
@@ -143,7 +148,31 @@ class DetailScreen(Screen[None]):
         table.add_row("", "")
         for name in COUNTERS:
             table.add_row(name, str(getattr(stats, name)))
+        view = self._health()
+        if view is not None:
+            self._health_rows(table, view)
         return table
+
+    def _health_rows(self, table: Table, view: HealthView) -> None:
+        """The checker's word on this server (state, last result), and the service's timeline."""
+        table.add_row("", "")
+        if self._dest is not None:
+            status = view.of(self._service, self._dest)
+            if status is None:
+                table.add_row("health", "not checked (not in the checker's config)")
+            else:
+                since = "" if status.since is None else time.strftime(" since %H:%M:%S",
+                                                                      time.localtime(status.since))
+                table.add_row("health", f"{status.state.value}{since}" + ("" if view.running else
+                                                                          " (the checker is not running)"))
+                table.add_row("last check", status.detail)
+                if status.taken_out:
+                    table.add_row("", "taken out by the checker, which brings it back once healthy")
+        events = view.events_of(self._service)[-EVENTS_SHOWN:]
+        table.add_row("health events", "none yet" if not events else "")
+        for event in events:
+            style = {"error": "red", "warning": "yellow"}.get(event.level, "")
+            table.add_row(time.strftime("%H:%M:%S", time.localtime(event.at)), Text(event.text, style=style))
 
 
 def drains_text(hosts: list[tuple[str, int, DrainStatus]]) -> Text:

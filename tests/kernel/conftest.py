@@ -64,6 +64,16 @@ def topology(ipvs_modules: None) -> Iterator[lab.Lab]:
 
 
 @pytest.fixture
+def servers_back(topology: lab.Lab) -> Iterator[None]:
+    """For tests that stop or script real servers: the scripted servers answer 200 from the start,
+    and every server a test stopped runs again after it."""
+    topology.reset_scripted()
+    yield
+    topology.start_http(*topology.stopped_http())
+    topology.reset_scripted()
+
+
+@pytest.fixture
 def backend(ipvs_modules: None) -> Iterator[KernelBackend]:
     try:
         from lvs_tui.ipvs.kernel import KernelBackend

@@ -8,11 +8,17 @@ Each real server rsN runs `python3 -m http.server 80` answering "rsN", a UDP ech
 port 9000, and on port 8081 a threaded HTTP server answering "rsN" too, after N seconds for
 `/slow?s=N` (a long request that a drain must let finish). The director forwards (NAT) with
 ip_forward=1.
+
+For the health checker's tests, on demand: the HTTP server on port 80 of one real server can be
+stopped and started again (`stop_http`, `start_http`); each real server can run a scripted HTTP
+server on port 8082 whose answers (200 or 503) follow a pattern the test sets (`scripted`); and a
+sorry server namespace 10.20.9.2 answers "sorry" on port 80 (`sorry`).
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import shutil
 import socket
@@ -43,6 +49,8 @@ CLIENT_IP = "10.10.0.2"
 REAL_SERVERS = {f"rs{i}": f"10.20.{i}.2" for i in (1, 2, 3)}
 UDP_ECHO_PORT = 9000
 SLOW_HTTP_PORT = 8081
+SCRIPTED_PORT = 8082
+SORRY_NAME, SORRY_IP = "sorry", "10.20.9.2"
 WWW = Path("/tmp/lvs-top-lab")
 
 
@@ -115,6 +123,31 @@ def flush_connections(timeout: float = 30) -> None:
         sh("sysctl", "-qw", f"{sysctl}={old}")
 
 
+def proc_weights(service: str) -> dict[str, int] | None:
+    """The real servers of TCP/UDP service `service` ("tcp:10.10.0.1:80") and their weights, from
+    the kernel's own /proc/net/ip_vs: no exec, so cheap enough to poll every 50 ms. None when the
+    service is not in the table."""
+    services: dict[str, dict[str, int]] = {}
+    current: dict[str, int] | None = None
+    for line in Path("/proc/net/ip_vs").read_text().splitlines()[3:]:
+        words = line.split()
+        if not words:
+            continue
+        if words[0] in ("TCP", "UDP", "SCTP") and not words[1].startswith("["):
+            address, port = words[1].split(":")
+            current = services.setdefault(f"{words[0].lower()}:{_hex_ip(address)}:{int(port, 16)}", {})
+        elif words[0] == "->" and current is not None and not words[1].startswith("["):
+            address, port = words[1].split(":")
+            current[f"{_hex_ip(address)}:{int(port, 16)}"] = int(words[3])
+        elif words[0] != "->":
+            current = None  # a fwmark or IPv6 service: not needed here
+    return services.get(service)
+
+
+def _hex_ip(text: str) -> str:
+    return socket.inet_ntoa(bytes.fromhex(text))
+
+
 def load_modules() -> None:
     for module in MODULES:
         sh("modprobe", module)
@@ -138,6 +171,13 @@ def _tcp_accepts(address: str, port: int) -> bool:
         return False
 
 
+def _serves(proc: subprocess.Popen[bytes], address: str, port: int) -> bool:
+    """Whether the server `proc` accepts connections yet; raises if it has exited."""
+    if proc.poll() is not None:
+        raise RuntimeError(f"the server {proc.args!r} exited ({proc.returncode})")
+    return _tcp_accepts(address, port)
+
+
 UDP_ECHO = """
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -154,6 +194,9 @@ class Lab:
 
     python: str = sys.executable
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    http: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # rsN's port 80 server
+    namespaces: list[str] = field(default_factory=list)
+    _scripted: dict[str, Scripted] = field(default_factory=dict)
 
     def build(self) -> None:
         sh("sysctl", "-qw", "net.ipv4.ip_forward=1")
@@ -165,8 +208,7 @@ class Lab:
             root = WWW / name
             root.mkdir(parents=True, exist_ok=True)
             (root / "index.html").write_text(f"{name}\n")
-            self._spawn(name, [self.python, "-m", "http.server", "80", "--bind", address,
-                               "--directory", str(root)])
+            self.http[name] = self._spawn(name, self._http_server(name))
             self._spawn(name, [self.python, "-c", UDP_ECHO, address, str(UDP_ECHO_PORT)])
             self._spawn(name, [self.python, "-c", SLOW_HTTP, name, address, str(SLOW_HTTP_PORT)])
         # The director reaches every real server directly; wait until each HTTP server accepts.
@@ -175,8 +217,13 @@ class Lab:
                 wait_until(f"the HTTP server of {name} on port {port}",
                            lambda a=address, p=port: _tcp_accepts(a, p), timeout=120)
 
+    def _http_server(self, name: str) -> list[str]:
+        return [self.python, "-m", "http.server", "80", "--bind", REAL_SERVERS[name], "--directory",
+                str(WWW / name)]
+
     def _namespace(self, name: str, link: str, address: str, gateway: str) -> None:
         sh("ip", "netns", "add", name)
+        self.namespaces.append(name)
         sh("ip", "link", "add", link, "type", "veth", "peer", "name", f"{link}0", "netns", name)
         sh("ip", "addr", "add", f"{gateway}/24", "dev", link)
         sh("ip", "link", "set", link, "up")
@@ -185,22 +232,81 @@ class Lab:
         sh("ip", "-n", name, "link", "set", "lo", "up")
         sh("ip", "-n", name, "route", "add", "default", "via", gateway)
 
-    def _spawn(self, netns: str, argv: list[str]) -> None:
-        self.procs.append(
-            subprocess.Popen(
-                ["ip", "netns", "exec", netns, *argv],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+    def _spawn(self, netns: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        # `ip netns exec` execs the command: the process is the server itself.
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", netns, *argv],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+        self.procs.append(proc)
+        return proc
 
     def close(self) -> None:
         for proc in self.procs:
             proc.kill()
         for proc in self.procs:
             proc.wait(timeout=10)
-        for name in ("client", *REAL_SERVERS):
+        for name in self.namespaces:
             sh("ip", "netns", "del", name, check=False)
+
+    # --- servers that stop, fail or stand in, for the health checker ---------------------------
+
+    def stop_http(self, name: str) -> None:
+        """Stop rsN's HTTP server on port 80 (SIGKILL): from now on its port refuses connections."""
+        proc = self.http[name]
+        proc.kill()
+        proc.wait(timeout=10)
+        wait_until(f"port 80 of {name} closed", lambda: not _tcp_accepts(REAL_SERVERS[name], 80), timeout=10)
+
+    def start_http(self, *names: str, wait: bool = True) -> None:
+        """Start the HTTP server on port 80 of these real servers again (together: each start takes
+        seconds in the VM); back once each accepts connections, or at once without `wait`."""
+        for name in names:
+            if self.http[name].poll() is None:
+                raise RuntimeError(f"the HTTP server of {name} is already running")
+            self.http[name] = self._spawn(name, self._http_server(name))
+        if wait:
+            self.wait_http(*names)
+
+    def wait_http(self, *names: str) -> None:
+        for name in names:
+            wait_until(f"the HTTP server of {name} on port 80",
+                       functools.partial(_serves, self.http[name], REAL_SERVERS[name], 80), timeout=120,
+                       step=0.05)
+
+    def stopped_http(self) -> list[str]:
+        return [name for name, proc in self.http.items() if proc.poll() is not None]
+
+    def scripted(self) -> dict[str, Scripted]:
+        """rsN -> its scripted HTTP server on port 8082 (started on first use, then kept)."""
+        if not self._scripted:
+            procs = {}
+            for name, address in REAL_SERVERS.items():
+                server = Scripted(name, address, SCRIPTED_PORT, WWW / name / "script", WWW / name / "served")
+                server.reset()
+                procs[name] = self._spawn(name, [self.python, "-c", SCRIPTED_HTTP, name, address,
+                                                 str(SCRIPTED_PORT), str(server.script), str(server.served)])
+                self._scripted[name] = server
+            for name, server in self._scripted.items():
+                wait_until(f"the scripted HTTP server of {name}",
+                           functools.partial(_serves, procs[name], server.address, SCRIPTED_PORT),
+                           timeout=120)
+        return self._scripted
+
+    def reset_scripted(self) -> None:
+        """Every scripted server answers 200 again, its log emptied."""
+        for server in self._scripted.values():
+            server.reset()
+
+    def sorry(self) -> str:
+        """The sorry server's address: namespace "sorry" at 10.20.9.2, answering "sorry" on port 80
+        (created on first use, then kept)."""
+        if SORRY_NAME not in self.namespaces:
+            self._namespace(SORRY_NAME, "vr9", SORRY_IP, "10.20.9.1")
+            self._spawn(SORRY_NAME, [self.python, "-c", SLOW_HTTP, SORRY_NAME, SORRY_IP, "80"])
+            wait_until("the sorry server", lambda: _tcp_accepts(SORRY_IP, 80), timeout=120)
+        return SORRY_IP
 
     # --- traffic from the client namespace ---------------------------------------------------
 
@@ -388,6 +494,75 @@ class Load:
             shutil.rmtree(self._dir, ignore_errors=True)
         return list(self.answers)
 
+
+@dataclass(frozen=True)
+class Scripted:
+    """A real server's scripted HTTP server: each request takes the next letter of the pattern in
+    the `script` file, cycled (S: 200 "rsN", F: 503), and is logged to `served` as "MONOTONIC
+    LETTER". A new pattern starts from its first letter."""
+
+    name: str
+    address: str
+    port: int
+    script: Path
+    served: Path
+
+    def set(self, pattern: str) -> None:
+        if not pattern or set(pattern) - {"S", "F"}:
+            raise ValueError(f"a pattern of S and F letters, not {pattern!r}")
+        temporary = self.script.with_suffix(".new")
+        temporary.write_text(pattern)
+        os.replace(temporary, self.script)  # the server never reads half a pattern
+
+    def reset(self) -> None:
+        self.set("S")
+        self.served.write_text("")
+
+    def log(self) -> list[tuple[float, str]]:
+        """(time.monotonic(), "S" or "F") of every request answered since the last reset."""
+        entries = []
+        for line in self.served.read_text().splitlines():
+            at, letter = line.split()
+            entries.append((float(at), letter))
+        return entries
+
+
+SCRIPTED_HTTP = """
+import socket, sys, time
+name, address, port, script, served = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind((address, port))
+server.listen(128)
+pattern, count = "", 0
+while True:
+    conn, _ = server.accept()
+    with conn:
+        try:
+            conn.settimeout(2)
+            request = b""
+            while b"\\r\\n\\r\\n" not in request:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                request += chunk
+            if b"\\r\\n\\r\\n" not in request:
+                continue  # a bare connect (a TCP check, a readiness probe): nothing to answer
+            with open(script) as f:
+                now = f.read().strip() or "S"
+            if now != pattern:
+                pattern, count = now, 0
+            letter = pattern[count % len(pattern)]
+            count += 1
+            status = b"200 OK" if letter == "S" else b"503 Service Unavailable"
+            body = (name + "\\n").encode()
+            conn.sendall(b"HTTP/1.0 %s\\r\\nContent-Type: text/plain\\r\\nContent-Length: %d\\r\\n"
+                         b"Connection: close\\r\\n\\r\\n%s" % (status, len(body), body))
+            with open(served, "a") as f:
+                f.write(f"{time.monotonic():.6f} {letter}\\n")
+        except OSError:
+            pass
+"""
 
 HTTP_CLIENT = """
 import sys, urllib.request

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,12 +65,25 @@ def test_unknown_netns_is_one_sentence_and_exit_1() -> None:
         (["--demo-size", "10by10", "--batch"], "10by10"),
         (["--demo", "--netns", "blue", "--batch"], "cannot be combined"),
         (["--demo"], "needs a terminal"),
+        (["--demo", "--health", "h.toml", "--batch"], "cannot be combined with --demo"),
+        (["health"], "health takes its CONFIG"),
+        (["health", "--check-config", "/nonexistent/h.toml"], "/nonexistent/h.toml: cannot read it"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_sentence(args: list[str], fragment: str) -> None:
     result = run_cli(*args)
     assert result.returncode == 2
     assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_config_says_what_it_will_check(tmp_path: Path) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text('[[service]]\nservice = "tcp:192.0.2.10:80"\nmin_healthy = 1\n'
+                      '  [[service.server]]\n  address = "198.51.100.11:80"\n  check = "http"\n')
+    result = run_cli("health", "--check-config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("tcp:192.0.2.10:80: quiesce, min_healthy 1, sorry -: "
+                             "198.51.100.11:80 (http every 5s)\n")
 
 
 def test_a_closed_pipe_ends_quietly() -> None:

@@ -118,6 +118,15 @@ def test_a_command_with_another_check_type_is_refused() -> None:
     assert error_of(text).startswith('health.toml:20: command: a command is given but check = "tcp"')
 
 
+def test_a_command_given_under_http_defaults_makes_a_command_check() -> None:
+    text = ('[defaults]\ncheck = "http"\n[[service]]\nservice = "udp:192.0.2.53:53"\n'
+            'command = ["/usr/local/bin/check-dns"]\n  [[service.server]]\n  address = "198.51.100.21:53"\n'
+            '  [[service.server]]\n  address = "198.51.100.22:53"\n  check = "tcp"\n')
+    first, second = parse_config(text).services[0].servers
+    assert first.check == CommandCheck(("/usr/local/bin/check-dns",), 3.0)
+    assert second.check == TcpCheck(3.0)  # said on the server itself: that one is meant
+
+
 def test_no_service_at_all() -> None:
     assert "at least one [[service]] table is needed" in error_of("[defaults]\nrise = 2\n")
 

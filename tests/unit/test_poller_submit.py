@@ -70,6 +70,17 @@ def test_a_poll_follows_the_job_and_shows_its_change(harness: Harness) -> None:
     assert result.snapshot.service(NEW) is not None
 
 
+def test_a_job_submitted_without_a_poll_is_not_followed_by_one(harness: Harness) -> None:
+    outcomes: queue.Queue[Any] = queue.Queue()
+    for _ in range(3):
+        harness.poller.submit(lambda backend: len(backend.snapshot().services), outcomes.put, poll=False)
+    assert [outcomes.get(timeout=WAIT) for _ in range(3)] == [1, 1, 1]
+    with pytest.raises(queue.Empty):
+        harness.results.get(timeout=0.3)  # the headless checker's rounds read what they need
+    harness.poller.request()
+    assert harness.results.get(timeout=WAIT).snapshot is not None  # and asking still polls
+
+
 def test_a_refused_job_hands_its_error_to_done_and_polling_goes_on(harness: Harness) -> None:
     missing = ServiceKey.inet("tcp", "192.0.2.99", 80)
     outcome, _ = harness.submit(lambda backend: backend.delete_service(missing)).get(timeout=WAIT)

@@ -75,3 +75,14 @@ def test_drain_host_confirmation(snap_compare: Any, tmp_path: Path) -> None:
 def test_drain_tracker(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     app, run_before = changing(tmp_path, 4, ("tab", "down", "D", "y"), after=8)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_health_column_of_a_checker(snap_compare: Any) -> None:
+    app, clock = frozen_app(health=True)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await advance(app, clock, 6)
+        await pilot.press("tab")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(140, 40), run_before=run_before)

@@ -1,0 +1,121 @@
+"""The checker inside the dashboard: the Health column, the status line, the detail view's timeline,
+and a manual drain that the checker then leaves alone (loopback servers, simulated director)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+from pilot_helpers import SLOW, until
+from rich.console import Console
+from test_health_engine import KEY, LOOPBACK, Listener, config_text, director, weights
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from lvs_tui.health.config import parse_config
+from lvs_tui.health.engine import Engine, Submit
+from lvs_tui.health.feed import EngineFeed, HealthFeed, StateFileFeed
+from lvs_tui.health.state import Health
+from lvs_tui.health.status import HealthView, ServerStatus, write_state
+from lvs_tui.model.records import DestKey
+from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.setup import OpsSetup
+from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
+from lvs_tui.sim import SimulatedDirector
+from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.grid import Grid
+from lvs_tui.ui.screens import DetailScreen
+
+
+def make_app(sim: SimulatedDirector, journal: Path, feed: object) -> LvsTopApp:
+    setup = OpsSetup(None, Journal(journal), lambda: Sysctls(dict(KERNEL_DEFAULTS)), None, lambda: ())
+    return LvsTopApp(lambda: sim, "test", interval=SLOW, setup=setup, health=feed)  # type: ignore[arg-type]
+
+
+def cell_text(app: LvsTopApp, port: int) -> str:
+    snapshot = app.dashboard.snapshot
+    assert snapshot is not None
+    service = snapshot.service(KEY)
+    assert service is not None
+    dest = service.dest(DestKey(LOOPBACK, port))
+    assert dest is not None
+    return str(app.rows.dest_row(service, dest, None)[-1])
+
+
+async def move_to(pilot: Pilot[None], app: LvsTopApp, key: DestKey) -> None:
+    grid = app.query_one("#dests", Grid)
+    for step in ("up", "up", "down", "down"):
+        if grid.cursor_key == key:
+            return
+        await pilot.press(step)
+    assert grid.cursor_key == key, f"cursor on {grid.cursor_key}, focus {app.focused}"
+
+
+def status_line(app: LvsTopApp) -> str:
+    return str(app.query_one("#status-line", Static).render())
+
+
+async def test_health_column_status_and_timeline_follow_the_checker(tmp_path: Path) -> None:
+    up, down = Listener(), Listener()
+    await up.start()
+    await down.start()
+    sim = director([up.port, down.port])
+    config = parse_config(config_text([up.port, down.port]))
+
+    def feed(submit: Submit) -> HealthFeed:
+        return EngineFeed(Engine(config, submit, Journal(tmp_path / "journal.jsonl")))
+
+    app = make_app(sim, tmp_path / "journal.jsonl", feed)
+    async with app.run_test(size=(150, 40)) as pilot:
+        def polled(condition: bool) -> bool:
+            app.request_poll()
+            return condition
+
+        await until(pilot, lambda: polled("healthy" in cell_text(app, down.port)))
+        assert "Health" in [column.label for column in app.query_one("#dests", Grid).columns]
+        await down.stop()
+        await until(pilot, lambda: polled(weights(sim)[down.port] == 0 and
+                                          "unhealthy" in cell_text(app, down.port)))
+        assert "health ✔1 ✖1" in status_line(app)
+        await pilot.press("tab")
+        await until(pilot, lambda: app.query_one("#dests", Grid).row_count == 2)
+        await move_to(pilot, app, DestKey(LOOPBACK, down.port))
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        console = Console(width=150, record=True, file=io.StringIO())
+        console.print(app.screen._fields())
+        fields = console.export_text()
+        assert "unhealthy since" in fields and "refused" in fields and "taken out by the checker" in fields
+        assert "-w 0" in fields  # the checker's change, on the service's timeline
+        await pilot.press("escape")
+        # The healthy one is drained by hand: the checker stands aside and says so.
+        await move_to(pilot, app, DestKey(LOOPBACK, up.port))
+        await pilot.press("d")
+        await pilot.press("y")
+        await until(pilot, lambda: polled("disabled" in cell_text(app, up.port)))
+        await asyncio.sleep(0.5)
+        assert weights(sim)[up.port] == 0
+
+
+async def test_a_checker_elsewhere_shows_through_its_state_file(tmp_path: Path) -> None:
+    sim = director([8080, 8081])
+    state = tmp_path / "health.json"
+    app = make_app(sim, tmp_path / "journal.jsonl", lambda submit: StateFileFeed(state))
+    async with app.run_test(size=(150, 40)) as pilot:
+        app.request_poll()
+        await until(pilot, lambda: app.dashboard.snapshot is not None)
+        assert "Health" not in [column.label for column in app.query_one("#dests", Grid).columns]
+        view = HealthView({(KEY, DestKey(LOOPBACK, 8080)): ServerStatus(Health.UNHEALTHY, 0.0, "HTTP 503")},
+                          source="lvs-top health (pid 1)", updated=0.0)
+        write_state(state, view, {}, pid=1)  # pid 1 is alive: a running checker
+
+        def shown() -> bool:
+            app.request_poll()
+            return "Health" in [column.label for column in app.query_one("#dests", Grid).columns]
+
+        await until(pilot, shown)
+        assert "unhealthy" in cell_text(app, 8080) and cell_text(app, 8081) == "-"
+        assert "✖1 (lvs-top health (pid 1))" in status_line(app)
+        write_state(state, view, {}, pid=None)  # it stopped
+        await until(pilot, lambda: (app.request_poll(), "is not running" in status_line(app))[1])
