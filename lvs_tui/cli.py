@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
 
 if TYPE_CHECKING:
+    from lvs_tui.doctor.watch import DoctorWatch
     from lvs_tui.health.engine import Submit
     from lvs_tui.health.feed import HealthFeed
     from lvs_tui.ops.setup import OpsSetup
@@ -69,10 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["save", "restore", "health"],
+        choices=["save", "restore", "health", "realserver", "doctor"],
         help="save: print the table in ipvsadm-restore format, thresholds included "
         "(ipvsadm -S drops them); restore FILE: show what makes the table equal to FILE, then apply "
         "it once confirmed; health CONFIG: run the health checker as a service (logs to stderr); "
+        "realserver: print, check or apply what a real server needs for NAT, DR or TUN; doctor: what is "
+        "wrong around IPVS on this director (exit 1 on an error); "
         "without a command: the dashboard, or --batch",
     )
     parser.add_argument("file", nargs="?",
@@ -101,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "/run/lvs-top/health.json for root)")
     health.add_argument("--check-config", action="store_true",
                         help="with health: check the config, say what it checks, and exit")
+    from lvs_tui.realserver_cli import add_arguments
+
+    add_arguments(parser)
+    doctor = parser.add_argument_group("doctor")
+    doctor.add_argument("--sample", type=_positive_float, default=3.0, metavar="SECONDS",
+                        help="doctor: read the counters twice, this far apart (default 3)")
     batch = parser.add_argument_group("batch mode, like top -b")
     batch.add_argument("-b", "--batch", action="store_true", help="print snapshots instead of the dashboard")
     batch.add_argument(
@@ -207,6 +216,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
         host_sampler=HostSampler(),
         setup=setup,
         health=health,
+        doctor=None if demo else doctor_watch(args.netns),  # the demo has no network to examine
     )
     shown.append(app)
     try:
@@ -249,6 +259,22 @@ def health_feed(args: argparse.Namespace, setup: OpsSetup) -> Callable[[Submit],
     return feed
 
 
+def doctor_watch(netns: str | None) -> DoctorWatch:
+    """The doctor for the dashboard, reading the facts of the director's namespace."""
+    from lvs_tui.doctor.director import DirectorFacts
+    from lvs_tui.doctor.host import read_director
+    from lvs_tui.doctor.watch import DoctorWatch
+
+    if netns is None:
+        return DoctorWatch(read_director)
+    from lvs_tui.ipvs.netlink import in_netns
+
+    def read(addresses: Iterable[str]) -> DirectorFacts:
+        return in_netns(netns, lambda: read_director(addresses))
+
+    return DoctorWatch(read)
+
+
 def run_save(args: argparse.Namespace) -> int:
     from lvs_tui.ops.ipvsadm import save_lines
 
@@ -280,12 +306,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (args.command in ("restore", "health")) != (args.file is not None):
         parser.error("restore takes one FILE (- for standard input), health takes its CONFIG, "
                      "and no other command takes a file")
+    if args.command == "doctor" and (args.demo or args.demo_size):
+        parser.error("doctor examines this host as a director; the demo's table has no network behind it, "
+                     "so it cannot be combined with --demo")
     if args.health and (args.demo or args.demo_size):
         parser.error("--health checks real servers; the demo's are documentation addresses that must "
                      "not be probed, so it cannot be combined with --demo")
     try:
+        if args.command == "realserver":
+            from lvs_tui.realserver_cli import run_realserver
+
+            return run_realserver(args)
         if args.command == "health":
             return run_health_command(args)
+        if args.command == "doctor":
+            from lvs_tui.doctor_cli import run_doctor
+
+            return run_doctor(args, lambda: open_backend(args))
         if args.command == "save":
             return run_save(args)
         if args.command == "restore":

@@ -31,8 +31,8 @@ from lvs_tui.health.state import Health, Tracker
 from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, Pair, ServerStatus, write_state
 from lvs_tui.ipvs.backend import Backend, DestConfig
 from lvs_tui.ipvs.errors import IpvsError
-from lvs_tui.model.records import DestKey, Service, ServiceKey, parse_host_port
-from lvs_tui.ops.changes import dest_target
+from lvs_tui.model.records import DestKey, Service, ServiceKey
+from lvs_tui.ops.changes import dest_target, parse_dest_target
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.runner import Report, run_plan
 
@@ -40,6 +40,7 @@ from lvs_tui.ops.runner import Report, run_plan
 # reads the whole table, so not too often on a director with thousands of services.
 ROUND_EVERY = 5.0
 RAMP_EVERY = 1.0  # seconds between rounds while a slow start is in progress
+QUEUED_SAID_EVERY = 60.0  # seconds between two warnings that checks fall behind
 HEARTBEAT = 5.0  # the state file is rewritten at least this often, so readers know we are alive
 
 Job = Callable[[Backend], Any]
@@ -86,6 +87,7 @@ class Engine:
         self._round_error: str | None = None
         self._generation = 0  # bumped by each change of state; a round started before one is stale
         self._last_write = 0.0
+        self._queued_said = -QUEUED_SAID_EVERY
         self._written: object = None  # what the state file last said, to write only news
         self._probes: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -159,7 +161,16 @@ class Engine:
                           server.interval)
                    for service in self.config.services for server in service.servers]
         self._probes = asyncio.ensure_future(probe_forever(targets, self._on_result, self.config.parallel,
-                                                           self._clock))
+                                                           self._clock, self._on_queued))
+
+    def _on_queued(self, target: Target, seconds: float) -> None:
+        now = self._clock()
+        if now - self._queued_said < QUEUED_SAID_EVERY:
+            return
+        self._queued_said = now
+        self._log("warning", f"checks are falling behind: one waited {seconds:.1f} s for a free slot "
+                             f"(parallel = {self.config.parallel}); servers that hang hold a slot for their "
+                             "whole timeout, so raise parallel in [defaults]")
 
     def _round_every(self) -> float:
         for service, dests in self._taken_out.items():
@@ -291,7 +302,8 @@ class Engine:
         for outcome in () if report is None else report.outcomes:
             self._event(key, "info" if outcome.ok else "error",
                         outcome.change.command.display + ("" if outcome.ok else f": {outcome.error}"))
-            changed = _dest_of(key, outcome.change.target)
+            target = parse_dest_target(outcome.change.target)
+            changed = None if target is None else target[1]
             touched.add(changed)
             if not outcome.applied and changed is not None:  # as if not decided: the next round retries
                 memory.pop(changed, None)
@@ -370,10 +382,3 @@ def _sorry_causes(config: ServiceHealth, decision: Decision) -> dict[str, str]:
                     "add_dest" else f"sorry server: a real server of {config.key} is healthy again"}
     return {}
 
-
-def _dest_of(service: ServiceKey, target: str) -> DestKey | None:
-    prefix = f"{service.id}>"
-    if not target.startswith(prefix):
-        return None
-    address, port = parse_host_port(target[len(prefix):])
-    return DestKey(address, port)

@@ -39,14 +39,20 @@ async def probe_round(targets: Sequence[Target], parallel: int = DEFAULT_PARALLE
 
 async def probe_forever(targets: Sequence[Target], on_result: Callable[[Target, Result], None],
                         parallel: int = DEFAULT_PARALLEL,
-                        clock: Callable[[], float] = time.monotonic) -> None:
-    """Check each target every `interval` until cancelled; `on_result` gets every result."""
+                        clock: Callable[[], float] = time.monotonic,
+                        on_queued: Callable[[Target, float], None] | None = None) -> None:
+    """Check each target every `interval` until cancelled; `on_result` gets every result, and
+    `on_queued` the seconds a check waited for a free slot when that exceeds half its interval
+    (the bound on parallelism is too tight: checks fall behind their schedule)."""
     gate = asyncio.Semaphore(parallel)
 
     async def loop(target: Target) -> None:
         while True:
             started = clock()
             async with gate:
+                queued = clock() - started
+                if on_queued is not None and queued > target.interval / 2:
+                    on_queued(target, queued)
                 result = await run_check(target.check, target.address, target.port)
             on_result(target, result)
             await asyncio.sleep(max(0.0, target.interval - (clock() - started)))

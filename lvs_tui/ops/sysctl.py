@@ -30,6 +30,13 @@ MEANINGS: dict[str, dict[int, str]] = {
         0: "a reused client port goes to the server of the previous connection, drained or not",
         1: "a reused client port is rescheduled when that is safe (TIME_WAIT, seen in NAT)",
         2: "as 1, and from FIN_WAIT too (the last state a DR or TUN director sees)",
+        3: "as 2 (both bits set)",
+    },
+    "conntrack": {
+        0: "IPVS connections are not tracked by netfilter (the fastest): iptables NAT and stateful "
+           "rules do not see them",
+        1: "IPVS connections are tracked by netfilter, so iptables NAT and stateful firewall rules see "
+           "them",
     },
 }
 

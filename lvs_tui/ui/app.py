@@ -20,9 +20,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
+from lvs_tui.doctor.watch import EVERY as DOCTOR_EVERY
+from lvs_tui.doctor.watch import DoctorWatch
 from lvs_tui.health.engine import Submit
 from lvs_tui.health.feed import HealthFeed
-from lvs_tui.health.state import Health
 from lvs_tui.health.status import HealthView
 from lvs_tui.hostload import HostLoad, HostSampler
 from lvs_tui.ipvs.backend import Backend
@@ -39,31 +40,13 @@ from lvs_tui.ui.grid import Cell, Grid
 from lvs_tui.ui.operator import Operator
 from lvs_tui.ui.rows import RowRenderer
 from lvs_tui.ui.screens import DetailScreen, HelpScreen, drains_text
+from lvs_tui.ui.summaries import doctor_summary, health_summary
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
+DOCTOR_FIRST = 5.0  # seconds after start: the NAT symptom needs two tables some seconds apart
 W = TypeVar("W", bound=Widget)
 SORT_ORDER = list(SERVICE_SORTS)
 COMPACT_BELOW = 110  # terminal columns under which the tables drop their least vital columns
-
-
-def health_summary(view: HealthView) -> Text:
-    """` · health ✔5 ✖1 (lvs-top health (pid 812))`, and loudly what min_healthy holds."""
-    if not view.running:
-        return Text(f" · health: {view.source or 'the checker'} is not running", style="bold red")
-    counts = view.counts()
-    text = Text(" · health ")
-    text.append(f"✔{counts[Health.HEALTHY]}", style="green")
-    if counts[Health.UNHEALTHY]:
-        text.append(f" ✖{counts[Health.UNHEALTHY]}", style="bold red")
-    if counts[Health.CHECKING]:
-        text.append(f" …{counts[Health.CHECKING]}", style="dim")
-    if counts[Health.DISABLED]:
-        text.append(f" ‖{counts[Health.DISABLED]}", style="yellow")
-    text.append(f" ({view.source})", style="dim")
-    if view.held:
-        text.append(f" ⚠ min_healthy keeps {len(view.held)} failing server"
-                    f"{'s' if len(view.held) > 1 else ''} in rotation", style="bold reverse red")
-    return text
 
 
 class LvsTopApp(App[None]):
@@ -84,6 +67,7 @@ class LvsTopApp(App[None]):
         host_sampler: HostSampler | None = None,
         setup: OpsSetup | None = None,
         health: Callable[[Submit], HealthFeed] | None = None,
+        doctor: DoctorWatch | None = None,
     ) -> None:
         super().__init__()
         self.dashboard = Dashboard()
@@ -102,7 +86,9 @@ class LvsTopApp(App[None]):
         self.health_view: HealthView | None = None  # taken with each poll, like the snapshot
         if self._health is not None:
             self.operator.on_manual = self._health.stand_aside
-        self.rows = RowRenderer(self.dashboard, self.operator.board, lambda: self.health_view)
+        self.doctor = doctor
+        self.rows = RowRenderer(self.dashboard, self.operator.board, lambda: self.health_view,
+                                doctor=None if doctor is None else doctor.severity)
         self._host = host_sampler
         self._host_load: HostLoad | None = None
         self._last_good: float | None = None
@@ -138,6 +124,9 @@ class LvsTopApp(App[None]):
         if self._health is not None:
             self._health.start()
         self.operator.start()
+        if self.doctor is not None:
+            self.set_timer(DOCTOR_FIRST, self._examine)  # a first look once two polls are in
+            self.set_interval(DOCTOR_EVERY, self._examine)
         self._restart_timer()
         self._poller.request()
         self._render_chrome()
@@ -160,6 +149,23 @@ class LvsTopApp(App[None]):
         if not self.paused and self.auto_poll:
             self._poller.request()
         self._render_status()
+
+    def _examine(self) -> None:
+        doctor, snapshot = self.doctor, self.dashboard.snapshot
+        if doctor is None or snapshot is None:
+            return
+
+        def work() -> None:
+            doctor.examine(snapshot)
+            with contextlib.suppress(RuntimeError):  # the app is closing
+                self.call_from_thread(self._doctor_done)
+
+        self.run_worker(work, thread=True, group="doctor", exclusive=True)
+
+    def _doctor_done(self) -> None:
+        if self.screen_stack:
+            self._main("#services", Grid).refresh()
+            self._render_status()
 
     # --- the one place a poll reaches the screen ---------------------------------------------------
 
@@ -272,6 +278,8 @@ class LvsTopApp(App[None]):
         parts.append(f"{self.description} · every {self.interval:g}s · last good poll {age}")
         if self.health_view is not None:  # early in the line: what fails matters more than the sort
             parts.append_text(health_summary(self.health_view))
+        if self.doctor is not None:
+            parts.append_text(doctor_summary(self.doctor))
         if self.dashboard.filter:
             parts.append(f" · filter /{self.dashboard.filter}/", style="cyan")
         sort = self.dashboard.sort
@@ -410,8 +418,10 @@ class LvsTopApp(App[None]):
         dests = self._main("#dests", Grid)
         dest_key = dests.cursor_key if dests.has_focus else None
         dest = service.dest(dest_key) if isinstance(dest_key, DestKey) else None
+        doctor = self.doctor
         self.push_screen(DetailScreen(self.dashboard, service.key, None if dest is None else dest.key,
-                                      lambda: self.health_view))
+                                      lambda: self.health_view,
+                                      (lambda key: []) if doctor is None else doctor.of))
 
     # --- changes: from the selection to a plan; the operator confirms and applies it ----------------
 

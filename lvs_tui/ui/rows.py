@@ -7,6 +7,7 @@ from collections.abc import Callable, Hashable, Sequence
 
 from rich.text import Text
 
+from lvs_tui.doctor.findings import Severity
 from lvs_tui.health.state import Health
 from lvs_tui.health.status import HealthView, ServerStatus
 from lvs_tui.model.dashboard import Dashboard, Metric
@@ -61,6 +62,7 @@ DEST_COLUMNS_COUNTERS = [
     *DEST_COLUMNS_RATES[9:],
 ]
 
+DOCTOR_BADGES = {Severity.ERROR: ("✖ ", "bold red"), Severity.WARNING: ("⚠ ", "yellow")}
 HEALTH_COLUMN = Column("", "Health", 18, right=False)
 HEALTH_LOOK = {
     Health.HEALTHY: ("✔", "green"),
@@ -137,8 +139,10 @@ class RowRenderer:
 
     def __init__(self, dashboard: Dashboard, drains: DrainBoard | None = None,
                  health: Callable[[], HealthView | None] | None = None,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 doctor: Callable[[ServiceKey], Severity] | None = None) -> None:
         self.dashboard = dashboard
+        self.doctor = doctor  # the badge of a service row
         self.drains = drains
         self.health = health  # returns None while no checker is known: no Health column
         self.wall = wall  # for how long a health state has held
@@ -180,9 +184,12 @@ class RowRenderer:
         serving = sum(1 for d in service.dests if d.weight > 0)
         active = sum(d.active_conns for d in service.dests)
         inactive = sum(d.inactive_conns for d in service.dests)
-        label = service_label(service)
+        label = Text(service_label(service), style="bold")
+        badge = DOCTOR_BADGES.get(self.doctor(key)) if self.doctor is not None else None
+        if badge is not None:  # the doctor found something wrong around this service: see its detail
+            label = Text.assemble(badge, label)
         head: list[Cell] = [
-            Text(label, style="bold"),
+            label,
             service_options(service),
             Text(f"{serving}/{len(service.dests)}", style="" if serving else "bold red"),
             human(active, exact),

@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
+from lvs_tui.doctor.findings import Finding, Severity
 from lvs_tui.health.status import HealthView
 from lvs_tui.model.dashboard import Dashboard, Metric
 from lvs_tui.model.export import dest_json, service_json
@@ -77,10 +78,12 @@ class DetailScreen(Screen[None]):
     BINDINGS = [Binding("escape,q,enter", "app.pop_screen", "Back")]
 
     def __init__(self, dashboard: Dashboard, service: ServiceKey, dest: DestKey | None,
-                 health: Callable[[], HealthView | None] = lambda: None) -> None:
+                 health: Callable[[], HealthView | None] = lambda: None,
+                 doctor: Callable[[ServiceKey], list[Finding]] = lambda key: []) -> None:
         super().__init__()
         self._dashboard = dashboard
         self._health = health
+        self._doctor = doctor
         self._service = service
         self._dest = dest
 
@@ -151,7 +154,21 @@ class DetailScreen(Screen[None]):
         view = self._health()
         if view is not None:
             self._health_rows(table, view)
+        findings = self._doctor(self._service)
+        if findings:
+            self._doctor_rows(table, findings)
         return table
+
+    @staticmethod
+    def _doctor_rows(table: Table, findings: list[Finding]) -> None:
+        """What the doctor found around this service (and on the director), cause and fix."""
+        table.add_row("", "")
+        table.add_row("doctor", f"{len(findings)} finding{'s' * (len(findings) != 1)} around this service")
+        for finding in findings:
+            style = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}.get(finding.severity, "")
+            fix = f"\nfix: {finding.fix}" if finding.fix else ""
+            label = Text(finding.severity.label, style=style)
+            table.add_row(label, f"{finding.subject}: {finding.cause}{fix}")
 
     def _health_rows(self, table: Table, view: HealthView) -> None:
         """The checker's word on this server (state, last result), and the service's timeline."""

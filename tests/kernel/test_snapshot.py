@@ -3,7 +3,6 @@ with real traffic through it; plus the backend's timeouts and `--netns`."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import lab
@@ -19,7 +18,11 @@ def test_snapshot_equals_ipvsadm_on_the_mixed_table(topology: lab.Lab, backend: 
     lab.ipvsadm_lines(MIXED_RULES)
     assert topology.traffic(12) == {"rs1": 2, "rs2": 4, "rs3": 6}
     assert topology.udp(30, 300) == 30
-    time.sleep(2.5)  # counters land on the next 2-second estimator tick
+    # Counters and rates land on the estimator's 2-second ticks, which a loaded VM can delay: wait
+    # for the UDP service's rate rather than for a fixed time.
+    lab.wait_until("the estimator's rates of the UDP service", lambda: any(
+        service.key.id == "udp:10.10.0.1:9000" and service.stats.inpps > 0
+        for service in backend.snapshot().services), timeout=30, step=0.5)
 
     expected, actual = consistent_read(lambda: from_snapshot(backend.snapshot()))
     assert differences(expected, actual) == []

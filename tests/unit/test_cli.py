@@ -67,6 +67,9 @@ def test_unknown_netns_is_one_sentence_and_exit_1() -> None:
         (["--demo"], "needs a terminal"),
         (["--demo", "--health", "h.toml", "--batch"], "cannot be combined with --demo"),
         (["health"], "health takes its CONFIG"),
+        (["--demo", "doctor"], "doctor examines this host as a director"),
+        (["realserver", "--vip", "10.10.0.1"], "realserver needs --mode nat|dr|tun and --vip ADDRESS"),
+        (["realserver", "--mode", "nat", "--vip", "10.10.0.1", "--print"], "NAT: give the director's"),
         (["health", "--check-config", "/nonexistent/h.toml"], "/nonexistent/h.toml: cannot read it"),
     ],
 )

@@ -140,3 +140,29 @@ async def test_probe_forever_checks_each_target_every_interval() -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
     assert 4 <= seen.count("a") <= 7 and 4 <= seen.count("b") <= 7
+
+
+async def test_checks_that_wait_for_a_slot_are_reported_as_falling_behind() -> None:
+    server, port = await serve(never_answers)
+    queued: list[tuple[object, float]] = []
+    async with server:
+        # Four hanging HTTP checks of 0.3 s every 0.2 s through one slot: each waits its turn.
+        targets = [Target(name, LOOPBACK, port, HttpCheck(timeout=0.3), interval=0.2) for name in "abcd"]
+        task = asyncio.create_task(probe_forever(targets, lambda t, r: None, parallel=1,
+                                                 on_queued=lambda t, s: queued.append((t.key, s))))
+        await asyncio.sleep(1.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert queued and all(seconds > 0.1 for _, seconds in queued)
+    roomy: list[object] = []
+    server, port = await serve(never_answers)
+    async with server:
+        targets = [Target(name, LOOPBACK, port, HttpCheck(timeout=0.3), interval=0.2) for name in "abcd"]
+        task = asyncio.create_task(probe_forever(targets, lambda t, r: None, parallel=4,
+                                                 on_queued=lambda t, s: roomy.append(t.key)))
+        await asyncio.sleep(1.0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert roomy == []  # with a slot each, nobody waits
