@@ -30,7 +30,7 @@ PYCACHE = Path("/tmp/lvs-top-pycache")
 # What a round may add to the checks' own timing: the engine acts at once on a change of state,
 # reads the table and writes through netlink. Measured: 0.1-0.5 s in the emulated VM, but once
 # 2.7 s while the host's two cores were busy with another job; 3 s keeps the bound meaningful
-# (the periodic round alone comes every 2 s) without failing on a busy host.
+# (the periodic round alone comes every 5 s) without failing on a busy host.
 ROUND_SLACK = 3.0
 
 
