@@ -191,11 +191,13 @@ def _diff_fields(where: str, expected: dict[str, Any], actual: dict[str, Any], w
     return out
 
 
-def consistent_read(read: Callable[[], Table], attempts: int = 15) -> tuple[Table, Table]:
+def consistent_read(read: Callable[[], Table], attempts: int = 40) -> tuple[Table, Table]:
     """(ipvsadm's table, read()) taken while the table did not change.
 
     Counters and rates move on the kernel's 2-second estimator tick: read ipvsadm, then `read()`,
-    then ipvsadm again, and keep the result only when both ipvsadm reads agree.
+    then ipvsadm again, and keep the result only when both ipvsadm reads agree. Right after traffic
+    the rates decay at every tick for some 20 s, and in the emulated VM one attempt can take about
+    as long as a tick, so many attempts may miss: there are enough to outlast the decay.
     """
     for _ in range(attempts):
         before = from_ipvsadm(read_listings())
