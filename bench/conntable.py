@@ -19,7 +19,8 @@ from pathlib import Path
 
 import psutil
 
-from lvs_tui.ops.conntable import by_client, for_dest, read_connections, read_dest_connections
+from lvs_tui.model.connections import by_client, for_dest
+from lvs_tui.ops.conntable import read_connections, read_dest_connections
 
 HEADER = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
 STATES = ("ESTABLISHED", "TIME_WAIT", "FIN_WAIT", "SYN_RECV", "CLOSE")

@@ -21,8 +21,8 @@ from lvs_tui.ipvs.errors import IpvsError
 
 if TYPE_CHECKING:
     from lvs_tui.doctor.watch import DoctorWatch
-    from lvs_tui.health.engine import Submit
     from lvs_tui.health.feed import HealthFeed
+    from lvs_tui.ops.poller import SubmitJob
     from lvs_tui.ops.setup import OpsSetup
 
 EXIT_OK = 0
@@ -226,7 +226,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def health_feed(args: argparse.Namespace, setup: OpsSetup) -> Callable[[Submit], HealthFeed]:
+def health_feed(args: argparse.Namespace, setup: OpsSetup) -> Callable[[SubmitJob], HealthFeed]:
     """The checker this dashboard runs (--health), else the state file of one running elsewhere.
 
     Raises ValueError, as a sentence, for a config with mistakes or a checker already running.
@@ -251,7 +251,7 @@ def health_feed(args: argparse.Namespace, setup: OpsSetup) -> Callable[[Submit],
 
         netns = netns_path(args.netns)
 
-    def feed(submit: Submit) -> HealthFeed:
+    def feed(submit: SubmitJob) -> HealthFeed:
         engine = Engine(config, submit, setup.journal, read_only=setup.read_only, state_path=state,
                         source=f"lvs-top --health (pid {os.getpid()})", taken_out=taken_out)
         return EngineFeed(engine, netns)
@@ -276,7 +276,7 @@ def doctor_watch(netns: str | None) -> DoctorWatch:
 
 
 def run_save(args: argparse.Namespace) -> int:
-    from lvs_tui.ops.ipvsadm import save_lines
+    from lvs_tui.ops.commands import save_lines
 
     backend = open_backend(args)
     try:

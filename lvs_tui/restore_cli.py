@@ -13,10 +13,10 @@ from pathlib import Path
 
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.readonly import ReadOnlyBackend
-from lvs_tui.ops.ipvsadm import RuleError, parse_rules
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.owners import find_owners
 from lvs_tui.ops.restore import diff_lines, plan_restore
+from lvs_tui.ops.rules import RuleError, parse_rules
 from lvs_tui.ops.runner import run_plan
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

@@ -25,7 +25,7 @@ from lvs_tui.health.status import StateError, read_state
 from lvs_tui.ipvs.backend import Backend, DestConfig
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.journal import Journal
-from lvs_tui.poller import Poller
+from lvs_tui.ops.poller import Poller
 
 PRIORITIES = {"error": 3, "warning": 4, "info": 6}
 

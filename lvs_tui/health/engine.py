@@ -34,6 +34,7 @@ from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.model.records import DestKey, Service, ServiceKey
 from lvs_tui.ops.changes import dest_target, parse_dest_target
 from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.poller import SubmitJob
 from lvs_tui.ops.runner import Report, run_plan
 
 # Seconds between rounds when nothing changed: someone may change the table under us. Each round
@@ -43,8 +44,6 @@ RAMP_EVERY = 1.0  # seconds between rounds while a slow start is in progress
 QUEUED_SAID_EVERY = 60.0  # seconds between two warnings that checks fall behind
 HEARTBEAT = 5.0  # the state file is rewritten at least this often, so readers know we are alive
 
-Job = Callable[[Backend], Any]
-Submit = Callable[[Job, Callable[[Any], None]], None]  # Poller.submit
 Log = Callable[[str, str], None]  # (level, message)
 
 AWAY_BY_HAND = "weight 0 set by hand: the checker stands aside until it is back in rotation"
@@ -61,7 +60,7 @@ class ServiceRound:
 
 
 class Engine:
-    def __init__(self, config: HealthConfig, submit: Submit, journal: Journal, *,
+    def __init__(self, config: HealthConfig, submit: SubmitJob, journal: Journal, *,
                  read_only: str | None = None, log: Log | None = None, source: str = "this dashboard",
                  state_path: Path | None = None,
                  taken_out: Mapping[ServiceKey, Mapping[DestKey, DestConfig]] | None = None,

@@ -25,7 +25,6 @@ from lvs_tui.ipvs.backend import DestConfig, DestEdit
 from lvs_tui.model.records import DestKey, Forward, Service
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Change, Plan
-from lvs_tui.ops.ipvsadm import dest_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +61,7 @@ def decide(config: ServiceHealth, service: Service, health: Mapping[DestKey, Hea
                 held.append(f"{server.dest} of {key} fails its checks but stays in rotation: taking it out "
                             f"would leave fewer than min_healthy={config.min_healthy} servers")
                 continue
-            restore = dest_config(dest)
+            restore = DestConfig.of(dest)
             if server.weight is not None:
                 restore = replace(restore, weight=server.weight)
             memory[server.dest] = restore

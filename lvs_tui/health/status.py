@@ -22,7 +22,7 @@ from typing import Any
 from lvs_tui.health.state import Health
 from lvs_tui.ipvs.backend import DestConfig
 from lvs_tui.model.records import DestKey, ServiceKey, parse_host_port
-from lvs_tui.ops import ipvsadm
+from lvs_tui.ops import commands, rules
 
 STATE_VERSION = 1
 EVENTS_KEPT = 200
@@ -95,7 +95,7 @@ def write_state(path: Path, view: HealthView, taken_out: TakenOut, pid: int | No
                    for event in view.events[-EVENTS_KEPT:]],
         "held": list(view.held),
         # The settings to bring each server back with, as `ipvsadm -a` lines.
-        "taken_out": {service.id: [ipvsadm.add_dest(service, config).rule for config in dests.values()]
+        "taken_out": {service.id: [commands.add_dest(service, config).rule for config in dests.values()]
                       for service, dests in taken_out.items() if dests},
     }
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
@@ -132,7 +132,7 @@ def read_state(path: Path) -> tuple[HealthView, dict[ServiceKey, dict[DestKey, D
         for service_id, lines in data["taken_out"].items():
             service = ServiceKey.parse(service_id)
             for line in lines:
-                rule = ipvsadm.parse_dest_rule(line)
+                rule = rules.parse_dest_rule(line)
                 taken_out.setdefault(service, {})[rule.config.key] = rule.config
         pid = data["pid"]
         running = isinstance(pid, int) and pid_alive(pid)

@@ -7,12 +7,17 @@ Every screen, action, test and benchmark above this line runs against either.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Protocol
 
+from lvs_tui.model import flags as service_flags
+from lvs_tui.model.export import JsonObject, tunnel_json
 from lvs_tui.model.records import (
+    Dest,
     DestKey,
     Forward,
+    Service,
     ServiceKey,
     Snapshot,
     SyncDaemon,
@@ -31,6 +36,44 @@ class ServiceConfig:
     persistence_timeout: int = 0  # seconds, with "persistent"; 0 = ipvsadm's default (300 s)
     netmask: str | None = None  # None = host mask of the family (255.255.255.255 or 128)
     pe: str | None = None
+
+    @classmethod
+    def of(cls, service: Service) -> ServiceConfig:
+        """What a listed service was configured with."""
+        return cls(service.key, service.scheduler, service.flags, service.persistence_timeout,
+                   service.netmask, service.pe)
+
+    def edited(self, edit: ServiceEdit) -> ServiceConfig:
+        """This service once `edit` is laid over it, as every backend and the ipvsadm rendering do.
+
+        Without new flags the kernel keeps the bits, whose names may change with the scheduler
+        (sh's SCHED1 is `sh-fallback`, rr's `flag-1`). Nothing is validated here.
+        """
+        scheduler = self.scheduler if edit.scheduler is None else edit.scheduler
+        flags = self.flags if edit.flags is None else edit.flags
+        if edit.flags is None and scheduler != self.scheduler:
+            with contextlib.suppress(ValueError):  # names it does not know: validation names them
+                flags = service_flags.decode(service_flags.encode(self.flags, self.scheduler), scheduler)
+        return ServiceConfig(
+            self.key,
+            scheduler,
+            flags,
+            self.persistence_timeout if edit.persistence_timeout is None else edit.persistence_timeout,
+            self.netmask if edit.netmask is None else edit.netmask,
+            self.pe if edit.pe is None else (edit.pe or None),  # "" removes the engine
+        )
+
+
+    def json(self) -> JsonObject:
+        """The settings as the journal records them (before and after a change)."""
+        return {
+        "service": self.key.id,
+        "scheduler": self.scheduler,
+        "flags": list(self.flags),
+        "persistence_timeout": self.persistence_timeout,
+        "netmask": self.netmask,
+        "pe": self.pe,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +103,39 @@ class DestConfig:
     def key(self) -> DestKey:
         return DestKey(self.address, self.port)
 
+    @classmethod
+    def of(cls, dest: Dest) -> DestConfig:
+        return cls(dest.address, dest.port, dest.forward, dest.tunnel, dest.weight,
+                   dest.upper_threshold, dest.lower_threshold)
+
+    def edited(self, edit: DestEdit) -> DestConfig:
+        """This real server once `edit` is laid over it, as every backend and the ipvsadm rendering
+        do: tunnel settings exist only with tunnel forwarding (leaving it drops them; entering it
+        without settings takes the kernel's default, ipip). Nothing is validated here: settings
+        given with another forwarding method are kept, for validation to refuse."""
+        forward = self.forward if edit.forward is None else edit.forward
+        kept = self.tunnel if forward is Forward.TUNNEL else None
+        return DestConfig(
+            self.address,
+            self.port,
+            forward,
+            tunnel_for(forward, edit.tunnel or kept),
+            self.weight if edit.weight is None else edit.weight,
+            self.upper_threshold if edit.upper_threshold is None else edit.upper_threshold,
+            self.lower_threshold if edit.lower_threshold is None else edit.lower_threshold,
+        )
+
+    def json(self) -> JsonObject:
+        """The settings as the journal records them (before and after a change)."""
+        return {
+            "dest": self.key.id,
+            "forward": self.forward.value,
+            "tunnel": tunnel_json(self.tunnel),
+            "weight": self.weight,
+            "upper_threshold": self.upper_threshold,
+            "lower_threshold": self.lower_threshold,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class DestEdit:
@@ -70,6 +146,14 @@ class DestEdit:
     weight: int | None = None
     upper_threshold: int | None = None
     lower_threshold: int | None = None
+
+
+def tunnel_for(forward: Forward, tunnel: Tunnel | None) -> Tunnel | None:
+    """The tunnel settings a real server is stored with: with tunnel forwarding, those given or the
+    kernel's default (ipip); otherwise those given, which validation refuses unless None."""
+    if forward is Forward.TUNNEL:
+        return tunnel or Tunnel()
+    return tunnel
 
 
 class Backend(Protocol):

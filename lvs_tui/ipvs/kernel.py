@@ -35,7 +35,7 @@ from typing import NoReturn
 
 from lvs_tui.ipvs import codec, poll, validate
 from lvs_tui.ipvs import constants as c
-from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
+from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit, tunnel_for
 from lvs_tui.ipvs.errors import (
     InvalidArgument,
     IpvsError,
@@ -54,14 +54,12 @@ from lvs_tui.model.records import (
     Dest,
     DestKey,
     Family,
-    Forward,
     Info,
     Service,
     ServiceKey,
     Snapshot,
     SyncDaemon,
     Timeouts,
-    Tunnel,
 )
 
 UNAVAILABLE = "IPVS is not available in this kernel: load it with `modprobe ip_vs` (or try --demo)."
@@ -164,16 +162,13 @@ class KernelBackend:
     def edit_service(self, key: ServiceKey, edit: ServiceEdit) -> None:
         validate.service_key(key)
         now = self._get_service(key)
-        sched = validate.scheduler(key, edit.scheduler) if edit.scheduler is not None else now.scheduler
-        raw = now.raw_flags
-        if edit.flags is not None:
-            raw = (raw & ~service_flags.WRITABLE_MASK) | validate.flags(key, edit.flags, sched)
-        timeout = now.persistence_timeout if edit.persistence_timeout is None else edit.persistence_timeout
-        timeout = validate.persistence(key, raw, timeout)
-        netmask = now.netmask if edit.netmask is None else validate.netmask(key, edit.netmask)
-        pe = now.pe if edit.pe is None else validate.pe_name(key, edit.pe)
-        svc = replace(now, scheduler=sched, raw_flags=raw, persistence_timeout=timeout, netmask=netmask,
-                      pe=pe)
+        after = ServiceConfig.of(now).edited(edit)
+        sched = validate.scheduler(key, after.scheduler)
+        raw = (now.raw_flags & ~service_flags.WRITABLE_MASK) | validate.flags(key, after.flags, sched)
+        pe = validate.pe_name(key, after.pe)
+        timeout = validate.persistence(key, raw, after.persistence_timeout)
+        svc = replace(now, scheduler=sched, raw_flags=raw, persistence_timeout=timeout,
+                      netmask=validate.netmask(key, after.netmask), pe=pe)
         self._call(c.CMD_SET_SERVICE, codec.encode_service(svc), what=f"change service {key}", service=key,
                    scheduler=sched if sched != now.scheduler else None, pe=pe if pe != now.pe else None)
 
@@ -184,7 +179,7 @@ class KernelBackend:
     def add_dest(self, service: ServiceKey, config: DestConfig) -> None:
         validate.service_key(service)
         dest = Dest(config.address, config.port, _family(service, config.key), config.forward,
-                    _tunnel_for(config.forward, config.tunnel), config.weight, config.upper_threshold,
+                    tunnel_for(config.forward, config.tunnel), config.weight, config.upper_threshold,
                     config.lower_threshold)
         validate.dest(service, dest)
         self._call(c.CMD_NEW_DEST, _service_nest(service) + codec.encode_dest(dest),
@@ -193,17 +188,9 @@ class KernelBackend:
     def edit_dest(self, service: ServiceKey, dest: DestKey, edit: DestEdit) -> None:
         validate.service_key(service)
         now = self._get_dest(service, dest)
-        forward = now.forward if edit.forward is None else edit.forward
-        kept = now.tunnel if forward is Forward.TUNNEL else None  # leaving tunnel mode drops them
-        tunnel = edit.tunnel if edit.tunnel is not None else kept
-        new = replace(
-            now,
-            forward=forward,
-            tunnel=_tunnel_for(forward, tunnel),
-            weight=now.weight if edit.weight is None else edit.weight,
-            upper_threshold=now.upper_threshold if edit.upper_threshold is None else edit.upper_threshold,
-            lower_threshold=now.lower_threshold if edit.lower_threshold is None else edit.lower_threshold,
-        )
+        after = DestConfig.of(now).edited(edit)
+        new = replace(now, forward=after.forward, tunnel=after.tunnel, weight=after.weight,
+                      upper_threshold=after.upper_threshold, lower_threshold=after.lower_threshold)
         validate.dest(service, new)
         self._call(c.CMD_SET_DEST, _service_nest(service) + codec.encode_dest(new),
                    what=f"change real server {dest} of service {service}", service=service, dest=dest)
@@ -320,13 +307,6 @@ def _family(service: ServiceKey, dest: DestKey) -> Family:
         raise InvalidArgument(
             f"real server {dest} of service {service}: {dest.address!r} is not an IP address."
         ) from None
-
-
-def _tunnel_for(forward: Forward, tunnel: Tunnel | None) -> Tunnel | None:
-    """Tunnel settings exist only with tunnel forwarding; ipip is the kernel's default type."""
-    if forward is not Forward.TUNNEL:
-        return tunnel  # validate.dest rejects a tunnel without tunnel forwarding
-    return tunnel or Tunnel()
 
 
 def _same_ip(a: str, b: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lvs_tui.model.rates import Rates, SnapshotRates
-from lvs_tui.model.records import Dest, Service, Snapshot, Stats
+from lvs_tui.model.records import Dest, Service, Snapshot, Stats, Tunnel
 
 SCHEMA = 1
 
@@ -43,16 +43,18 @@ def rates_json(rates: Rates | None) -> JsonObject | None:
     }
 
 
+def tunnel_json(tunnel: Tunnel | None) -> JsonObject | None:
+    return None if tunnel is None else {"type": tunnel.type.value, "port": tunnel.port,
+                                        "flags": list(tunnel.flags)}
+
+
 def dest_json(dest: Dest, client_rates: Rates | None = None) -> JsonObject:
-    tunnel = dest.tunnel
     return {
         "address": dest.address,
         "port": dest.port,
         "family": dest.family.value,
         "forward": dest.forward.value,
-        "tunnel": None
-        if tunnel is None
-        else {"type": tunnel.type.value, "port": tunnel.port, "flags": list(tunnel.flags)},
+        "tunnel": tunnel_json(dest.tunnel),
         "weight": dest.weight,
         "upper_threshold": dest.upper_threshold,
         "lower_threshold": dest.lower_threshold,

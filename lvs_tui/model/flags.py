@@ -39,8 +39,12 @@ def decode(raw: int, scheduler: str) -> tuple[str, ...]:
 
 
 def encode(names: Iterable[str], scheduler: str) -> int:
-    """The bits for `names`; raises ValueError naming the flag that this scheduler does not know."""
-    table = {name: bit for bit, name in _COMMON + scheduler_flag_names(scheduler)}
+    """The bits for `names`; raises ValueError naming the flag that this scheduler does not know.
+    The inverse of `decode`: a scheduler bit this scheduler has no name for is `flag-N`."""
+    named = _COMMON + scheduler_flag_names(scheduler)
+    table = {name: bit for bit, name in named}
+    named_bits = sum(bit for bit, _ in named)
+    table.update((f"flag-{i}", bit) for i, bit in enumerate((SCHED1, SCHED2, SCHED3), 1) if bit & ~named_bits)
     raw = 0
     for name in names:
         if name not in table:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from lvs_tui.ipvs import validate
 from lvs_tui.ipvs.backend import Backend, DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.ipvs.errors import InvalidArgument
+from lvs_tui.model.export import JsonObject
 from lvs_tui.model.records import Dest, DestKey, Family, Service, ServiceKey, Snapshot, parse_host_port
-from lvs_tui.ops import ipvsadm
+from lvs_tui.ops import commands as ipvsadm
 from lvs_tui.ops.sysctl import Sysctls, drain_warnings, remove_warnings
 
-JsonObject = dict[str, Any]
 Write = Callable[[Backend], None]
 MAX_WEIGHT = validate.INT_MAX
 
@@ -74,28 +73,6 @@ def parse_dest_target(target: str) -> tuple[ServiceKey, DestKey] | None:
     return ServiceKey.parse(service), DestKey(address, port)
 
 
-def service_config_json(config: ServiceConfig) -> JsonObject:
-    return {
-        "service": config.key.id,
-        "scheduler": config.scheduler,
-        "flags": list(config.flags),
-        "persistence_timeout": config.persistence_timeout,
-        "netmask": config.netmask,
-        "pe": config.pe,
-    }
-
-
-def dest_config_json(config: DestConfig) -> JsonObject:
-    tunnel = config.tunnel
-    return {
-        "dest": config.key.id,
-        "forward": config.forward.value,
-        "tunnel": None if tunnel is None else
-        {"type": tunnel.type.value, "port": tunnel.port, "flags": list(tunnel.flags)},
-        "weight": config.weight,
-        "upper_threshold": config.upper_threshold,
-        "lower_threshold": config.lower_threshold,
-    }
 
 
 def _with_counts(config: JsonObject, dest: Dest) -> JsonObject:
@@ -112,7 +89,7 @@ def add_service(config: ServiceConfig) -> Change:
     command = ipvsadm.add_service(config)  # validates flags, persistence, netmask
     key = config.key
     return Change("add_service", key.id, command, lambda b: b.add_service(config), None,
-                  service_config_json(config), (delete_service_key(key),))
+                  config.json(), (delete_service_key(key),))
 
 
 def delete_service_key(key: ServiceKey) -> Change:
@@ -123,34 +100,34 @@ def delete_service_key(key: ServiceKey) -> Change:
 
 def delete_service(service: Service) -> Change:
     key = service.key
-    config = ipvsadm.service_config(service)
+    config = ServiceConfig.of(service)
     # The kernel lists its newest real server first: adding them oldest first puts the list back
     # in its order, which sh and mh hash over.
     restore = (add_service(config),
-               *(add_dest(key, ipvsadm.dest_config(dest)) for dest in reversed(service.dests)))
-    before = {**service_config_json(config), "dests": [dest.key.id for dest in service.dests]}
+               *(add_dest(key, DestConfig.of(dest)) for dest in reversed(service.dests)))
+    before = {**config.json(), "dests": [dest.key.id for dest in service.dests]}
     return Change("delete_service", key.id, ipvsadm.delete_service(key), lambda b: b.delete_service(key),
                   before, None, restore)
 
 
 def edit_service(service: Service, edit: ServiceEdit) -> Change:
     key = service.key
-    now = ipvsadm.service_config(service)
-    after = ipvsadm.edited_service(service, edit)
+    now = ServiceConfig.of(service)
+    after = now.edited(edit)
     validate.scheduler(key, after.scheduler)
     command = ipvsadm.edit_service(after)  # validates flags, persistence, netmask
     back = ServiceEdit(now.scheduler, now.flags, now.persistence_timeout, now.netmask, now.pe or "")
     undo = Change("edit_service", key.id, ipvsadm.edit_service(now), lambda b: b.edit_service(key, back),
-                  service_config_json(after), service_config_json(now))
+                  after.json(), now.json())
     return Change("edit_service", key.id, command, lambda b: b.edit_service(key, edit),
-                  service_config_json(now), service_config_json(after), (undo,))
+                  now.json(), after.json(), (undo,))
 
 
 def add_dest(service: ServiceKey, config: DestConfig) -> Change:
     _check_dest(service, config)
     command = ipvsadm.add_dest(service, config)
     return Change("add_dest", dest_target(service, config.key), command,
-                  lambda b: b.add_dest(service, config), None, dest_config_json(config),
+                  lambda b: b.add_dest(service, config), None, config.json(),
                   (delete_dest_key(service, config.key),))
 
 
@@ -160,24 +137,24 @@ def delete_dest_key(service: ServiceKey, dest: DestKey) -> Change:
 
 
 def delete_dest(service: ServiceKey, dest: Dest) -> Change:
-    config = ipvsadm.dest_config(dest)
+    config = DestConfig.of(dest)
     key = dest.key
     return Change("delete_dest", dest_target(service, key), ipvsadm.delete_dest(service, key),
-                  lambda b: b.delete_dest(service, key), _with_counts(dest_config_json(config), dest), None,
+                  lambda b: b.delete_dest(service, key), _with_counts(config.json(), dest), None,
                   (add_dest(service, config),))
 
 
 def edit_dest(service: ServiceKey, dest: Dest, edit: DestEdit) -> Change:
-    now = ipvsadm.dest_config(dest)
-    after = ipvsadm.edited_dest(dest, edit)
+    now = DestConfig.of(dest)
+    after = now.edited(edit)
     _check_dest(service, after)
     key = dest.key
     back = DestEdit(now.forward, now.tunnel, now.weight, now.upper_threshold, now.lower_threshold)
     undo = Change("edit_dest", dest_target(service, key), ipvsadm.edit_dest(service, now),
-                  lambda b: b.edit_dest(service, key, back), dest_config_json(after), dest_config_json(now))
+                  lambda b: b.edit_dest(service, key, back), after.json(), now.json())
     return Change("edit_dest", dest_target(service, key), ipvsadm.edit_dest(service, after),
-                  lambda b: b.edit_dest(service, key, edit), _with_counts(dest_config_json(now), dest),
-                  dest_config_json(after), (undo,))
+                  lambda b: b.edit_dest(service, key, edit), _with_counts(now.json(), dest),
+                  after.json(), (undo,))
 
 
 def zero(service: ServiceKey | None) -> Change:
@@ -209,7 +186,7 @@ def plan_add_dest(service: ServiceKey, config: DestConfig) -> Plan:
 def plan_edit_service(service: Service, edit: ServiceEdit) -> Plan:
     """A plan with no changes when the edit leaves the service as it is."""
     change = edit_service(service, edit)
-    if change.command == ipvsadm.edit_service(ipvsadm.service_config(service)):
+    if change.command == ipvsadm.edit_service(ServiceConfig.of(service)):
         return Plan(f"Service {service.key} already has these settings", (), destructive=False)
     rescheduled = edit.scheduler is not None and edit.scheduler != service.scheduler
     title = (f"Change the scheduler of {service.key} from {service.scheduler} to {edit.scheduler}"
@@ -220,7 +197,7 @@ def plan_edit_service(service: Service, edit: ServiceEdit) -> Plan:
 def plan_edit_dest(service: Service, dest: Dest, edit: DestEdit, sysctls: Sysctls) -> Plan:
     """A plan with no changes when the edit leaves the real server as it is."""
     change = edit_dest(service.key, dest, edit)
-    if change.command == ipvsadm.edit_dest(service.key, ipvsadm.dest_config(dest)):
+    if change.command == ipvsadm.edit_dest(service.key, DestConfig.of(dest)):
         return Plan(f"Real server {dest.key} already has these settings", (), destructive=False)
     drains = edit.weight == 0 and dest.weight > 0
     warnings = tuple(drain_warnings(service, sysctls)) if drains else ()

@@ -23,12 +23,12 @@ import errno
 import ipaddress
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import IO, NamedTuple
+from typing import IO
 
 from lvs_tui.ipvs.errors import IpvsError, IpvsUnavailable, NamespaceNotFound, PermissionDenied
 from lvs_tui.ipvs.netlink import in_netns, netns_path
+from lvs_tui.model.connections import Connection, for_dest
 
 PROC_CONN = "/proc/net/ip_vs_conn"
 # /proc/net follows the namespace of the *process* (it is /proc/self/net); a helper thread that
@@ -41,29 +41,6 @@ TEMPLATE_STATES = frozenset({"NONE", "ASSURED"})
 
 class ConnTableUnavailable(IpvsUnavailable):
     """`/proc/net/ip_vs_conn` is missing: the ip_vs module is not loaded."""
-
-
-class Connection(NamedTuple):
-    """One entry of the connection table.
-
-    A NamedTuple rather than a frozen dataclass: a big table builds millions of these and a tuple
-    is several times cheaper to build; it is just as immutable.
-    `protocol` is lower case as in `records.Protocol` ("tcp", "udp", "sctp"), plus "ip" for the
-    templates of fwmark services; addresses are in canonical text form (IPv6 compressed).
-    """
-
-    protocol: str
-    client: str
-    client_port: int
-    virtual: str
-    virtual_port: int
-    dest: str
-    dest_port: int
-    state: str
-    expires: int  # seconds until the kernel drops the entry
-    is_template: bool
-    pe_name: str | None = None
-    pe_data: str | None = None
 
 
 @lru_cache(maxsize=8192)
@@ -197,61 +174,3 @@ def read_dest_connections(address: str, port: int | None = None, path: str = PRO
 def _stream_matching(stream: IO[str], needle: str) -> Iterator[Connection]:
     with stream:
         yield from iter_connections(line for line in stream if needle in line)
-
-
-def for_dest(conns: Iterable[Connection], address: str, port: int | None = None) -> Iterator[Connection]:
-    """The entries (templates included) that point at real server `address` (and `port`)."""
-    wanted = str(ipaddress.ip_address(address.strip("[]")))
-    for conn in conns:
-        if conn.dest == wanted and (port is None or conn.dest_port == port):
-            yield conn
-
-
-@dataclass(frozen=True, slots=True)
-class ClientGroup:
-    """One client's entries: connections by state, its persistence templates, the latest expiry.
-
-    A template's client is the client address under the service's persistence netmask (the
-    whole /24 with `-M 255.255.255.0`), so it groups apart from the client's connections then.
-    """
-
-    client: str
-    states: dict[str, int] = field(hash=False)  # connections (not templates) by state name
-    templates: int
-    longest_expiry: int  # seconds until the last of its entries (templates included) goes
-
-    @property
-    def connections(self) -> int:
-        return sum(self.states.values())
-
-
-@dataclass(slots=True)
-class _Tally:
-    states: dict[str, int] = field(default_factory=dict)
-    templates: int = 0
-    longest_expiry: int = 0
-
-
-def by_client(conns: Iterable[Connection]) -> list[ClientGroup]:
-    """Group in one pass: most connections first, then by client address."""
-    tallies: dict[str, _Tally] = {}
-    for conn in conns:
-        tally = tallies.get(conn.client)
-        if tally is None:
-            tally = tallies[conn.client] = _Tally()
-        if conn.is_template:
-            tally.templates += 1
-        else:
-            tally.states[conn.state] = tally.states.get(conn.state, 0) + 1
-        tally.longest_expiry = max(tally.longest_expiry, conn.expires)
-    groups = [
-        ClientGroup(client, dict(sorted(t.states.items())), t.templates, t.longest_expiry)
-        for client, t in tallies.items()
-    ]
-    groups.sort(key=lambda g: (-g.connections, -g.templates, _address_key(g.client)))
-    return groups
-
-
-def _address_key(address: str) -> tuple[int, int]:
-    ip = ipaddress.ip_address(address)
-    return ip.version, int(ip)

@@ -15,9 +15,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-JsonObject = dict[str, Any]
+from lvs_tui.model.export import JsonObject
 
 
 def default_path() -> Path:

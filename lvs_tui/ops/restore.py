@@ -9,11 +9,12 @@ of 300 s, the host netmask) compare equal however they were written.
 from __future__ import annotations
 
 from lvs_tui.ipvs import validate
-from lvs_tui.ipvs.backend import DestEdit, ServiceEdit
+from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.model.records import Snapshot
-from lvs_tui.ops import changes, ipvsadm
+from lvs_tui.ops import changes
+from lvs_tui.ops import commands as ipvsadm
 from lvs_tui.ops.changes import Change, Plan
-from lvs_tui.ops.ipvsadm import DestRule, Rule, ServiceRule
+from lvs_tui.ops.rules import DestRule, Rule, ServiceRule
 
 
 def plan_restore(snapshot: Snapshot, rules: list[Rule], source: str) -> Plan:
@@ -32,7 +33,7 @@ def plan_restore(snapshot: Snapshot, rules: list[Rule], source: str) -> Plan:
         current = snapshot.service(key)
         if current is None:
             updates.append(changes.add_service(wanted_service))
-        elif ipvsadm.add_service(ipvsadm.service_config(current)).rule != \
+        elif ipvsadm.add_service(ServiceConfig.of(current)).rule != \
                 ipvsadm.add_service(wanted_service).rule:
             # Every field explicit: None would keep the current value, not the file's default.
             edit = ServiceEdit(wanted_service.scheduler, wanted_service.flags,
@@ -47,7 +48,7 @@ def plan_restore(snapshot: Snapshot, rules: list[Rule], source: str) -> Plan:
         config = rule.config
         if now is None:
             updates.append(changes.add_dest(rule.service, config))
-        elif ipvsadm.add_dest(rule.service, ipvsadm.dest_config(now)).rule != \
+        elif ipvsadm.add_dest(rule.service, DestConfig.of(now)).rule != \
                 ipvsadm.add_dest(rule.service, config).rule:
             dest_edit = DestEdit(config.forward, config.tunnel, config.weight, config.upper_threshold,
                                  config.lower_threshold)

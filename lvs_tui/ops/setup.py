@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from lvs_tui.ops.conntable import Connection, read_dest_connections
+from lvs_tui.model.connections import Connection
+from lvs_tui.ops.conntable import read_dest_connections
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.owners import Owner, find_owners
 from lvs_tui.ops.sysctl import Sysctls, read_sysctls

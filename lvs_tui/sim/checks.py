@@ -4,6 +4,7 @@ backend): schedulers and persistence engines it does not have, as the kernel ref
 from __future__ import annotations
 
 from lvs_tui.ipvs import validate
+from lvs_tui.ipvs.backend import tunnel_for
 from lvs_tui.ipvs.errors import SchedulerMissing
 from lvs_tui.model.records import Dest, DestKey, Family, Forward, ServiceKey, Tunnel
 from lvs_tui.sim.schedulers import SCHEDULERS
@@ -46,10 +47,7 @@ def dest(
     lower: int,
 ) -> Tunnel | None:
     """Validate a real server's settings; returns the tunnel as stored (None unless tunnelling)."""
-    if forward is Forward.TUNNEL:
-        tunnel = tunnel or Tunnel()
-    elif tunnel is not None:
-        tunnel = None  # leaving tunnel mode drops the tunnel settings, as in the kernel
+    tunnel = tunnel_for(forward, tunnel)
     try:
         family = Family.of(address)
     except ValueError:

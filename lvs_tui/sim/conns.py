@@ -12,8 +12,8 @@ import ipaddress
 import zlib
 from collections.abc import Callable, Iterator
 
+from lvs_tui.model.connections import Connection
 from lvs_tui.model.records import Protocol, Service, Snapshot
-from lvs_tui.ops.conntable import Connection
 
 CLIENTS = ipaddress.IPv4Network("198.18.0.0/15")
 MAX_ENTRIES = 200_000  # per lookup: a demo, not a load test

@@ -26,15 +26,15 @@ from lvs_tui.model.records import (
     Tunnel,
 )  # fmt: skip
 from lvs_tui.sim import checks, schedulers
-from lvs_tui.sim.state import DestState, ServiceState, Traffic
+from lvs_tui.sim.state import SimDest, SimService, Traffic
 from lvs_tui.sim.table import Generated, default_table, generated_table
-from lvs_tui.sim.traffic import PHASES, STEP, Engine
+from lvs_tui.sim.traffic import PHASES, STEP, TrafficEngine
 
 INFO = Info(version="1.2.1", conn_table_size=4096)  # the kernel's default table size (2^12)
 DEFAULT_TIMEOUTS = Timeouts(tcp=900, tcp_fin=120, udp=300)  # the kernel's defaults
 NEW_SERVICE_TRAFFIC = Traffic(rate=5.0, active_mean=5.0, in_pps=3.0, out_pps=5.0, in_size=400, out_size=1200)
 WARM_UP = 150.0  # seconds simulated before the first snapshot, so the demo opens mid-flight
-# A generated table starts in its steady state instead (Engine.settle), as if it had run this long
+# A generated table starts in its steady state instead (TrafficEngine.settle), as if it had run this long
 # (the longest timeout, tcp's): simulating a big table's warm-up took seconds, and was not steady.
 STEADY_UPTIME = 900.0
 FREEZE_AT = 10_000  # records in a generated table from which the build freezes the collector
@@ -61,10 +61,10 @@ class SimulatedDirector:
         self._clock = clock
         self._wall = wall_clock
         self._timeouts = DEFAULT_TIMEOUTS
-        self._engine = Engine(random.Random(seed), DEFAULT_TIMEOUTS)
-        self._services: dict[ServiceKey, ServiceState] = {}
+        self._engine = TrafficEngine(random.Random(seed), DEFAULT_TIMEOUTS)
+        self._services: dict[ServiceKey, SimService] = {}
         self._records: dict[ServiceKey, Service] = {}  # the latest record of each service, in table order
-        self._changed: list[ServiceState] = []  # services whose record needs rebuilding
+        self._changed: list[SimService] = []  # services whose record needs rebuilding
         self._snapshot: Snapshot | None = None
         self._flags: dict[tuple[int, str], tuple[str, ...]] = {}
         generated = services is not None or dests_per_service is not None
@@ -132,7 +132,7 @@ class SimulatedDirector:
                 raw = checks.service_flags(key, config.scheduler, config.flags)
                 found = settings[setting] = (raw, validate.persistence(key, raw, config.persistence_timeout))
             raw, timeout = found
-            svc = ServiceState(key, config.scheduler, raw, timeout, "255.255.255.255", None, entry.traffic,
+            svc = SimService(key, config.scheduler, raw, timeout, "255.255.255.255", None, entry.traffic,
                                phase=len(self._services) % PHASES, changed=changed)  # fmt: skip
             dests = svc.dests
             forward = entry.forward
@@ -146,7 +146,7 @@ class SimulatedDirector:
                         key, DestKey(address, port), address, forward, entry.tunnel, weight, 0, 0
                     )
                 tunnel = dest_checks[tunnel_key]
-                dests.append(DestState(svc, address, port, family, forward, tunnel, weight, 0, 0, svc.phase))
+                dests.append(SimDest(svc, address, port, family, forward, tunnel, weight, 0, 0, svc.phase))
             svc.sched = schedulers.make(svc.scheduler, raw, dests)
             svc.touch()
             self._services[key] = svc
@@ -189,7 +189,7 @@ class SimulatedDirector:
             self._snapshot = dataclasses.replace(previous, time=self._wall(), monotonic=now)
         return self._snapshot
 
-    def _decode(self, svc: ServiceState) -> tuple[str, ...]:
+    def _decode(self, svc: SimService) -> tuple[str, ...]:
         key = (svc.raw_flags, svc.scheduler)  # cached: 10,000 services share a handful of combinations
         names = self._flags.get(key)
         if names is None:
@@ -207,20 +207,20 @@ class SimulatedDirector:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _service(self, key: ServiceKey) -> ServiceState:
+    def _service(self, key: ServiceKey) -> SimService:
         svc = self._services.get(key)
         if svc is None:
             raise ObjectNotFound(f"Virtual service {key} does not exist.")
         return svc
 
-    def _dest(self, key: ServiceKey, dest: DestKey) -> tuple[ServiceState, DestState]:
+    def _dest(self, key: ServiceKey, dest: DestKey) -> tuple[SimService, SimDest]:
         svc = self._service(key)
         found = svc.find(dest.address, dest.port)
         if found is None:
             raise ObjectNotFound(f"Real server {dest} does not exist in virtual service {key}.")
         return svc, found
 
-    def _reschedule(self, svc: ServiceState) -> None:
+    def _reschedule(self, svc: SimService) -> None:
         """The scheduler's add/upd/del_dest hook, after any change to the list or a weight."""
         if svc.sched is None or getattr(svc.sched, "name", None) != svc.scheduler:
             svc.sched = schedulers.make(svc.scheduler, svc.raw_flags, svc.dests)
@@ -238,7 +238,7 @@ class SimulatedDirector:
         netmask = checks.netmask(key, config.netmask)
         timeout = validate.persistence(key, raw, config.persistence_timeout)
         pe = checks.pe(key, config.pe)
-        svc = ServiceState(key, config.scheduler, raw, timeout, netmask, pe, NEW_SERVICE_TRAFFIC,
+        svc = SimService(key, config.scheduler, raw, timeout, netmask, pe, NEW_SERVICE_TRAFFIC,
                            changed=self._changed)  # fmt: skip
         svc.phase = len(self._services) % PHASES
         self._reschedule(svc)
@@ -248,14 +248,14 @@ class SimulatedDirector:
 
     def edit_service(self, key: ServiceKey, edit: ServiceEdit) -> None:
         svc = self._service(key)
-        scheduler = svc.scheduler if edit.scheduler is None else edit.scheduler
-        checks.scheduler(key, scheduler)
-        # Without new flags the bits stay; their names may change with the scheduler, as in the kernel.
-        raw = svc.raw_flags if edit.flags is None else checks.service_flags(key, scheduler, edit.flags)
-        netmask = svc.netmask if edit.netmask is None else checks.netmask(key, edit.netmask)
-        seconds = svc.timeout if edit.persistence_timeout is None else edit.persistence_timeout
-        timeout = validate.persistence(key, raw, seconds)
-        pe = svc.pe if edit.pe is None else checks.pe(key, edit.pe)
+        now = ServiceConfig(key, svc.scheduler, F.decode(svc.raw_flags, svc.scheduler), svc.timeout,
+                            svc.netmask, svc.pe)
+        after = now.edited(edit)
+        scheduler = checks.scheduler(key, after.scheduler)
+        raw = checks.service_flags(key, scheduler, after.flags)
+        netmask = checks.netmask(key, after.netmask)
+        timeout = validate.persistence(key, raw, after.persistence_timeout)
+        pe = checks.pe(key, after.pe)
         if (raw & F.PERSISTENT) and not (svc.raw_flags & F.PERSISTENT):
             svc.templates.clear()
         svc.scheduler, svc.raw_flags, svc.netmask, svc.timeout, svc.pe = scheduler, raw, netmask, timeout, pe
@@ -285,7 +285,7 @@ class SimulatedDirector:
         tunnel = checks.dest(service, config.key, config.address, config.forward, config.tunnel,
                              config.weight, config.upper_threshold, config.lower_threshold)  # fmt: skip
         family = Family.of(config.address)
-        dest = DestState(svc, config.address, config.port, family, config.forward, tunnel, config.weight,
+        dest = SimDest(svc, config.address, config.port, family, config.forward, tunnel, config.weight,
                          config.upper_threshold, config.lower_threshold, svc.phase)  # fmt: skip
         svc.dests.insert(0, dest)  # list_add: the kernel puts a new real server at the head
         self._reschedule(svc)
@@ -293,12 +293,12 @@ class SimulatedDirector:
 
     def edit_dest(self, service: ServiceKey, dest: DestKey, edit: DestEdit) -> None:
         svc, state = self._dest(service, dest)
-        forward = state.forward if edit.forward is None else edit.forward
-        tunnel = edit.tunnel if edit.tunnel is not None else state.tunnel
-        weight = state.weight if edit.weight is None else edit.weight
-        upper = state.upper if edit.upper_threshold is None else edit.upper_threshold
-        lower = state.lower if edit.lower_threshold is None else edit.lower_threshold
-        tunnel = checks.dest(service, dest, state.address, forward, tunnel, weight, upper, lower)
+        now = DestConfig(state.address, state.port, state.forward, state.tunnel, state.weight, state.upper,
+                         state.lower)
+        after = now.edited(edit)
+        forward, weight = after.forward, after.weight
+        upper, lower = after.upper_threshold, after.lower_threshold
+        tunnel = checks.dest(service, dest, state.address, forward, after.tunnel, weight, upper, lower)
         # __ip_vs_update_dest: a raised or removed upper threshold clears the overload flag.
         if upper == 0 or upper > state.upper:
             state.overloaded = False

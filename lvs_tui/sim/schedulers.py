@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from math import gcd
 
 from lvs_tui.model import flags as F
-from lvs_tui.sim.state import DestState
+from lvs_tui.sim.state import SimDest
 
 SH_TAB_SIZE = 256  # IP_VS_SH_TAB_SIZE
 MH_TAB_SIZE = 251  # the kernel's smallest Maglev table (CONFIG_IP_VS_MH_TAB_INDEX=8); cheap to build
@@ -37,17 +37,17 @@ class Scheduler:
 
     def __init__(self, raw_flags: int = 0) -> None:
         self.raw_flags = raw_flags
-        self.dests: Sequence[DestState] = ()
+        self.dests: Sequence[SimDest] = ()
 
-    def update(self, dests: Sequence[DestState]) -> None:
+    def update(self, dests: Sequence[SimDest]) -> None:
         """Real servers were added, removed or re-weighted (the kernel's add/upd/del_dest hooks)."""
         self.dests = dests
 
-    def pick(self, client: int, port: int) -> DestState | None:
+    def pick(self, client: int, port: int) -> SimDest | None:
         """The real server for one new connection, or None: no server available, flow dropped."""
         raise NotImplementedError
 
-    def assign(self, count: int) -> list[tuple[DestState, int]]:
+    def assign(self, count: int) -> list[tuple[SimDest, int]]:
         """Hand out `count` connections whose client does not matter (only when `batches`)."""
         raise NotImplementedError
 
@@ -59,12 +59,12 @@ class RoundRobin(Scheduler):
         super().__init__(raw_flags)
         self.last = -1
 
-    def update(self, dests: Sequence[DestState]) -> None:
+    def update(self, dests: Sequence[SimDest]) -> None:
         super().update(dests)
         self.last = -1
         self.batches = not any(d.upper or d.overloaded for d in dests)
 
-    def pick(self, client: int, port: int) -> DestState | None:
+    def pick(self, client: int, port: int) -> SimDest | None:
         n = len(self.dests)
         for step in range(1, n + 1):
             i = (self.last + step) % n
@@ -73,7 +73,7 @@ class RoundRobin(Scheduler):
                 return self.dests[i]
         return None
 
-    def assign(self, count: int) -> list[tuple[DestState, int]]:
+    def assign(self, count: int) -> list[tuple[SimDest, int]]:
         eligible = [d for d in self.dests if d.available]
         if not eligible:
             return []
@@ -99,7 +99,7 @@ class WeightedRoundRobin(Scheduler):
         self.di = 1
         self.period = 0
 
-    def update(self, dests: Sequence[DestState]) -> None:
+    def update(self, dests: Sequence[SimDest]) -> None:
         super().update(dests)
         weights = [d.weight for d in dests]
         self.di = max(1, gcd(*weights)) if weights else 1
@@ -113,7 +113,7 @@ class WeightedRoundRobin(Scheduler):
         self.period = sum(weights) // self.di
         self.batches = not any(d.upper or d.overloaded for d in dests)
 
-    def pick(self, client: int, port: int) -> DestState | None:
+    def pick(self, client: int, port: int) -> SimDest | None:
         n = len(self.dests)
         if self.mw <= 0 or n == 0:
             return None
@@ -132,7 +132,7 @@ class WeightedRoundRobin(Scheduler):
                 return dest
         return None
 
-    def assign(self, count: int) -> list[tuple[DestState, int]]:
+    def assign(self, count: int) -> list[tuple[SimDest, int]]:
         if self.period <= 0:
             return []
         cycles, rest = divmod(count, self.period)
@@ -150,12 +150,12 @@ class _Least(Scheduler):
 
     weighted = True
 
-    def overhead(self, dest: DestState) -> int:
+    def overhead(self, dest: SimDest) -> int:
         # ip_vs_dest_conn_overhead: an active connection weighs 256 inactive ones.
         return dest.active * 256 + dest.inactive
 
-    def pick(self, client: int, port: int) -> DestState | None:
-        least: DestState | None = None
+    def pick(self, client: int, port: int) -> SimDest | None:
+        least: SimDest | None = None
         loh = 0
         for dest in self.dests:
             if not dest.available:
@@ -183,14 +183,14 @@ class WeightedLeastConnection(_Least):
 class ShortestExpectedDelay(_Least):
     name = "sed"
 
-    def overhead(self, dest: DestState) -> int:
+    def overhead(self, dest: SimDest) -> int:
         return dest.active + 1
 
 
 class NeverQueue(ShortestExpectedDelay):
     name = "nq"
 
-    def pick(self, client: int, port: int) -> DestState | None:
+    def pick(self, client: int, port: int) -> SimDest | None:
         for dest in self.dests:  # an idle server takes the connection at once
             if dest.available and dest.active == 0:
                 return dest
@@ -202,8 +202,8 @@ class WeightedFailover(Scheduler):
 
     name = "fo"
 
-    def pick(self, client: int, port: int) -> DestState | None:
-        best: DestState | None = None
+    def pick(self, client: int, port: int) -> SimDest | None:
+        best: SimDest | None = None
         for dest in self.dests:
             if dest.available and (best is None or dest.weight > best.weight):
                 best = dest
@@ -215,8 +215,8 @@ class Overflow(Scheduler):
 
     name = "ovf"
 
-    def pick(self, client: int, port: int) -> DestState | None:
-        best: DestState | None = None
+    def pick(self, client: int, port: int) -> SimDest | None:
+        best: SimDest | None = None
         for dest in self.dests:
             if dest.available and dest.active < dest.weight and (best is None or dest.weight > best.weight):
                 best = dest
@@ -230,12 +230,12 @@ class SourceHash(Scheduler):
 
     def __init__(self, raw_flags: int = 0) -> None:
         super().__init__(raw_flags)
-        self.table: list[DestState] = []
+        self.table: list[SimDest] = []
         self.fallback = bool(raw_flags & F.SCHED1)
         self.use_port = bool(raw_flags & F.SCHED2)
         self.stale = True
 
-    def update(self, dests: Sequence[DestState]) -> None:
+    def update(self, dests: Sequence[SimDest]) -> None:
         super().update(dests)
         self.stale = True  # built on first use, like mh: thousands of sh services need not pay up front
 
@@ -258,7 +258,7 @@ class SourceHash(Scheduler):
         value = ((port if self.use_port else 0) + _addr_fold(client)) & 0xFFFFFFFF
         return (offset + (((value * 0x61C88647) & 0xFFFFFFFF) >> 24)) & (SH_TAB_SIZE - 1)
 
-    def pick(self, client: int, port: int) -> DestState | None:
+    def pick(self, client: int, port: int) -> SimDest | None:
         if self.stale:
             self._populate()
         if not self.table:
@@ -283,24 +283,24 @@ class MaglevHash(Scheduler):
 
     def __init__(self, raw_flags: int = 0) -> None:
         super().__init__(raw_flags)
-        self.table: list[DestState | None] = []
+        self.table: list[SimDest | None] = []
         self.fallback = bool(raw_flags & F.SCHED1)
         self.use_port = bool(raw_flags & F.SCHED2)
         self.stale = True
 
-    def update(self, dests: Sequence[DestState]) -> None:
+    def update(self, dests: Sequence[SimDest]) -> None:
         super().update(dests)
         self.stale = True  # built on first use: thousands of mh services need not pay up front
 
     def _populate(self) -> None:
         self.stale = False
-        table: list[DestState | None] = [None] * MH_TAB_SIZE
+        table: list[SimDest | None] = [None] * MH_TAB_SIZE
         members = [d for d in self.dests if d.last_weight > 0]
         if not members:
             self.table = table
             return
         di = gcd(*(d.last_weight for d in members))
-        perms: list[tuple[DestState, int, int]] = []
+        perms: list[tuple[SimDest, int, int]] = []
         offsets: list[int] = []
         for dest in members:
             h = mix64(hash_text(f"{dest.address}/{dest.port}"))
@@ -324,7 +324,7 @@ class MaglevHash(Scheduler):
                     break
         self.table = table
 
-    def pick(self, client: int, port: int) -> DestState | None:
+    def pick(self, client: int, port: int) -> SimDest | None:
         if self.stale:
             self._populate()
         key = client * 65537 + (port if self.use_port else 0)
@@ -360,7 +360,7 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
 }  # fmt: skip
 
 
-def make(name: str, raw_flags: int, dests: Sequence[DestState]) -> Scheduler:
+def make(name: str, raw_flags: int, dests: Sequence[SimDest]) -> Scheduler:
     scheduler = SCHEDULERS[name](raw_flags)
     scheduler.update(dests)
     return scheduler

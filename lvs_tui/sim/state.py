@@ -168,7 +168,7 @@ class Counters:
         )
 
 
-class DestState:
+class SimDest:
     """One real server: configuration, connection counts, counters and its cached record."""
 
     __slots__ = (
@@ -195,7 +195,7 @@ class DestState:
 
     def __init__(
         self,
-        service: ServiceState,
+        service: SimService,
         address: str,
         port: int,
         family: Family,
@@ -288,7 +288,7 @@ class Traffic:
 
 
 @dataclass(slots=True, eq=False)
-class ServiceState:
+class SimService:
     """One virtual service. `dests` is in kernel list order (newest first, like list_add)."""
 
     key: ServiceKey
@@ -298,24 +298,24 @@ class ServiceState:
     netmask: str
     pe: str | None
     traffic: Traffic
-    dests: list[DestState] = field(default_factory=list)
+    dests: list[SimDest] = field(default_factory=list)
     counters: Counters = field(default_factory=Counters)
     alive: bool = True
     phase: int = 0
-    templates: dict[int, tuple[DestState, int]] = field(default_factory=dict)  # client -> (dest, expiry)
+    templates: dict[int, tuple[SimDest, int]] = field(default_factory=dict)  # client -> (dest, expiry)
     sched: object | None = None  # the scheduler instance (schedulers.Scheduler)
     record: Service | None = None
     # Rebuild the record at the next snapshot. `changed` is the director's list of such services
     # (shared by all of them): a snapshot then costs what changed, not the size of the table.
     dirty: bool = False
-    changed: list[ServiceState] = field(default_factory=list)
+    changed: list[SimService] = field(default_factory=list)
 
     def touch(self) -> None:
         if not self.dirty:
             self.dirty = True
             self.changed.append(self)
 
-    def find(self, address: str, port: int) -> DestState | None:
+    def find(self, address: str, port: int) -> SimDest | None:
         for dest in self.dests:
             if dest.port == port and dest.address == address:
                 return dest

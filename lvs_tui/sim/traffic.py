@@ -16,7 +16,7 @@ from itertools import accumulate
 from lvs_tui.model import flags as F
 from lvs_tui.model.records import Family, Forward, Protocol, Timeouts
 from lvs_tui.sim.schedulers import Scheduler
-from lvs_tui.sim.state import DestState, ServiceState
+from lvs_tui.sim.state import SimDest, SimService
 
 STEP = 0.5  # seconds of simulated time per step
 PHASES = 4  # estimator period (2 s) in steps; services are spread over the phases
@@ -44,7 +44,7 @@ def poisson(rng: random.Random, mean: float) -> int:
     return k
 
 
-def _mask_bits(svc: ServiceState) -> int:
+def _mask_bits(svc: SimService) -> int:
     """Host bits cleared by the persistence netmask (dotted for IPv4, prefix length for IPv6)."""
     if svc.key.family is Family.IPV6:
         return 128 - int(svc.netmask)
@@ -52,14 +52,14 @@ def _mask_bits(svc: ServiceState) -> int:
     return 32 - bin(mask).count("1")
 
 
-class Engine:
+class TrafficEngine:
     def __init__(self, rng: random.Random, timeouts: Timeouts) -> None:
         self.rng = rng
         self.timeouts = timeouts
         self.step = 0
-        self.services: list[ServiceState] = []
+        self.services: list[SimService] = []
         self.wheel: defaultdict[int, list[tuple[int, object, int]]] = defaultdict(list)
-        self.live: list[set[ServiceState]] = [set() for _ in range(PHASES)]
+        self.live: list[set[SimService]] = [set() for _ in range(PHASES)]
         self.dropped = 0  # flows no scheduler could place (shown nowhere yet; handy in tests)
         self._weights: list[float] = []
         self._cum: list[float] = []
@@ -101,14 +101,14 @@ class Engine:
             if index < len(self.services):
                 self.arrive(self.services[index], count)
 
-    def _client(self, svc: ServiceState) -> tuple[int, int]:
+    def _client(self, svc: SimService) -> tuple[int, int]:
         bits = self.rng.getrandbits(33)
         port = 1024 + (bits >> 17)
         if svc.key.family is Family.IPV6:
             return _V6_CLIENTS | (bits & 0x1FFFF), port
         return _V4_CLIENTS | (bits & 0x1FFFF), port
 
-    def arrive(self, svc: ServiceState, count: int, client: tuple[int, int] | None = None) -> int:
+    def arrive(self, svc: SimService, count: int, client: tuple[int, int] | None = None) -> int:
         """`count` new connections to `svc`; returns how many found a real server."""
         sched = svc.sched
         assert isinstance(sched, Scheduler)
@@ -116,7 +116,7 @@ class Engine:
             self.dropped += count
             return 0
         active = svc.key.protocol is not Protocol.UDP  # the kernel counts UDP flows as inactive
-        share: defaultdict[DestState, int] = defaultdict(int)
+        share: defaultdict[SimDest, int] = defaultdict(int)
         persistent = bool(svc.raw_flags & F.PERSISTENT)
         if sched.batches and not persistent and client is None:
             for dest, n in sched.assign(count):
@@ -140,7 +140,7 @@ class Engine:
             self.live[svc.phase].add(svc)
         return placed
 
-    def _persist(self, svc: ServiceState, masked: int, addr: int, port: int) -> DestState | None:
+    def _persist(self, svc: SimService, masked: int, addr: int, port: int) -> SimDest | None:
         """Persistence: a returning client goes where its template points, even at weight 0."""
         expiry = self.step + max(1, round(svc.timeout / STEP))
         entry = svc.templates.get(masked)
@@ -158,7 +158,7 @@ class Engine:
         self.wheel[expiry].append((_END_TEMPLATE, svc, masked))
         return dest
 
-    def _start(self, svc: ServiceState, dest: DestState, n: int, active: bool) -> None:
+    def _start(self, svc: SimService, dest: SimDest, n: int, active: bool) -> None:
         traffic, rng = svc.traffic, self.rng
         masq = dest.forward is Forward.MASQ  # DR/TUN replies bypass the director
         if active:  # handshake and request in, handshake out
@@ -184,7 +184,7 @@ class Engine:
     def _age(self) -> None:
         for kind, obj, n in self.wheel.pop(self.step, ()):
             if kind == _END_TEMPLATE:
-                assert isinstance(obj, ServiceState)
+                assert isinstance(obj, SimService)
                 entry = obj.templates.get(n)
                 if entry is not None and entry[1] <= self.step:
                     del obj.templates[n]
@@ -192,7 +192,7 @@ class Engine:
                         entry[0].persistent -= 1
                         entry[0].touch()
                 continue
-            assert isinstance(obj, DestState)
+            assert isinstance(obj, SimDest)
             if not obj.alive:
                 continue
             if kind == _END_ACTIVE:
@@ -257,10 +257,10 @@ class Engine:
         rng = self.rng
         rnd = rng.random
         linger = 0.8 * self.timeouts.tcp_fin + 0.2 * _RESET  # mean time a closed TCP connection is listed
-        quiet: list[DestState] = []  # real servers of quiet services, and their connections per second
+        quiet: list[SimDest] = []  # real servers of quiet services, and their connections per second
         quiet_rates: list[float] = []
-        profiles: dict[ServiceState, tuple[float, float, float, float]] = {}
-        in_flight: dict[DestState, list[int]] = {}
+        profiles: dict[SimService, tuple[float, float, float, float]] = {}
+        in_flight: dict[SimDest, list[int]] = {}
         for svc in self.services:
             traffic = svc.traffic
             rate = traffic.rate
@@ -307,7 +307,7 @@ class Engine:
         # Closed connections of the whole quiet tail: one Poisson total, dealt by rate.
         cum = list(accumulate(quiet_rates))
         dealt = Counter(rng.choices(quiet, cum_weights=cum, k=poisson(rng, cum[-1] * uptime)))
-        sums: dict[ServiceState, list[int]] = {}
+        sums: dict[SimService, list[int]] = {}
         for dest, counts in in_flight.items():
             svc = dest.service
             counts[0] = dealt.pop(dest, 0)
@@ -339,8 +339,8 @@ class Engine:
 
     def _seed(
         self,
-        svc: ServiceState,
-        dest: DestState,
+        svc: SimService,
+        dest: SimDest,
         conns: int,
         established: int,
         closing: int,

@@ -22,7 +22,6 @@ from textual.widgets import Footer, Input, Static
 
 from lvs_tui.doctor.watch import EVERY as DOCTOR_EVERY
 from lvs_tui.doctor.watch import DoctorWatch
-from lvs_tui.health.engine import Submit
 from lvs_tui.health.feed import HealthFeed
 from lvs_tui.health.status import HealthView
 from lvs_tui.hostload import HostLoad, HostSampler
@@ -30,8 +29,8 @@ from lvs_tui.ipvs.backend import Backend
 from lvs_tui.model.dashboard import SERVICE_SORTS, Dashboard, Metric, SortKey
 from lvs_tui.model.format import bits, human
 from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey
+from lvs_tui.ops.poller import Poller, PollResult, SubmitJob
 from lvs_tui.ops.setup import OpsSetup
-from lvs_tui.poller import Poller, PollResult
 from lvs_tui.resources import stylesheet
 from lvs_tui.ui import keys
 from lvs_tui.ui.conns import ConnectionsScreen
@@ -66,7 +65,7 @@ class LvsTopApp(App[None]):
         clock: Callable[[], float] = time.monotonic,
         host_sampler: HostSampler | None = None,
         setup: OpsSetup | None = None,
-        health: Callable[[Submit], HealthFeed] | None = None,
+        health: Callable[[SubmitJob], HealthFeed] | None = None,
         doctor: DoctorWatch | None = None,
     ) -> None:
         super().__init__()

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from lvs_tui.ipvs.errors import IpvsError
-from lvs_tui.ops.conntable import ClientGroup, Connection, by_client
+from lvs_tui.model.connections import ClientGroup, Connection, by_client
 
 REREAD_SECONDS = 2.0
 SHOWN_CLIENTS = 500  # the busiest clients; the total still counts all of them

@@ -20,7 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 Cell = Text | str
-RowRenderer = Callable[[Hashable], Sequence[Cell]]
+RenderRow = Callable[[Hashable], Sequence[Cell]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ class Grid(ScrollView, can_focus=True):
             super().__init__(grid)
             self.column = column
 
-    def __init__(self, columns: Sequence[Column], render_row: RowRenderer, **kwargs: str) -> None:
+    def __init__(self, columns: Sequence[Column], render_row: RenderRow, **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._columns = list(columns)
         self._render_row = render_row

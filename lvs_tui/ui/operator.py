@@ -22,10 +22,10 @@ from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Change, Plan
 from lvs_tui.ops.drain import DrainBoard
 from lvs_tui.ops.journal import drained_weights
+from lvs_tui.ops.poller import Poller
 from lvs_tui.ops.runner import Report, run_plan
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import rate_warnings
-from lvs_tui.poller import Poller
 from lvs_tui.ui.confirm import Confirmation, ConfirmScreen
 from lvs_tui.ui.forms import FormScreen
 
@@ -33,7 +33,7 @@ UNDO_DEPTH = 50
 
 
 @dataclass(frozen=True, slots=True)
-class Done:
+class AppliedPlan:
     """An applied plan, kept for `u`: the changes that took effect, newest last."""
 
     plan: Plan
@@ -49,7 +49,7 @@ class Operator:
         self._redraw = redraw  # the app's status and drains lines
         self.setup = setup
         self.board = DrainBoard()
-        self.undo_stack: list[Done] = []
+        self.undo_stack: list[AppliedPlan] = []
         self.schedulers: tuple[str, ...] = ()
         self.owner_warnings: list[str] = []
         self.sysctl_warnings: list[str] = []  # e.g. the kernel's rate estimation switched off
@@ -161,7 +161,7 @@ class Operator:
         if answer is not None:
             self._start_drains(plan, answer, done)
         if undoable and any(change.undoable for change in outcome.done):
-            self.undo_stack.append(Done(plan, outcome.done))
+            self.undo_stack.append(AppliedPlan(plan, outcome.done))
             del self.undo_stack[:-UNDO_DEPTH]
         if outcome.failed:
             self.app.notify(outcome.summary(), severity="error", timeout=10)

@@ -11,7 +11,8 @@ import lab
 import pytest
 
 from lvs_tui.ipvs.errors import NamespaceNotFound
-from lvs_tui.ops.conntable import Connection, by_client, for_dest, read_connections, read_dest_connections
+from lvs_tui.model.connections import Connection, by_client, for_dest
+from lvs_tui.ops.conntable import read_connections, read_dest_connections
 
 RULES = (
     "-A -t 10.10.0.1:80 -s rr",

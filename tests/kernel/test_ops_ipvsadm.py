@@ -14,8 +14,9 @@ from test_writes import table_state
 
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.model.records import DestKey, Forward, ServiceKey, Timeouts, Tunnel, TunnelType
-from lvs_tui.ops import ipvsadm
-from lvs_tui.ops.ipvsadm import Command, Rule, ServiceRule
+from lvs_tui.ops import commands, rules
+from lvs_tui.ops.commands import Command
+from lvs_tui.ops.rules import Rule, ServiceRule
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
@@ -28,7 +29,7 @@ CASES: dict[str, Case] = {}
 
 def add_service(name: str, config: ServiceConfig) -> None:
     def run(b: KernelBackend) -> tuple[Command, Callable[[], None]]:
-        return ipvsadm.add_service(config), lambda: b.add_service(config)
+        return commands.add_service(config), lambda: b.add_service(config)
 
     CASES[name] = run
 
@@ -37,14 +38,14 @@ def edit_service(name: str, key: ServiceKey, edit: ServiceEdit) -> None:
     def run(b: KernelBackend) -> tuple[Command, Callable[[], None]]:
         now = b.snapshot().service(key)
         assert now is not None
-        return ipvsadm.edit_service(ipvsadm.edited_service(now, edit)), lambda: b.edit_service(key, edit)
+        return commands.edit_service(ServiceConfig.of(now).edited(edit)), lambda: b.edit_service(key, edit)
 
     CASES[name] = run
 
 
 def add_dest(name: str, key: ServiceKey, config: DestConfig) -> None:
     def run(b: KernelBackend) -> tuple[Command, Callable[[], None]]:
-        return ipvsadm.add_dest(key, config), lambda: b.add_dest(key, config)
+        return commands.add_dest(key, config), lambda: b.add_dest(key, config)
 
     CASES[name] = run
 
@@ -54,17 +55,17 @@ def edit_dest(name: str, key: ServiceKey, dest: DestKey, edit: DestEdit) -> None
         service = b.snapshot().service(key)
         now = service.dest(dest) if service else None
         assert now is not None
-        return ipvsadm.edit_dest(key, ipvsadm.edited_dest(now, edit)), lambda: b.edit_dest(key, dest, edit)
+        return commands.edit_dest(key, DestConfig.of(now).edited(edit)), lambda: b.edit_dest(key, dest, edit)
 
     CASES[name] = run
 
 
 def delete_dest(name: str, key: ServiceKey, dest: DestKey) -> None:
-    CASES[name] = lambda b: (ipvsadm.delete_dest(key, dest), lambda: b.delete_dest(key, dest))
+    CASES[name] = lambda b: (commands.delete_dest(key, dest), lambda: b.delete_dest(key, dest))
 
 
 def delete_service(name: str, key: ServiceKey) -> None:
-    CASES[name] = lambda b: (ipvsadm.delete_service(key), lambda: b.delete_service(key))
+    CASES[name] = lambda b: (commands.delete_service(key), lambda: b.delete_service(key))
 
 
 WEB = ServiceKey.inet("tcp", "10.10.0.1", 80)
@@ -143,13 +144,13 @@ def test_rendered_zero(topology: lab.Lab) -> None:
     topology.udp(5, 50)
     before = lab.settle(stats)
     assert isinstance(before, dict) and before["tcp:10.10.0.1:80"][0]["Conns"] == "4"
-    lab.ipvsadm(*ipvsadm.zero(ServiceKey.inet("tcp", "10.10.0.1", 80)).args)
+    lab.ipvsadm(*commands.zero(ServiceKey.inet("tcp", "10.10.0.1", 80)).args)
     after = stats()
     web, web_dests = after.pop("tcp:10.10.0.1:80")
     assert set(web.values()) == {"0"} and all(set(d.values()) == {"0"} for d in web_dests.values())
     assert after == {sid: v for sid, v in before.items() if sid != "tcp:10.10.0.1:80"}
     assert after["udp:10.10.0.1:9000"][0]["InPkts"] == "5"
-    lab.ipvsadm(*ipvsadm.zero().args)
+    lab.ipvsadm(*commands.zero().args)
     assert all(set(s.values()) == {"0"} for s, _ in stats().values())
 
 
@@ -158,7 +159,7 @@ def test_rendered_set_timeouts_equals_backend(backend: KernelBackend) -> None:
     original = backend.timeouts()
     try:
         wanted = Timeouts(701, 0, 199)
-        command = ipvsadm.set_timeouts(wanted)
+        command = commands.set_timeouts(wanted)
         assert command.args == ("--set", "701", "0", "199")
         lab.ipvsadm(*command.args)
         by_ipvsadm = backend.timeouts()
@@ -172,20 +173,20 @@ def test_rendered_set_timeouts_equals_backend(backend: KernelBackend) -> None:
 def test_save_clear_restore_round_trips_with_thresholds(backend: KernelBackend) -> None:
 
     original = _load_mixed()
-    lines = ipvsadm.save_lines(backend.snapshot())
+    lines = commands.save_lines(backend.snapshot())
     assert any(" -x 500 -y 100" in line for line in lines), "thresholds missing from the save"
     lab.clear()
     lab.restore(lines)
     assert table_state() == original
     # the same text again: saving is deterministic and the restore lost nothing
-    assert ipvsadm.save_lines(backend.snapshot()) == lines
+    assert commands.save_lines(backend.snapshot()) == lines
 
 
 def test_save_is_ipvsadm_save_plus_thresholds(backend: KernelBackend) -> None:
     import re
 
     _load_mixed()
-    ours = [re.sub(r" -[xy] \d+", "", line) for line in ipvsadm.save_lines(backend.snapshot())]
+    ours = [re.sub(r" -[xy] \d+", "", line) for line in commands.save_lines(backend.snapshot())]
     theirs = [" ".join(line.split()) for line in lab.save()]
     assert sorted(ours) == sorted(theirs)
 
@@ -204,17 +205,17 @@ def test_parsed_ipvsadm_save_rebuilds_the_table_through_the_backend(backend: Ker
     _load_mixed()
     saved = lab.ipvsadm("-Sn").stdout
     wanted = sorted(lab.save())
-    rules = ipvsadm.parse_rules(saved)
-    assert len(rules) == len(MIXED_RULES)
+    parsed = rules.parse_rules(saved)
+    assert len(parsed) == len(MIXED_RULES)
     lab.clear()
-    _apply(backend, rules)
+    _apply(backend, parsed)
     assert sorted(lab.save()) == wanted
 
 
 def test_parsed_lvs_top_save_rebuilds_everything_through_the_backend(backend: KernelBackend) -> None:
 
     original = _load_mixed()
-    rules = ipvsadm.parse_rules("\n".join(ipvsadm.save_lines(backend.snapshot())))
+    parsed = rules.parse_rules("\n".join(commands.save_lines(backend.snapshot())))
     lab.clear()
-    _apply(backend, rules)
+    _apply(backend, parsed)
     assert table_state() == original

@@ -28,7 +28,7 @@ from lvs_tui.ops.changes import (
     plan_weight,
     plan_zero,
 )
-from lvs_tui.ops.ipvsadm import save_lines
+from lvs_tui.ops.commands import save_lines
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.runner import Report, run_plan
 from lvs_tui.ops.sysctl import read_sysctls

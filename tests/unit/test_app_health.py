@@ -14,12 +14,13 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from lvs_tui.health.config import parse_config
-from lvs_tui.health.engine import Engine, Submit
+from lvs_tui.health.engine import Engine
 from lvs_tui.health.feed import EngineFeed, HealthFeed, StateFileFeed
 from lvs_tui.health.state import Health
 from lvs_tui.health.status import HealthView, ServerStatus, write_state
 from lvs_tui.model.records import DestKey
 from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.poller import SubmitJob
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
 from lvs_tui.sim import SimulatedDirector
@@ -63,7 +64,7 @@ async def test_health_column_status_and_timeline_follow_the_checker(tmp_path: Pa
     sim = director([up.port, down.port])
     config = parse_config(config_text([up.port, down.port]))
 
-    def feed(submit: Submit) -> HealthFeed:
+    def feed(submit: SubmitJob) -> HealthFeed:
         return EngineFeed(Engine(config, submit, Journal(tmp_path / "journal.jsonl")))
 
     app = make_app(sim, tmp_path / "journal.jsonl", feed)

@@ -11,9 +11,9 @@ from textual.widgets import Button, Static
 
 from lvs_tui.ipvs.backend import DestConfig
 from lvs_tui.ipvs.readonly import ReadOnlyBackend
+from lvs_tui.model.connections import Connection
 from lvs_tui.model.records import Dest, Service, ServiceKey, Snapshot
-from lvs_tui.ops.conntable import Connection
-from lvs_tui.ops.ipvsadm import save_lines
+from lvs_tui.ops.commands import save_lines
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.owners import Owner
 from lvs_tui.ops.setup import OpsSetup

@@ -107,7 +107,7 @@ def test_a_closed_pipe_ends_quietly() -> None:
 
 
 def test_save_prints_rules_that_parse_back_into_the_same_table(capsys: pytest.CaptureFixture[str]) -> None:
-    from lvs_tui.ops.ipvsadm import DestRule, ServiceRule, parse_rules
+    from lvs_tui.ops.rules import DestRule, ServiceRule, parse_rules
 
     assert main(["--demo", "save"]) == 0
     text = capsys.readouterr().out

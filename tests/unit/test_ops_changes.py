@@ -12,7 +12,7 @@ from lvs_tui.ipvs.errors import InvalidArgument
 from lvs_tui.model.records import Dest, DestKey, Family, Forward, Service, ServiceKey
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Plan
-from lvs_tui.ops.ipvsadm import save_lines
+from lvs_tui.ops.commands import save_lines
 from lvs_tui.ops.sysctl import Sysctls
 from lvs_tui.sim import SimulatedDirector
 

@@ -10,12 +10,9 @@ from pathlib import Path
 import pytest
 
 from lvs_tui.ipvs.errors import IpvsUnavailable, NamespaceNotFound
+from lvs_tui.model.connections import ClientGroup, Connection, by_client, for_dest
 from lvs_tui.ops.conntable import (
-    ClientGroup,
-    Connection,
     ConnTableUnavailable,
-    by_client,
-    for_dest,
     iter_connections,
     proc_address,
     read_connections,

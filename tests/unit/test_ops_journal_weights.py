@@ -9,9 +9,10 @@ from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig
 from lvs_tui.model.records import Dest, DestKey, ServiceKey
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Plan
-from lvs_tui.ops.ipvsadm import parse_rules, save_lines
+from lvs_tui.ops.commands import save_lines
 from lvs_tui.ops.journal import Journal, drained_weights
 from lvs_tui.ops.restore import plan_restore
+from lvs_tui.ops.rules import parse_rules
 from lvs_tui.ops.runner import run_plan
 from lvs_tui.sim import SimulatedDirector
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
 from lvs_tui.model.records import DestKey, Forward, ServiceKey, Tunnel, TunnelType
-from lvs_tui.ops import ipvsadm
+from lvs_tui.ops import commands
 from lvs_tui.ops.changes import Plan, dest_target
-from lvs_tui.ops.ipvsadm import DestRule, Rule, parse_rules, save_lines
+from lvs_tui.ops.commands import save_lines
 from lvs_tui.ops.restore import diff_lines, plan_restore
+from lvs_tui.ops.rules import DestRule, Rule, parse_rules
 from lvs_tui.sim import SimulatedDirector
 
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)
@@ -51,8 +52,8 @@ WANTED = """\
 
 
 def rendered(rules: list[Rule]) -> set[str]:
-    return {ipvsadm.add_dest(rule.service, rule.config).rule if isinstance(rule, DestRule)
-            else ipvsadm.add_service(rule.config).rule for rule in rules}
+    return {commands.add_dest(rule.service, rule.config).rule if isinstance(rule, DestRule)
+            else commands.add_service(rule.config).rule for rule in rules}
 
 
 def apply(sim: SimulatedDirector, plan: Plan) -> None:

@@ -7,7 +7,7 @@ import threading
 
 from lvs_tui.ipvs.errors import IpvsUnavailable
 from lvs_tui.model.records import Info, Snapshot
-from lvs_tui.poller import Poller, PollResult
+from lvs_tui.ops.poller import Poller, PollResult
 
 
 class SlowBackend:

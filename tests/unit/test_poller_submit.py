@@ -12,7 +12,7 @@ import pytest
 from lvs_tui.ipvs.backend import Backend, DestConfig, ServiceConfig
 from lvs_tui.ipvs.errors import IpvsError, ObjectNotFound
 from lvs_tui.model.records import ServiceKey
-from lvs_tui.poller import Poller, PollResult
+from lvs_tui.ops.poller import Poller, PollResult
 from lvs_tui.sim import SimulatedDirector
 
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lvs_tui.ops.conntable import by_client
+from lvs_tui.model.connections import by_client
 from lvs_tui.sim import SimulatedDirector
 from lvs_tui.sim.conns import demo_connections
 

@@ -1,4 +1,4 @@
-"""The generated table's steady-state start (Engine.settle), bulk build and incremental snapshots."""
+"""The generated table's steady-state start (TrafficEngine.settle), bulk build and incremental snapshots."""
 
 from __future__ import annotations
 

@@ -1,22 +1,13 @@
-"""The ipvsadm equivalent of every write, and save/restore in `ipvsadm -R` format (pure, no I/O).
-
-Commands are argument lists (never shell strings); `Command.display` is the shell-quoted form an
-operator reads before confirming, `Command.rule` the line `ipvsadm -R` takes. Each command states
-every field the kernel will hold, because `ipvsadm -E/-e` reset what they are not given (default
-scheduler wlc, DR forwarding, weight 1, no thresholds) while the backend edits read-modify-write.
-
-`save_lines` writes what `ipvsadm -Sn` writes plus the thresholds (-x/-y) that ipvsadm 1.31's -S
-drops; `parse_rules` reads that back, and `ipvsadm -Sn` output, into typed configs.
-"""
+"""Rules files in `ipvsadm -R` format (what `lvs-top save` and `ipvsadm -Sn` print), parsed into
+typed configs (pure, no I/O). A file is refused whole at its first bad line."""
 
 from __future__ import annotations
 
 import ipaddress
-import shlex
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from lvs_tui.ipvs import validate
-from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
+from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
 from lvs_tui.ipvs.errors import InvalidArgument
 from lvs_tui.model import flags as service_flags
 from lvs_tui.model.records import (
@@ -27,205 +18,11 @@ from lvs_tui.model.records import (
     Family,
     Forward,
     Protocol,
-    Service,
     ServiceKey,
-    Snapshot,
-    Timeouts,
     Tunnel,
     TunnelType,
 )
-
-PROGRAM = "ipvsadm"
-DEFAULT_SCHEDULER = "wlc"  # what ipvsadm sends when -s is absent
-
-_PROTOCOL_OPTION = {Protocol.TCP: "-t", Protocol.UDP: "-u", Protocol.SCTP: "--sctp-service"}
-# LOCAL has no switch of its own: the kernel makes any method to a local address LOCALNODE,
-# and ipvsadm -S prints such a server with -g.
-_FORWARD_OPTION = {Forward.MASQ: "-m", Forward.ROUTE: "-g", Forward.LOCAL: "-g", Forward.TUNNEL: "-i"}
-_CSUM_OPTION = {"nocsum": "--tun-nocsum", "csum": "--tun-csum", "remcsum": "--tun-remcsum"}
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """One ipvsadm invocation; `args` excludes the program name."""
-
-    args: tuple[str, ...]
-
-    @property
-    def argv(self) -> list[str]:
-        return [PROGRAM, *self.args]
-
-    @property
-    def display(self) -> str:
-        """Shell form, e.g. `ipvsadm -a -t '[2001:db8::1]:443' -r ...` (brackets are quoted)."""
-        return shlex.join(self.argv)
-
-    @property
-    def rule(self) -> str:
-        """The line for `ipvsadm -R`, which splits on blanks and needs no quoting."""
-        return " ".join(self.args)
-
-    def __str__(self) -> str:
-        return self.display
-
-
-# --- records -> configs ----------------------------------------------------------------------
-
-
-def service_config(service: Service) -> ServiceConfig:
-    """What a listed service was configured with."""
-    return ServiceConfig(service.key, service.scheduler, service.flags, service.persistence_timeout,
-                         service.netmask, service.pe)
-
-
-def dest_config(dest: Dest) -> DestConfig:
-    return DestConfig(dest.address, dest.port, dest.forward, dest.tunnel, dest.weight,
-                      dest.upper_threshold, dest.lower_threshold)
-
-
-def edited_service(now: Service, edit: ServiceEdit) -> ServiceConfig:
-    """The service after `edit`, laid over it as KernelBackend.edit_service does."""
-    config = service_config(now)
-    return replace(
-        config,
-        scheduler=config.scheduler if edit.scheduler is None else edit.scheduler,
-        flags=config.flags if edit.flags is None else edit.flags,
-        persistence_timeout=(config.persistence_timeout if edit.persistence_timeout is None
-                             else edit.persistence_timeout),
-        netmask=config.netmask if edit.netmask is None else edit.netmask,
-        pe=config.pe if edit.pe is None else (edit.pe or None),  # "" removes the engine
-    )
-
-
-def edited_dest(now: Dest, edit: DestEdit) -> DestConfig:
-    """The real server after `edit`, laid over it as KernelBackend.edit_dest does."""
-    forward = now.forward if edit.forward is None else edit.forward
-    kept = now.tunnel if forward is Forward.TUNNEL else None  # leaving tunnel mode drops them
-    tunnel = edit.tunnel if edit.tunnel is not None else kept
-    if forward is Forward.TUNNEL and tunnel is None:
-        tunnel = Tunnel()
-    return DestConfig(
-        now.address,
-        now.port,
-        forward,
-        tunnel,
-        now.weight if edit.weight is None else edit.weight,
-        now.upper_threshold if edit.upper_threshold is None else edit.upper_threshold,
-        now.lower_threshold if edit.lower_threshold is None else edit.lower_threshold,
-    )
-
-
-# --- rendering -------------------------------------------------------------------------------
-
-
-def host_port(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
-def service_args(key: ServiceKey) -> list[str]:
-    """`-t 10.0.0.1:80`, `-u [2001:db8::1]:53`, `--sctp-service ...`, `-f 5`, `-f 6 -6`."""
-    if key.fwmark is not None:
-        return ["-f", str(key.fwmark)] + (["-6"] if key.family is Family.IPV6 else [])
-    assert key.protocol is not None
-    return [_PROTOCOL_OPTION[key.protocol], host_port(key.address, key.port)]
-
-
-def _host_mask(key: ServiceKey) -> str:
-    return "128" if key.family is Family.IPV6 else "255.255.255.255"
-
-
-def _service_options(config: ServiceConfig) -> list[str]:
-    key = config.key
-    raw = validate.flags(key, config.flags, config.scheduler)  # raises on a flag the scheduler lacks
-    args = ["-s", config.scheduler]
-    if raw & service_flags.PERSISTENT:
-        args += ["-p", str(validate.persistence(key, raw, config.persistence_timeout))]
-    netmask = validate.netmask(key, config.netmask)
-    if netmask != _host_mask(key):
-        args += ["-M", netmask]
-    if config.pe:
-        args += ["--pe", config.pe]
-    if raw & service_flags.ONEPACKET:
-        args.append("-o")
-    sched = [name for name in config.flags if name not in (FLAG_PERSISTENT, FLAG_ONEPACKET)]
-    if sched:
-        args += ["-b", ",".join(sched)]
-    return args
-
-
-def add_service(config: ServiceConfig) -> Command:
-    return Command(("-A", *service_args(config.key), *_service_options(config)))
-
-
-def edit_service(config: ServiceConfig) -> Command:
-    """`-E` with the whole resulting service (see `edited_service`)."""
-    return Command(("-E", *service_args(config.key), *_service_options(config)))
-
-
-def delete_service(key: ServiceKey) -> Command:
-    return Command(("-D", *service_args(key)))
-
-
-def _dest_options(config: DestConfig) -> list[str]:
-    if config.forward not in _FORWARD_OPTION:
-        raise ValueError(f"real server {config.key}: ipvsadm cannot express forwarding "
-                         f"{config.forward.value!r}.")
-    args = ["-r", host_port(config.address, config.port), _FORWARD_OPTION[config.forward],
-            "-w", str(config.weight)]
-    tunnel = config.tunnel if config.forward is Forward.TUNNEL else None
-    if tunnel is not None:
-        args += ["--tun-type", tunnel.type.value]
-        if tunnel.type is TunnelType.GUE:
-            args += ["--tun-port", str(tunnel.port)]
-        args += [_CSUM_OPTION[flag] for flag in tunnel.flags]
-    if config.upper_threshold:
-        args += ["-x", str(config.upper_threshold)]
-    if config.lower_threshold:
-        args += ["-y", str(config.lower_threshold)]
-    return args
-
-
-def add_dest(service: ServiceKey, config: DestConfig) -> Command:
-    return Command(("-a", *service_args(service), *_dest_options(config)))
-
-
-def edit_dest(service: ServiceKey, config: DestConfig) -> Command:
-    """`-e` with the whole resulting real server (see `edited_dest`)."""
-    return Command(("-e", *service_args(service), *_dest_options(config)))
-
-
-def delete_dest(service: ServiceKey, dest: DestKey) -> Command:
-    return Command(("-d", *service_args(service), "-r", host_port(dest.address, dest.port)))
-
-
-def zero(service: ServiceKey | None = None) -> Command:
-    return Command(("-Z", *(service_args(service) if service is not None else [])))
-
-
-def set_timeouts(timeouts: Timeouts) -> Command:
-    """`--set tcp tcpfin udp`; a 0 leaves that timeout unchanged, in ipvsadm as in the backend."""
-    return Command(("--set", str(timeouts.tcp), str(timeouts.tcp_fin), str(timeouts.udp)))
-
-
-# --- save --------------------------------------------------------------------------------------
-
-
-def _dest_order(dest: Dest) -> tuple[int, bytes, int]:
-    packed = ipaddress.ip_address(dest.address).packed
-    return (len(packed), packed, dest.port)
-
-
-def save_lines(snapshot: Snapshot) -> list[str]:
-    """The table as `ipvsadm -R` lines: each `-A` then its `-a`, in ipvsadm's sorted order."""
-    lines: list[str] = []
-    for service in sorted(snapshot.services, key=lambda s: s.key.sort_key):
-        lines.append(add_service(service_config(service)).rule)
-        for dest in sorted(service.dests, key=_dest_order):
-            lines.append(add_dest(service.key, dest_config(dest)).rule)
-    return lines
-
-
-# --- parse -------------------------------------------------------------------------------------
+from lvs_tui.ops.commands import CSUM_OPTION, DEFAULT_SCHEDULER
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,9 +60,9 @@ _ALIASES = {
 }
 _WITH_VALUE = {"-t", "-u", "--sctp-service", "-f", "-s", "-M", "--pe", "-b", "-r", "-w", "-x", "-y",
                "--tun-type", "--tun-port"}
-_SWITCHES = {"-o", "-6", "-m", "-g", "-i", *_CSUM_OPTION.values()}
+_SWITCHES = {"-o", "-6", "-m", "-g", "-i", *CSUM_OPTION.values()}
 _SERVICE_ONLY = {"-s", "-p", "-M", "--pe", "-o", "-b"}
-_DEST_ONLY = {"-r", "-m", "-g", "-i", "-w", "-x", "-y", "--tun-type", "--tun-port", *_CSUM_OPTION.values()}
+_DEST_ONLY = {"-r", "-m", "-g", "-i", "-w", "-x", "-y", "--tun-type", "--tun-port", *CSUM_OPTION.values()}
 _FORWARDS = {"-m": Forward.MASQ, "-g": Forward.ROUTE, "-i": Forward.TUNNEL}
 
 
@@ -391,7 +188,7 @@ def _dest_config(number: int, service: ServiceKey, options: dict[str, str]) -> D
         raise RuleError(number, "choose one forwarding method of -m, -g and -i")
     forward = methods[0] if methods else Forward.ROUTE
     tunnel = None
-    csum = tuple(flag for flag, opt in _CSUM_OPTION.items() if opt in options)
+    csum = tuple(flag for flag, opt in CSUM_OPTION.items() if opt in options)
     if forward is Forward.TUNNEL:
         kind = options.get("--tun-type", "ipip")
         if kind not in {t.value for t in TunnelType}:

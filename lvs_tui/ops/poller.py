@@ -35,8 +35,9 @@ class PollResult:
     seconds: float  # how long the poll took
 
 
-Job = Callable[[Backend], Any]
-Done = Callable[[Any], None]  # receives the job's return value, or the IpvsError it raised
+BackendJob = Callable[[Backend], Any]  # runs on the thread that owns the backend
+JobDone = Callable[[Any], None]  # receives the job's return value, or the IpvsError it raised
+SubmitJob = Callable[[BackendJob, JobDone], None]  # what `Poller.submit` offers a checker
 
 
 class Poller:
@@ -53,7 +54,7 @@ class Poller:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="lvs-top-poller", daemon=True)
         self._backend: Backend | None = None
-        self._jobs: deque[tuple[Job, Done]] = deque()
+        self._jobs: deque[tuple[BackendJob, JobDone]] = deque()
         self._poll_due = False
 
     def start(self) -> None:
@@ -64,7 +65,7 @@ class Poller:
         self._poll_due = True
         self._wanted.set()
 
-    def submit(self, job: Job, done: Done, poll: bool = True) -> None:
+    def submit(self, job: BackendJob, done: JobDone, poll: bool = True) -> None:
         """Run `job(backend)` on the poller thread, then poll (unless told not to: a caller with
         no screen to update); `done` gets its result there."""
         self._jobs.append((job, done))
@@ -110,7 +111,7 @@ class Poller:
             return PollResult(None, f"poll failed: {error!r}", started, self._clock() - started)
         return PollResult(snapshot, None, started, self._clock() - started)
 
-    def _run_job(self, job: Job, done: Done) -> None:
+    def _run_job(self, job: BackendJob, done: JobDone) -> None:
         outcome: Any
         try:
             if self._backend is None:

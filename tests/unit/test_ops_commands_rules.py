@@ -26,8 +26,8 @@ from lvs_tui.model.records import (
     Tunnel,
     TunnelType,
 )
-from lvs_tui.ops import ipvsadm
-from lvs_tui.ops.ipvsadm import DestRule, RuleError, ServiceRule
+from lvs_tui.ops import commands, rules
+from lvs_tui.ops.rules import DestRule, RuleError, ServiceRule
 
 
 def _tables() -> ModuleType:
@@ -60,13 +60,13 @@ def _flat(pairs: list[tuple[ServiceConfig, list[DestConfig]]]) -> list[object]:
 def test_each_mixed_config_renders_the_ipvsadm_line_the_lab_uses() -> None:
     rendered = []
     for service, dests in MIXED:
-        rendered.append(ipvsadm.add_service(service).rule)
-        rendered += [ipvsadm.add_dest(service.key, dest).rule for dest in dests]
+        rendered.append(commands.add_service(service).rule)
+        rendered += [commands.add_dest(service.key, dest).rule for dest in dests]
     assert rendered == list(TABLES.MIXED_RULES)
 
 
 def test_a_command_is_an_argument_list_and_a_quoted_display() -> None:
-    command = ipvsadm.add_dest(V6, DestConfig("2001:db8:1::2", 8443, Forward.MASQ, weight=5))
+    command = commands.add_dest(V6, DestConfig("2001:db8:1::2", 8443, Forward.MASQ, weight=5))
     assert command.argv == ["ipvsadm", "-a", "-t", "[2001:db8::1]:443", "-r", "[2001:db8:1::2]:8443",
                             "-m", "-w", "5"]
     assert command.display == "ipvsadm -a -t '[2001:db8::1]:443' -r '[2001:db8:1::2]:8443' -m -w 5"
@@ -93,12 +93,12 @@ def test_a_command_is_an_argument_list_and_a_quoted_display() -> None:
     ],
 )
 def test_add_service(config: ServiceConfig, expected: str) -> None:
-    assert ipvsadm.add_service(config).rule == expected
+    assert commands.add_service(config).rule == expected
 
 
 def test_a_flag_the_scheduler_does_not_know_is_refused_before_any_command_is_shown() -> None:
     with pytest.raises(InvalidArgument, match="sh-port"):
-        ipvsadm.add_service(ServiceConfig(WEB, "rr", ("sh-port",)))
+        commands.add_service(ServiceConfig(WEB, "rr", ("sh-port",)))
 
 
 def _service(**kw: object) -> Service:
@@ -109,30 +109,30 @@ def _service(**kw: object) -> Service:
 
 def test_edit_service_states_every_field_it_keeps() -> None:
     # ipvsadm -E resets what it is not given, so the command carries the kept pe, mask and timeout
-    config = ipvsadm.edited_service(_service(), ServiceEdit(scheduler="wrr"))
-    assert ipvsadm.edit_service(config).rule == "-E -u 10.0.0.1:5060 -s wrr -p 120 -M 255.255.255.0 --pe sip"
+    config = ServiceConfig.of(_service()).edited(ServiceEdit(scheduler="wrr"))
+    assert commands.edit_service(config).rule == "-E -u 10.0.0.1:5060 -s wrr -p 120 -M 255.255.255.0 --pe sip"
 
 
 def test_edit_service_that_drops_the_pe_and_persistence() -> None:
-    config = ipvsadm.edited_service(_service(), ServiceEdit(flags=(), pe=""))
-    assert ipvsadm.edit_service(config).rule == "-E -u 10.0.0.1:5060 -s rr -M 255.255.255.0"
+    config = ServiceConfig.of(_service()).edited(ServiceEdit(flags=(), pe=""))
+    assert commands.edit_service(config).rule == "-E -u 10.0.0.1:5060 -s rr -M 255.255.255.0"
 
 
 def test_edit_service_flags_for_a_new_scheduler() -> None:
-    config = ipvsadm.edited_service(_service(), ServiceEdit(scheduler="sh", flags=("ops", "sh-port")))
-    assert ipvsadm.edit_service(config).rule == (
+    config = ServiceConfig.of(_service()).edited(ServiceEdit(scheduler="sh", flags=("ops", "sh-port")))
+    assert commands.edit_service(config).rule == (
         "-E -u 10.0.0.1:5060 -s sh -M 255.255.255.0 --pe sip -o -b sh-port")
 
 
 def test_delete_and_zero_name_the_service() -> None:
-    assert ipvsadm.delete_service(V6).args == ("-D", "-t", "[2001:db8::1]:443")
-    assert ipvsadm.delete_service(ServiceKey.mark(6, "ipv6")).args == ("-D", "-f", "6", "-6")
-    assert ipvsadm.delete_dest(ServiceKey.mark(5), DestKey("10.0.0.2", 0)).args == (
+    assert commands.delete_service(V6).args == ("-D", "-t", "[2001:db8::1]:443")
+    assert commands.delete_service(ServiceKey.mark(6, "ipv6")).args == ("-D", "-f", "6", "-6")
+    assert commands.delete_dest(ServiceKey.mark(5), DestKey("10.0.0.2", 0)).args == (
         "-d", "-f", "5", "-r", "10.0.0.2:0")
-    assert ipvsadm.zero().args == ("-Z",)
-    assert ipvsadm.zero(ServiceKey.inet("sctp", "10.0.0.1", 3868)).args == (
+    assert commands.zero().args == ("-Z",)
+    assert commands.zero(ServiceKey.inet("sctp", "10.0.0.1", 3868)).args == (
         "-Z", "--sctp-service", "10.0.0.1:3868")
-    assert ipvsadm.set_timeouts(Timeouts(900, 0, 300)).args == ("--set", "900", "0", "300")
+    assert commands.set_timeouts(Timeouts(900, 0, 300)).args == ("--set", "900", "0", "300")
 
 
 @pytest.mark.parametrize(
@@ -151,31 +151,31 @@ def test_delete_and_zero_name_the_service() -> None:
     ],
 )
 def test_add_dest(config: DestConfig, expected: str) -> None:
-    assert ipvsadm.add_dest(WEB, config).rule == "-a -t 10.10.0.1:80 " + expected
+    assert commands.add_dest(WEB, config).rule == "-a -t 10.10.0.1:80 " + expected
 
 
 def test_bypass_forwarding_has_no_ipvsadm_form() -> None:
     with pytest.raises(ValueError, match="bypass"):
-        ipvsadm.add_dest(WEB, DestConfig("10.0.0.2", 80, Forward.BYPASS))
+        commands.add_dest(WEB, DestConfig("10.0.0.2", 80, Forward.BYPASS))
 
 
 GUE = Dest("10.0.0.2", 0, Family.IPV4, Forward.TUNNEL, Tunnel(TunnelType.GUE, 6080, ("nocsum",)), 4, 50, 10)
 
 
 def test_edit_dest_keeps_the_tunnel_and_thresholds() -> None:
-    config = ipvsadm.edited_dest(GUE, DestEdit(weight=0))
-    assert ipvsadm.edit_dest(ServiceKey.mark(5), config).rule == (
+    config = DestConfig.of(GUE).edited(DestEdit(weight=0))
+    assert commands.edit_dest(ServiceKey.mark(5), config).rule == (
         "-e -f 5 -r 10.0.0.2:0 -i -w 0 --tun-type gue --tun-port 6080 --tun-nocsum -x 50 -y 10")
 
 
 def test_edit_dest_leaving_tunnel_mode_drops_the_tunnel() -> None:
-    config = ipvsadm.edited_dest(GUE, DestEdit(forward=Forward.MASQ, upper_threshold=0, lower_threshold=0))
-    assert ipvsadm.edit_dest(ServiceKey.mark(5), config).rule == "-e -f 5 -r 10.0.0.2:0 -m -w 4"
+    config = DestConfig.of(GUE).edited(DestEdit(forward=Forward.MASQ, upper_threshold=0, lower_threshold=0))
+    assert commands.edit_dest(ServiceKey.mark(5), config).rule == "-e -f 5 -r 10.0.0.2:0 -m -w 4"
 
 
 def test_edit_dest_into_tunnel_mode_defaults_to_ipip() -> None:
-    config = ipvsadm.edited_dest(Dest("10.0.0.2", 80, Family.IPV4), DestEdit(forward=Forward.TUNNEL))
-    assert ipvsadm.edit_dest(WEB, config).rule == "-e -t 10.10.0.1:80 -r 10.0.0.2:80 -i -w 1 --tun-type ipip"
+    config = DestConfig.of(Dest("10.0.0.2", 80, Family.IPV4)).edited(DestEdit(forward=Forward.TUNNEL))
+    assert commands.edit_dest(WEB, config).rule == "-e -t 10.10.0.1:80 -r 10.0.0.2:80 -i -w 1 --tun-type ipip"
 
 
 # --- save and parse ----------------------------------------------------------------------------
@@ -199,12 +199,12 @@ def _rich_snapshot() -> Snapshot:
     return Snapshot(0.0, 0.0, Info("1.2.1", 4096), tuple(services))
 
 
-def _as_configs(rules: list[ipvsadm.Rule]) -> list[object]:
+def _as_configs(rules: list[rules.Rule]) -> list[object]:
     return [r.config if isinstance(r, ServiceRule) else (r.service, r.config) for r in rules]
 
 
 def test_save_writes_each_service_then_its_servers_sorted_with_thresholds() -> None:
-    lines = ipvsadm.save_lines(_rich_snapshot())
+    lines = commands.save_lines(_rich_snapshot())
     assert lines[0] == "-A --sctp-service 10.10.0.1:3868 -s wlc"  # services in lvs-top's order
     web = lines.index("-A -t 10.10.0.1:80 -s wrr")
     assert lines[web : web + 4] == [
@@ -220,34 +220,34 @@ def test_save_writes_each_service_then_its_servers_sorted_with_thresholds() -> N
 
 def test_save_then_parse_round_trips_the_rich_snapshot() -> None:
     snapshot = _rich_snapshot()
-    rules = ipvsadm.parse_rules("\n".join(ipvsadm.save_lines(snapshot)))
-    services = {r.config.key: r.config for r in rules if isinstance(r, ServiceRule)}
-    dests = {(r.service, r.config.key): r.config for r in rules if isinstance(r, DestRule)}
-    assert len(services) + len(dests) == len(rules) == sum(1 + len(s.dests) for s in snapshot.services)
+    parsed = rules.parse_rules("\n".join(commands.save_lines(snapshot)))
+    services = {r.config.key: r.config for r in parsed if isinstance(r, ServiceRule)}
+    dests = {(r.service, r.config.key): r.config for r in parsed if isinstance(r, DestRule)}
+    assert len(services) + len(dests) == len(parsed) == sum(1 + len(s.dests) for s in snapshot.services)
     for service in snapshot.services:
-        config = ipvsadm.service_config(service)
+        config = ServiceConfig.of(service)
         host = "128" if service.key.family is Family.IPV6 else "255.255.255.255"
         # what parsing says "unset" (host mask, no timeout without persistence) the save leaves out
         assert services[service.key] == replace(
             config, netmask=None if config.netmask == host else config.netmask,
             persistence_timeout=config.persistence_timeout if service.persistent else 0)
         for dest in service.dests:
-            want = ipvsadm.dest_config(dest)
+            want = DestConfig.of(dest)
             if want.forward is Forward.LOCAL:
                 want = replace(want, forward=Forward.ROUTE)
             assert dests[(service.key, dest.key)] == want
     # saving what was parsed gives the same text: a fixed point
-    again = [ipvsadm.add_service(r.config).rule if isinstance(r, ServiceRule)
-             else ipvsadm.add_dest(r.service, r.config).rule for r in rules]
-    assert again == ipvsadm.save_lines(snapshot)
+    again = [commands.add_service(r.config).rule if isinstance(r, ServiceRule)
+             else commands.add_dest(r.service, r.config).rule for r in parsed]
+    assert again == commands.save_lines(snapshot)
 
 
 def test_parse_gives_the_lab_configs_with_line_numbers() -> None:
     text = "# saved by hand\n\n" + "\n".join(TABLES.MIXED_RULES) + "\n"
-    rules = ipvsadm.parse_rules(text)
-    assert _as_configs(rules) == _flat(MIXED)
-    assert [r.line for r in rules] == list(range(3, 3 + len(TABLES.MIXED_RULES)))
-    assert isinstance(rules[0], ServiceRule) and isinstance(rules[1], DestRule)
+    parsed = rules.parse_rules(text)
+    assert _as_configs(parsed) == _flat(MIXED)
+    assert [r.line for r in parsed] == list(range(3, 3 + len(TABLES.MIXED_RULES)))
+    assert isinstance(parsed[0], ServiceRule) and isinstance(parsed[1], DestRule)
 
 
 def test_parse_applies_ipvsadm_defaults_and_long_options() -> None:
@@ -258,7 +258,7 @@ def test_parse_applies_ipvsadm_defaults_and_long_options() -> None:
         "--sched-flags sh-port",
         "-a -u [2001:db8::1]:53 --real-server [2001:db8::2]:53 --ipip --weight 0 --u-threshold 5",
     ])
-    (svc, dest, svc6, dest6) = _as_configs(ipvsadm.parse_rules(text))
+    (svc, dest, svc6, dest6) = _as_configs(rules.parse_rules(text))
     assert svc == ServiceConfig(ServiceKey.inet("tcp", "10.0.0.1", 80), "wlc", ("persistent",), 300)
     # no port: the service's; no method: DR; no weight: 1 (as ipvsadm)
     assert dest == (ServiceKey.inet("tcp", "10.0.0.1", 80), DestConfig("10.0.0.2", 80, Forward.ROUTE))
@@ -304,7 +304,7 @@ def test_parse_applies_ipvsadm_defaults_and_long_options() -> None:
 )
 def test_a_malformed_line_is_named_by_its_number(text: str, line: int, problem: str) -> None:
     with pytest.raises(RuleError) as caught:
-        ipvsadm.parse_rules(text)
+        rules.parse_rules(text)
     error = caught.value
     assert isinstance(error, ValueError)
     assert error.line == line

@@ -1,0 +1,177 @@
+"""The ipvsadm equivalent of every write, and the table in `ipvsadm -R` format (pure, no I/O).
+
+Commands are argument lists (never shell strings); `Command.display` is the shell-quoted form an
+operator reads before confirming, `Command.rule` the line `ipvsadm -R` takes. Each command states
+every field the kernel will hold, because `ipvsadm -E/-e` reset what they are not given (default
+scheduler wlc, DR forwarding, weight 1, no thresholds) while the backend edits read-modify-write:
+render the result of `ServiceConfig.edited` / `DestConfig.edited`, not the edit.
+
+`save_lines` writes what `ipvsadm -Sn` writes plus the thresholds (-x/-y) that ipvsadm 1.31's -S
+drops; `lvs_tui.ops.rules` reads that back.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+from dataclasses import dataclass
+
+from lvs_tui.ipvs import validate
+from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
+from lvs_tui.model import flags as service_flags
+from lvs_tui.model.records import (
+    FLAG_ONEPACKET,
+    FLAG_PERSISTENT,
+    Dest,
+    DestKey,
+    Family,
+    Forward,
+    Protocol,
+    ServiceKey,
+    Snapshot,
+    Timeouts,
+    TunnelType,
+)
+
+PROGRAM = "ipvsadm"
+DEFAULT_SCHEDULER = "wlc"  # what ipvsadm sends when -s is absent
+
+PROTOCOL_OPTION = {Protocol.TCP: "-t", Protocol.UDP: "-u", Protocol.SCTP: "--sctp-service"}
+# LOCAL has no switch of its own: the kernel makes any method to a local address LOCALNODE,
+# and ipvsadm -S prints such a server with -g.
+FORWARD_OPTION = {Forward.MASQ: "-m", Forward.ROUTE: "-g", Forward.LOCAL: "-g", Forward.TUNNEL: "-i"}
+CSUM_OPTION = {"nocsum": "--tun-nocsum", "csum": "--tun-csum", "remcsum": "--tun-remcsum"}
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One ipvsadm invocation; `args` excludes the program name."""
+
+    args: tuple[str, ...]
+
+    @property
+    def argv(self) -> list[str]:
+        return [PROGRAM, *self.args]
+
+    @property
+    def display(self) -> str:
+        """Shell form, e.g. `ipvsadm -a -t '[2001:db8::1]:443' -r ...` (brackets are quoted)."""
+        return shlex.join(self.argv)
+
+    @property
+    def rule(self) -> str:
+        """The line for `ipvsadm -R`, which splits on blanks and needs no quoting."""
+        return " ".join(self.args)
+
+    def __str__(self) -> str:
+        return self.display
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def host_port(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def service_args(key: ServiceKey) -> list[str]:
+    """`-t 10.0.0.1:80`, `-u [2001:db8::1]:53`, `--sctp-service ...`, `-f 5`, `-f 6 -6`."""
+    if key.fwmark is not None:
+        return ["-f", str(key.fwmark)] + (["-6"] if key.family is Family.IPV6 else [])
+    assert key.protocol is not None
+    return [PROTOCOL_OPTION[key.protocol], host_port(key.address, key.port)]
+
+
+def _host_mask(key: ServiceKey) -> str:
+    return "128" if key.family is Family.IPV6 else "255.255.255.255"
+
+
+def _service_options(config: ServiceConfig) -> list[str]:
+    key = config.key
+    raw = validate.flags(key, config.flags, config.scheduler)  # raises on a flag the scheduler lacks
+    args = ["-s", config.scheduler]
+    if raw & service_flags.PERSISTENT:
+        args += ["-p", str(validate.persistence(key, raw, config.persistence_timeout))]
+    netmask = validate.netmask(key, config.netmask)
+    if netmask != _host_mask(key):
+        args += ["-M", netmask]
+    if config.pe:
+        args += ["--pe", config.pe]
+    if raw & service_flags.ONEPACKET:
+        args.append("-o")
+    sched = [name for name in config.flags if name not in (FLAG_PERSISTENT, FLAG_ONEPACKET)]
+    if sched:
+        args += ["-b", ",".join(sched)]
+    return args
+
+
+def add_service(config: ServiceConfig) -> Command:
+    return Command(("-A", *service_args(config.key), *_service_options(config)))
+
+
+def edit_service(config: ServiceConfig) -> Command:
+    """`-E` with the whole resulting service (see `ServiceConfig.edited`)."""
+    return Command(("-E", *service_args(config.key), *_service_options(config)))
+
+
+def delete_service(key: ServiceKey) -> Command:
+    return Command(("-D", *service_args(key)))
+
+
+def _dest_options(config: DestConfig) -> list[str]:
+    if config.forward not in FORWARD_OPTION:
+        raise ValueError(f"real server {config.key}: ipvsadm cannot express forwarding "
+                         f"{config.forward.value!r}.")
+    args = ["-r", host_port(config.address, config.port), FORWARD_OPTION[config.forward],
+            "-w", str(config.weight)]
+    tunnel = config.tunnel if config.forward is Forward.TUNNEL else None
+    if tunnel is not None:
+        args += ["--tun-type", tunnel.type.value]
+        if tunnel.type is TunnelType.GUE:
+            args += ["--tun-port", str(tunnel.port)]
+        args += [CSUM_OPTION[flag] for flag in tunnel.flags]
+    if config.upper_threshold:
+        args += ["-x", str(config.upper_threshold)]
+    if config.lower_threshold:
+        args += ["-y", str(config.lower_threshold)]
+    return args
+
+
+def add_dest(service: ServiceKey, config: DestConfig) -> Command:
+    return Command(("-a", *service_args(service), *_dest_options(config)))
+
+
+def edit_dest(service: ServiceKey, config: DestConfig) -> Command:
+    """`-e` with the whole resulting real server (see `DestConfig.edited`)."""
+    return Command(("-e", *service_args(service), *_dest_options(config)))
+
+
+def delete_dest(service: ServiceKey, dest: DestKey) -> Command:
+    return Command(("-d", *service_args(service), "-r", host_port(dest.address, dest.port)))
+
+
+def zero(service: ServiceKey | None = None) -> Command:
+    return Command(("-Z", *(service_args(service) if service is not None else [])))
+
+
+def set_timeouts(timeouts: Timeouts) -> Command:
+    """`--set tcp tcpfin udp`; a 0 leaves that timeout unchanged, in ipvsadm as in the backend."""
+    return Command(("--set", str(timeouts.tcp), str(timeouts.tcp_fin), str(timeouts.udp)))
+
+
+# --- save --------------------------------------------------------------------------------------
+
+
+def _dest_order(dest: Dest) -> tuple[int, bytes, int]:
+    packed = ipaddress.ip_address(dest.address).packed
+    return (len(packed), packed, dest.port)
+
+
+def save_lines(snapshot: Snapshot) -> list[str]:
+    """The table as `ipvsadm -R` lines: each `-A` then its `-a`, in ipvsadm's sorted order."""
+    lines: list[str] = []
+    for service in sorted(snapshot.services, key=lambda s: s.key.sort_key):
+        lines.append(add_service(ServiceConfig.of(service)).rule)
+        for dest in sorted(service.dests, key=_dest_order):
+            lines.append(add_dest(service.key, DestConfig.of(dest)).rule)
+    return lines
