@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from textual import events
 
 from lvs_tui.sim import SimulatedDirector, parse_demo_size
-from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.factory import AppSettings, make_app
 from lvs_tui.ui.grid import Grid
 
 KEYS = ("down", "down", "pagedown", "up", "s", "tab", "down", "tab", "t", "t")
@@ -38,11 +38,8 @@ def percentile(values: list[float], share: float) -> float:
 async def run(size: tuple[int, int], seconds: float, presses: int) -> None:
     start = time.perf_counter()
     services, dests = size
-    app = LvsTopApp(
-        lambda: SimulatedDirector(seed=1, services=services, dests_per_service=dests),
-        f"demo {services}x{dests}",
-        interval=1.0,
-    )
+    app = make_app(AppSettings(lambda: SimulatedDirector(seed=1, services=services, dests_per_service=dests),
+                               f"demo {services}x{dests}", 1.0))
     async with app.run_test(size=(120, 40)) as pilot:
         grid = app.query_one("#services", Grid)
         while grid.row_count == 0:
@@ -77,7 +74,7 @@ async def run(size: tuple[int, int], seconds: float, presses: int) -> None:
         cpu_before, wall_before = time.process_time(), time.perf_counter()
         await asyncio.sleep(seconds)
         cpu = (time.process_time() - cpu_before) / (time.perf_counter() - wall_before)
-        polls = len(app.dashboard.services())
+        polls = len(app.dashboard.ordered())
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"table                 {services} services x {dests} real servers ({polls} shown)")

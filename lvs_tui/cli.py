@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,8 +22,11 @@ from lvs_tui.ipvs.errors import IpvsError
 if TYPE_CHECKING:
     from lvs_tui.doctor.watch import DoctorWatch
     from lvs_tui.health.feed import HealthFeed
+    from lvs_tui.live.session import HealthSource
     from lvs_tui.ops.poller import SubmitJob
     from lvs_tui.ops.setup import OpsSetup
+    from lvs_tui.sim import SimulatedDirector
+    from lvs_tui.ui.factory import AppSettings
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -150,16 +153,27 @@ def open_backend(args: argparse.Namespace) -> Backend:
 
     Read-only sessions get a backend that refuses every write, whatever asks for one.
     """
-    backend: Backend
-    if args.demo or args.demo_size:
-        from lvs_tui.sim import SimulatedDirector
+    return _guarded(args, demo_director(args) if is_demo(args) else _kernel(args))
 
-        services, dests = args.demo_size or (None, None)
-        backend = SimulatedDirector(seed=args.seed, services=services, dests_per_service=dests)
-    else:
-        from lvs_tui.ipvs.kernel import KernelBackend
 
-        backend = KernelBackend(netns=args.netns)
+def is_demo(args: argparse.Namespace) -> bool:
+    return bool(args.demo or args.demo_size)
+
+
+def demo_director(args: argparse.Namespace) -> SimulatedDirector:
+    from lvs_tui.sim import SimulatedDirector
+
+    services, dests = args.demo_size or (None, None)
+    return SimulatedDirector(seed=args.seed, services=services, dests_per_service=dests)
+
+
+def _kernel(args: argparse.Namespace) -> Backend:
+    from lvs_tui.ipvs.kernel import KernelBackend
+
+    return KernelBackend(netns=args.netns)
+
+
+def _guarded(args: argparse.Namespace, backend: Backend) -> Backend:
     reason = read_only_reason(args)
     if reason is not None:
         from lvs_tui.ipvs.readonly import ReadOnlyBackend
@@ -176,7 +190,7 @@ def ops_setup(args: argparse.Namespace) -> OpsSetup:
     from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls, read_sysctls
 
     reason = read_only_reason(args)
-    if args.demo or args.demo_size:
+    if is_demo(args):
         # Changes to the simulation stay out of the journal of the real director's changes.
         journal = Journal(args.journal or default_path().with_name("demo-journal.jsonl"))
         # The simulated director has no /proc of its own: it behaves as a kernel with the defaults.
@@ -191,34 +205,31 @@ def ops_setup(args: argparse.Namespace) -> OpsSetup:
                     lambda address, port: read_dest_connections(address, port, netns=netns))
 
 
-def run_dashboard(args: argparse.Namespace) -> int:
-    from lvs_tui.hostload import HostSampler
-    from lvs_tui.ui.app import LvsTopApp
+def app_settings(args: argparse.Namespace) -> AppSettings:
+    """What the dashboard is built from, as the arguments ask: the one place they become an app."""
+    from lvs_tui.live.hostload import HostSampler
+    from lvs_tui.ui.factory import AppSettings
 
-    demo = bool(args.demo or args.demo_size)
-    description = "demo" if demo else (f"kernel (netns {args.netns})" if args.netns else "kernel")
     setup = ops_setup(args)
-    shown: list[LvsTopApp] = []
-    if demo:
-        from lvs_tui.sim.conns import demo_connections
+    interval = args.delay if args.delay > 0 else 1.0
+    if is_demo(args):
+        director = demo_director(args)
+        # The simulation has counts, not a connection table: it spells out entries from them. It has
+        # no network to examine or real servers to check either.
+        setup = replace(setup, connections=director.connections)
+        return AppSettings(lambda: _guarded(args, director), "demo", interval, setup, host=HostSampler())
+    description = f"kernel (netns {args.netns})" if args.netns else "kernel"
+    return AppSettings(lambda: open_backend(args), description, interval, setup, health_feed(args, setup),
+                       doctor_watch(args.netns), HostSampler())
 
-        # The simulation has counts, not a connection table: entries are spelled out from what is shown.
-        setup = replace(setup, connections=demo_connections(
-            lambda: shown[0].dashboard.snapshot if shown else None))
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    from lvs_tui.ui.factory import make_app
+
     try:
-        health = None if demo else health_feed(args, setup)
-    except ValueError as error:  # a config with mistakes, or another checker running
+        app = make_app(app_settings(args))
+    except ValueError as error:  # a health config with mistakes, or another checker running
         return _fail(str(error), EXIT_USAGE)
-    app = LvsTopApp(
-        lambda: open_backend(args),
-        description=description,
-        interval=args.delay if args.delay > 0 else 1.0,
-        host_sampler=HostSampler(),
-        setup=setup,
-        health=health,
-        doctor=None if demo else doctor_watch(args.netns),  # the demo has no network to examine
-    )
-    shown.append(app)
     try:
         app.run()
     except KeyboardInterrupt:
@@ -226,7 +237,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def health_feed(args: argparse.Namespace, setup: OpsSetup) -> Callable[[SubmitJob], HealthFeed]:
+def health_feed(args: argparse.Namespace, setup: OpsSetup) -> HealthSource:
     """The checker this dashboard runs (--health), else the state file of one running elsewhere.
 
     Raises ValueError, as a sentence, for a config with mistakes or a checker already running.

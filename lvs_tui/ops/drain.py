@@ -13,15 +13,25 @@ The ETA comes from the observed decay over a recent window, not from timeouts al
 
 from __future__ import annotations
 
-import threading
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from lvs_tui.model.records import Dest, DestKey, Protocol, Service, ServiceKey, Snapshot
 
+Pair = tuple[ServiceKey, DestKey]
 ETA_WINDOW = 30.0  # seconds of samples the ETA is fitted over
 # The kernel folds its per-CPU counts every 2 s: a decay seen over less than this is noise.
 ETA_MIN_SPAN = 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class DrainOptions:
+    """How the operator wants a drain to end, given when it is confirmed."""
+
+    remove_when_drained: bool = False
+    deadline_minutes: float | None = None  # remove then even if connections remain
+    wait_inactive: bool = False  # TCP: drained only once TIME_WAIT entries are gone too
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,78 +130,102 @@ class _Drain:
     deadline: float | None  # monotonic; remove then even if not drained
     removal_due: bool = False
 
+    @property
+    def ending(self) -> str | None:
+        if self.deadline is not None:
+            return "remove by deadline"
+        return "auto-remove" if self.remove_when_drained else None
+
 
 class DrainBoard:
     """Every drain of this session, followed poll by poll.
 
-    `update` runs on the poller thread, `start` and the readers on the UI thread: a lock keeps
-    them apart. A drain ends by itself when its server is gone or has a weight again. The weight
-    it had before is remembered beyond that, so a removed-then-re-added server can be brought back.
+    Owned by the thread that polls (starts, updates and reads all happen there); the screen reads
+    the frozen `view()` of each poll. A drain ends by itself when its server is gone or has a weight
+    again. The weight it had before is remembered beyond that, so a removed-then-re-added server
+    can be brought back.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._drains: dict[tuple[ServiceKey, DestKey], _Drain] = {}
-        self._weights: dict[tuple[ServiceKey, DestKey], int] = {}
+        self._drains: dict[Pair, _Drain] = {}
+        self._weights: dict[Pair, int] = {}
 
     def start(self, service: ServiceKey, dest: Dest, previous_weight: int, at: float,
               remove_when_drained: bool = False, deadline: float | None = None,
               wait_inactive: bool = False) -> None:
         tracker = DrainTracker(service, dest.key, DrainCounts.of(dest), at, previous_weight, wait_inactive)
-        with self._lock:
-            self._drains[(service, dest.key)] = _Drain(tracker, remove_when_drained, deadline)
-            self._weights[(service, dest.key)] = previous_weight
+        self._drains[(service, dest.key)] = _Drain(tracker, remove_when_drained, deadline)
+        self._weights[(service, dest.key)] = previous_weight
 
     def update(self, snapshot: Snapshot, at: float) -> list[tuple[Service, Dest]]:
         """Follow every drain to this snapshot; return the servers now due for removal, once each."""
         due: list[tuple[Service, Dest]] = []
-        with self._lock:
-            for key, drain in list(self._drains.items()):
-                service = snapshot.service(key[0])
-                dest = None if service is None else service.dest(key[1])
-                if service is None or dest is None or dest.weight > 0:
-                    del self._drains[key]  # removed, or brought back
-                    if dest is not None and dest.weight > 0:
-                        self._weights.pop(key, None)
-                    continue
-                status = drain.tracker.update(DrainCounts.of(dest), at)
-                late = drain.deadline is not None and at >= drain.deadline
-                if ((drain.remove_when_drained and status.drained) or late) and not drain.removal_due:
-                    drain.removal_due = True
-                    due.append((service, dest))
+        for key, drain in list(self._drains.items()):
+            service = snapshot.service(key[0])
+            dest = None if service is None else service.dest(key[1])
+            if service is None or dest is None or dest.weight > 0:
+                del self._drains[key]  # removed, or brought back
+                if dest is not None and dest.weight > 0:
+                    self._weights.pop(key, None)
+                continue
+            status = drain.tracker.update(DrainCounts.of(dest), at)
+            late = drain.deadline is not None and at >= drain.deadline
+            if ((drain.remove_when_drained and status.drained) or late) and not drain.removal_due:
+                drain.removal_due = True
+                due.append((service, dest))
         return due
 
     def status(self, service: ServiceKey, dest: DestKey) -> DrainStatus | None:
-        with self._lock:
-            drain = self._drains.get((service, dest))
-            return None if drain is None else drain.tracker.status
+        drain = self._drains.get((service, dest))
+        return None if drain is None else drain.tracker.status
 
     def auto_remove(self, service: ServiceKey, dest: DestKey) -> str | None:
         """How this drain ends, for its row: "auto-remove", "remove by deadline", or None."""
-        with self._lock:
-            drain = self._drains.get((service, dest))
-        if drain is None or not (drain.remove_when_drained or drain.deadline is not None):
-            return None
-        return "auto-remove" if drain.deadline is None else "remove by deadline"
+        drain = self._drains.get((service, dest))
+        return None if drain is None else drain.ending
 
     def previous_weight(self, service: ServiceKey, dest: DestKey) -> int | None:
-        with self._lock:
-            return self._weights.get((service, dest))
+        return self._weights.get((service, dest))
 
     def remember(self, service: ServiceKey, dest: DestKey, weight: int) -> None:
         """A weight known from elsewhere (the journal of an earlier session)."""
-        with self._lock:
-            self._weights.setdefault((service, dest), weight)
+        self._weights.setdefault((service, dest), weight)
 
     def active(self) -> bool:
-        with self._lock:
-            return bool(self._drains)
+        return bool(self._drains)
 
     def hosts(self) -> list[tuple[str, int, DrainStatus]]:
         """(address, servers draining, aggregated status) per drained host, by address."""
-        with self._lock:
-            by_host: dict[str, list[DrainStatus]] = {}
-            for (_, dest), drain in self._drains.items():
-                by_host.setdefault(dest.address, []).append(drain.tracker.status)
+        by_host: dict[str, list[DrainStatus]] = {}
+        for (_, dest), drain in self._drains.items():
+            by_host.setdefault(dest.address, []).append(drain.tracker.status)
         return [(address, len(statuses), aggregate(statuses))
                 for address, statuses in sorted(by_host.items())]
+
+    def view(self) -> DrainView:
+        """The drains as they stand now, frozen."""
+        return DrainView(
+            {key: drain.tracker.status for key, drain in self._drains.items()},
+            {key: drain.ending for key, drain in self._drains.items() if drain.ending is not None},
+            dict(self._weights),
+            tuple(self.hosts()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DrainView:
+    """The drains at one poll, for the screen: frozen, so any thread may read it."""
+
+    statuses: Mapping[Pair, DrainStatus] = field(default_factory=dict)
+    endings: Mapping[Pair, str] = field(default_factory=dict)  # "auto-remove", "remove by deadline"
+    weights: Mapping[Pair, int] = field(default_factory=dict)  # the weight before each drain
+    hosts: tuple[tuple[str, int, DrainStatus], ...] = ()  # per drained host: servers, sum
+
+    def status(self, service: ServiceKey, dest: DestKey) -> DrainStatus | None:
+        return self.statuses.get((service, dest))
+
+    def ending(self, service: ServiceKey, dest: DestKey) -> str | None:
+        return self.endings.get((service, dest))
+
+    def previous_weight(self, service: ServiceKey, dest: DestKey) -> int | None:
+        return self.weights.get((service, dest))

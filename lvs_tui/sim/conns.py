@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from lvs_tui.model.connections import Connection
 from lvs_tui.model.records import Protocol, Service, Snapshot
@@ -46,22 +46,14 @@ def _entries(service: Service, address: str, port: int | None) -> Iterator[Conne
                              dest.port, "NONE", max(1, service.persistence_timeout - n * 11 % 300), True)
 
 
-Reader = Callable[[str, int | None], Iterator[Connection]]
-
-
-def demo_connections(latest: Callable[[], Snapshot | None]) -> Reader:
-    """A reader with the signature of `read_dest_connections`, over the latest simulated snapshot."""
-
-    def read(address: str, port: int | None) -> Iterator[Connection]:
-        snapshot = latest()
-        if snapshot is None:
-            return
-        count = 0
-        for service in snapshot.services:
-            for conn in _entries(service, address, port):
-                yield conn
-                count += 1
-                if count >= MAX_ENTRIES:
-                    return
-
-    return read
+def entries(snapshot: Snapshot | None, address: str, port: int | None) -> Iterator[Connection]:
+    """The entries of one real server (every port of it when `port` is None) in `snapshot`."""
+    if snapshot is None:
+        return
+    count = 0
+    for service in snapshot.services:
+        for conn in _entries(service, address, port):
+            yield conn
+            count += 1
+            if count >= MAX_ENTRIES:
+                return

@@ -7,12 +7,13 @@ import gc
 import ipaddress
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from lvs_tui.ipvs import validate
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.ipvs.errors import ObjectExists, ObjectNotFound
 from lvs_tui.model import flags as F
+from lvs_tui.model.connections import Connection
 from lvs_tui.model.records import (
     DestKey,
     Family,
@@ -26,6 +27,7 @@ from lvs_tui.model.records import (
     Tunnel,
 )  # fmt: skip
 from lvs_tui.sim import checks, schedulers
+from lvs_tui.sim.conns import entries
 from lvs_tui.sim.state import SimDest, SimService, Traffic
 from lvs_tui.sim.table import Generated, default_table, generated_table
 from lvs_tui.sim.traffic import PHASES, STEP, TrafficEngine
@@ -317,6 +319,11 @@ class SimulatedDirector:
             if owner is state:
                 del svc.templates[client]
         self._reschedule(svc)
+
+    def connections(self, address: str, port: int | None = None) -> Iterator[Connection]:
+        """The entries of one real server (every port of it when `port` is None), spelled out from the
+        counts of the latest snapshot (any thread may ask: a snapshot never changes)."""
+        return entries(self._snapshot, address, port)
 
     def zero(self, service: ServiceKey | None = None) -> None:
         targets = [self._service(service)] if service is not None else list(self._services.values())

@@ -7,8 +7,6 @@ on Enter. A drain also offers to remove the server once drained, or at a deadlin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,15 +16,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
 from lvs_tui.ops.changes import Plan
+from lvs_tui.ops.drain import DrainOptions
 
 LISTED = 200  # items shown in full; a bigger plan lists the first ones and counts the rest
-
-
-@dataclass(frozen=True, slots=True)
-class Confirmation:
-    remove_when_drained: bool = False
-    deadline_minutes: float | None = None  # remove then even if connections remain
-    wait_inactive: bool = False  # TCP: drained only once TIME_WAIT entries are gone too
 
 
 def plan_text(plan: Plan, owners: list[str]) -> Text:
@@ -47,7 +39,7 @@ def plan_text(plan: Plan, owners: list[str]) -> Text:
     return text
 
 
-class ConfirmScreen(ModalScreen[Confirmation | None]):
+class ConfirmScreen(ModalScreen[DrainOptions | None]):
     BINDINGS = [
         Binding("y", "apply", "Apply", tooltip="Apply the listed changes"),
         Binding("n,escape", "cancel", "Cancel", tooltip="Change nothing"),
@@ -95,7 +87,7 @@ class ConfirmScreen(ModalScreen[Confirmation | None]):
                 deadline = None
             if deadline is not None and deadline <= 0:
                 deadline = None
-        self.dismiss(Confirmation(remove, deadline, self._checked("#wait-inactive")))
+        self.dismiss(DrainOptions(remove, deadline, self._checked("#wait-inactive")))
 
     def _checked(self, selector: str) -> bool:
         return any(box.value for box in self.query(selector).results(Checkbox))

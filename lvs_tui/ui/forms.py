@@ -8,8 +8,6 @@ confirms and applies it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -253,7 +251,7 @@ class ServiceForm(FormScreen):
 class DestForm(FormScreen):
     """Add a real server to a service, or edit one (its address and port are then fixed)."""
 
-    def __init__(self, service: Service, sysctls: Callable[[], Sysctls], dest: Dest | None = None) -> None:
+    def __init__(self, service: Service, sysctls: Sysctls, dest: Dest | None = None) -> None:
         self.owner = service
         self.dest = dest
         self.sysctls = sysctls
@@ -310,4 +308,4 @@ class DestForm(FormScreen):
                                 self._tunnel(), weight, upper, lower)
             return changes.plan_add_dest(self.owner.key, config)
         edit = DestEdit(forward, self._tunnel(), weight, upper, lower)
-        return changes.plan_edit_dest(self.owner, self.dest, edit, self.sysctls())
+        return changes.plan_edit_dest(self.owner, self.dest, edit, self.sysctls)

@@ -15,12 +15,14 @@ from pathlib import Path
 from lvs_tui.health.state import Health
 from lvs_tui.health.status import HealthEvent, HealthView, ServerStatus
 from lvs_tui.ipvs.backend import DestEdit
+from lvs_tui.live.session import HealthSource
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
 from lvs_tui.sim import SimulatedDirector
 from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.factory import AppSettings, make_app
 
 POLL_SECONDS = 1.0
 WALL_START = 1_790_000_000.0
@@ -46,18 +48,17 @@ def frozen_app(seed: int = 1, journal: Path | None = None,
     health, a checker's view of the first service (fixed, since the demo's servers are not real)."""
     clock = StepClock()
     director = SimulatedDirector(seed=seed, clock=clock, wall_clock=lambda: WALL_START + clock())
-    setup = None
+    setup = OpsSetup(read_only="no journal configured")
     if journal is not None:
         setup = OpsSetup(None, Journal(journal), lambda: Sysctls(dict(KERNEL_DEFAULTS)), None, lambda: ())
-    feed = None
+    feed: HealthSource | None = None
     if health:
         director.edit_dest(WEB, DestKey("198.51.100.12", 8080), DestEdit(weight=0))  # taken out by it
         view = _health_view(WALL_START + clock())
         feed = lambda submit: FixedHealth(view)  # noqa: E731
-    app = LvsTopApp(lambda: director, "demo (seed 1)", interval=POLL_SECONDS, clock=clock, setup=setup,
-                    health=feed)
-    app.rows.wall = lambda: WALL_START + clock()
-    app.auto_poll = False  # the clock moves only in advance(): every run renders the same frames
+    # The clock moves only in advance(): every run renders the same frames.
+    app = make_app(AppSettings(lambda: director, "demo (seed 1)", POLL_SECONDS, setup, feed, clock=clock,
+                               wall=lambda: WALL_START + clock(), auto_poll=False))
     return app, clock
 
 
@@ -103,7 +104,7 @@ async def advance(app: LvsTopApp, clock: StepClock, polls: int) -> None:
     The poll the app makes when it starts is awaited first, so no poll is ever skipped."""
     await _until_changed(app, None)
     for _ in range(polls):
-        before = app.dashboard.snapshot
+        before = app.frame.snapshot
         clock.step()
         app.request_poll()
         await _until_changed(app, before)
@@ -111,7 +112,7 @@ async def advance(app: LvsTopApp, clock: StepClock, polls: int) -> None:
 
 async def _until_changed(app: LvsTopApp, before: object) -> None:
     for _ in range(1000):
-        if app.dashboard.snapshot is not before:
+        if app.frame.snapshot is not before:
             return
         await asyncio.sleep(0.01)
     raise TimeoutError("the dashboard received no poll within 10 s")

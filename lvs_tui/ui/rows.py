@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 
 from lvs_tui.doctor.findings import Severity
 from lvs_tui.health.state import Health
-from lvs_tui.health.status import HealthView, ServerStatus
-from lvs_tui.model.dashboard import Dashboard, Metric
+from lvs_tui.health.status import ServerStatus
+from lvs_tui.live.frame import DashboardFrame
 from lvs_tui.model.distribution import DestState, Share, shares
 from lvs_tui.model.format import FORWARD_MODES, bits, duration, human, service_label, service_options
+from lvs_tui.model.history import Metric
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import Dest, DestKey, Forward, Service, ServiceKey, Stats
-from lvs_tui.ops.drain import DrainBoard, DrainStatus
+from lvs_tui.ops.drain import DrainStatus
 from lvs_tui.ui.grid import Cell, Column
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -134,58 +136,76 @@ def drain_cell(status: DrainStatus, ending: str | None, compact: bool) -> Text:
     return Text(f"{'▓' * filled}{'░' * (DRAIN_BAR - filled)} {percent} {eta}", style="yellow")
 
 
-class RowRenderer:
-    """Formats rows on demand; the grid calls it only for the rows on screen."""
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How the tables show numbers, chosen with keys."""
 
-    def __init__(self, dashboard: Dashboard, drains: DrainBoard | None = None,
-                 health: Callable[[], HealthView | None] | None = None,
-                 wall: Callable[[], float] = time.time,
-                 doctor: Callable[[ServiceKey], Severity] | None = None) -> None:
-        self.dashboard = dashboard
-        self.doctor = doctor  # the badge of a service row
-        self.drains = drains
-        self.health = health  # returns None while no checker is known: no Health column
+    exact: bool = False  # x: exact numbers instead of K/M/G
+    counters: bool = False  # t: counters instead of rates
+    metric: Metric = Metric.CPS  # m: what the trend follows
+    compact: bool = False  # a narrow terminal: the least vital columns dropped
+
+
+class RowRenderer:
+    """Formats the rows of one frame on demand; the grid asks only for the rows on screen, and a row
+    is formatted once per frame and display (cached until either changes)."""
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
         self.wall = wall  # for how long a health state has held
-        self.exact = False
-        self.counters = False
-        self.metric = Metric.CPS
-        self.compact = False
+        self.frame = DashboardFrame()
+        self.display = Display()
+        self._rows: dict[Hashable, Sequence[Cell]] = {}
+
+    def show(self, frame: DashboardFrame, display: Display) -> None:
+        if frame is not self.frame or display != self.display:
+            self.frame, self.display = frame, display
+            self._rows = {}
 
     def _full_service_columns(self) -> list[Column]:
-        return SERVICE_COLUMNS_COUNTERS if self.counters else SERVICE_COLUMNS_RATES
+        return SERVICE_COLUMNS_COUNTERS if self.display.counters else SERVICE_COLUMNS_RATES
 
     def _full_dest_columns(self) -> list[Column]:
-        columns = DEST_COLUMNS_COUNTERS if self.counters else DEST_COLUMNS_RATES
-        return columns if self.health is None or self.health() is None else [*columns, HEALTH_COLUMN]
+        columns = DEST_COLUMNS_COUNTERS if self.display.counters else DEST_COLUMNS_RATES
+        return columns if self.frame.health is None else [*columns, HEALTH_COLUMN]
 
     def service_columns(self) -> list[Column]:
         full = self._full_service_columns()
-        return compact(full) if self.compact else full
+        return compact(full) if self.display.compact else full
 
     def dest_columns(self) -> list[Column]:
         full = self._full_dest_columns()
-        return compact(full) if self.compact else full
+        return compact(full) if self.display.compact else full
 
     def service_row(self, key: Hashable) -> Sequence[Cell]:
-        cells = self._service_cells(key)
-        return pick(cells, self._full_service_columns(), self.service_columns()) if self.compact else cells
+        row = self._rows.get(key)
+        if row is None:
+            cells = self._service_cells(key)
+            row = self._rows[key] = pick(cells, self._full_service_columns(), self.service_columns()) \
+                if self.display.compact else cells
+        return row
 
     def dest_row(self, service: Service, dest: Dest, share: Share | None) -> Sequence[Cell]:
-        cells = self._dest_cells(service, dest, share)
-        return pick(cells, self._full_dest_columns(), self.dest_columns()) if self.compact else cells
+        cache_key = (service.key, dest.key)
+        row = self._rows.get(cache_key)
+        if row is None:
+            cells = self._dest_cells(service, dest, share)
+            row = self._rows[cache_key] = pick(cells, self._full_dest_columns(), self.dest_columns()) \
+                if self.display.compact else cells
+        return row
 
     def _service_cells(self, key: Hashable) -> Sequence[Cell]:
         assert isinstance(key, ServiceKey)
-        snapshot = self.dashboard.snapshot
+        frame, display = self.frame, self.display
+        snapshot = frame.snapshot
         service = None if snapshot is None else snapshot.service(key)
         if service is None:
             return [key.id]
-        exact = self.exact
+        exact = display.exact
         serving = sum(1 for d in service.dests if d.weight > 0)
         active = sum(d.active_conns for d in service.dests)
         inactive = sum(d.inactive_conns for d in service.dests)
         label = Text(service_label(service), style="bold")
-        badge = DOCTOR_BADGES.get(self.doctor(key)) if self.doctor is not None else None
+        badge = DOCTOR_BADGES.get(frame.doctor.severity(key)) if frame.doctor is not None else None
         if badge is not None:  # the doctor found something wrong around this service: see its detail
             label = Text.assemble(badge, label)
         head: list[Cell] = [
@@ -195,37 +215,34 @@ class RowRenderer:
             human(active, exact),
             human(inactive, exact),
         ]
-        if self.counters:
+        if display.counters:
             return head + counter_cells(service.stats, exact, with_packets=True)
-        rates = self.dashboard.service_rates.get(key)
+        rates = frame.service_rates.get(key)
         if rates is None:
-            reset = key in self.dashboard.resets
+            reset = key in frame.resets
             return [*head, Text("reset" if reset else "…", style="magenta" if reset else "dim")]
         return [
             *head,
             human(rates.cps, exact),
             pair(rates.inpps, rates.outpps, exact),
             bit_pair(rates.inbps, rates.outbps, exact),
-            sparkline(self.dashboard.service_history.get(key, self.metric),
-                      8 if self.compact else SPARK_WIDTH),
+            sparkline(frame.service_history.series(key, display.metric),
+                      8 if display.compact else SPARK_WIDTH),
         ]
 
     def dest_shares(self, service: Service) -> dict[DestKey, Share]:
-        dashboard = self.dashboard
+        frame = self.frame
         rates = {
-            dest.key: dashboard.dest_rates[(service.key, dest.key)]
+            dest.key: frame.dest_rates[(service.key, dest.key)]
             for dest in service.dests
-            if (service.key, dest.key) in dashboard.dest_rates
+            if (service.key, dest.key) in frame.dest_rates
         }
-        resets = frozenset(
-            dest.key for dest in service.dests if (service.key, dest.key) in dashboard.resets
-        )
-        return {
-            share.dest: share for share in shares(service, rates, resets, dashboard.rate_seconds or 1.0)
-        }
+        resets = frozenset(dest.key for dest in service.dests if (service.key, dest.key) in frame.resets)
+        return {share.dest: share for share in shares(service, rates, resets, frame.rate_seconds or 1.0)}
 
     def _dest_cells(self, service: Service, dest: Dest, share: Share | None) -> Sequence[Cell]:
-        exact = self.exact
+        frame, display = self.frame, self.display
+        exact = display.exact
         forward = FORWARD_MODES[dest.forward]
         if dest.forward is Forward.TUNNEL and dest.tunnel is not None:
             forward += f"/{dest.tunnel.type.value}"
@@ -240,23 +257,21 @@ class RowRenderer:
             human(dest.persistent_conns, exact),
         ]
         state = share.state if share is not None else DestState.OK
-        drain = None if self.drains is None else self.drains.status(service.key, dest.key)
+        drain = frame.drains.status(service.key, dest.key)
         tail: list[Cell] = [
             Text(f"{percent(share.expected if share else None)}→{percent(share.conns if share else None)}"),
             Text(state.value, style=STATE_STYLES[state]) if drain is None else
-            drain_cell(drain, self.drains.auto_remove(service.key, dest.key) if self.drains else None,
-                       self.compact),
+            drain_cell(drain, frame.drains.ending(service.key, dest.key), display.compact),
         ]
-        view = None if self.health is None else self.health()
+        view = frame.health
         if view is not None:
-            tail.append(health_cell(view.of(service.key, dest.key), view.running, self.wall(), self.compact))
-        if self.counters:
+            status = view.of(service.key, dest.key)
+            tail.append(health_cell(status, view.running, self.wall(), display.compact))
+        if display.counters:
             stats = dest.stats
             return [*head, human(stats.conns, exact), human(stats.inbytes, exact),
                     human(stats.outbytes, exact), *tail]  # fmt: skip
-        rates = self.dashboard.dest_rates.get((service.key, dest.key))
-        if rates is None:
-            rates = Rates()
+        rates = frame.dest_rates.get((service.key, dest.key)) or Rates()
         return [*head, human(rates.cps, exact), bit_pair(rates.inbps, rates.outbps, exact), *tail]
 
 

@@ -15,12 +15,12 @@ from textual.widgets import Footer, Label, Sparkline, Static
 
 from lvs_tui.doctor.findings import Finding, Severity
 from lvs_tui.health.status import HealthView
-from lvs_tui.model.dashboard import Dashboard, Metric
+from lvs_tui.live.frame import DashboardFrame
 from lvs_tui.model.export import dest_json, service_json
-from lvs_tui.model.format import bits, duration, human
+from lvs_tui.model.format import bits, human
+from lvs_tui.model.history import Metric
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import DestKey, ServiceKey
-from lvs_tui.ops.drain import DrainStatus
 
 EVENTS_SHOWN = 12
 COUNTERS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
@@ -77,13 +77,10 @@ class DetailScreen(Screen[None]):
 
     BINDINGS = [Binding("escape,q,enter", "app.pop_screen", "Back")]
 
-    def __init__(self, dashboard: Dashboard, service: ServiceKey, dest: DestKey | None,
-                 health: Callable[[], HealthView | None] = lambda: None,
-                 doctor: Callable[[ServiceKey], list[Finding]] = lambda key: []) -> None:
+    def __init__(self, frame: Callable[[], DashboardFrame], service: ServiceKey,
+                 dest: DestKey | None) -> None:
         super().__init__()
-        self._dashboard = dashboard
-        self._health = health
-        self._doctor = doctor
+        self._frame = frame  # the frame on screen now
         self._service = service
         self._dest = dest
 
@@ -102,9 +99,10 @@ class DetailScreen(Screen[None]):
         self.set_interval(1.0, self.refresh_detail)
 
     def _series(self, metric: Metric) -> list[float]:
+        frame = self._frame()
         if self._dest is None:
-            return self._dashboard.service_history.get(self._service, metric)
-        return self._dashboard.dest_history.get((self._service, self._dest), metric)
+            return frame.service_history.series(self._service, metric)
+        return frame.dest_history.series((self._service, self._dest), metric)
 
     def refresh_detail(self) -> None:
         for metric in Metric:
@@ -120,8 +118,8 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-fields", Static).update(self._fields())
 
     def _fields(self) -> Table:
-        dashboard = self._dashboard
-        snapshot = dashboard.snapshot
+        frame = self._frame()
+        snapshot = frame.snapshot
         service = None if snapshot is None else snapshot.service(self._service)
         table = Table(show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold")
@@ -131,14 +129,14 @@ class DetailScreen(Screen[None]):
             return table
         if self._dest is None:
             fields = service_json(service)
-            stats, client = service.stats, dashboard.service_rates.get(service.key)
+            stats, client = service.stats, frame.service_rates.get(service.key)
         else:
             dest = service.dest(self._dest)
             if dest is None:
                 table.add_row("gone", "this real server is no longer in the service")
                 return table
             fields = dest_json(dest)
-            stats, client = dest.stats, dashboard.dest_rates.get((service.key, dest.key))
+            stats, client = dest.stats, frame.dest_rates.get((service.key, dest.key))
         for name, value in fields.items():
             if name not in ("stats", "dests", "client_rates"):
                 table.add_row(name, "-" if value is None else str(value))
@@ -151,10 +149,9 @@ class DetailScreen(Screen[None]):
         table.add_row("", "")
         for name in COUNTERS:
             table.add_row(name, str(getattr(stats, name)))
-        view = self._health()
-        if view is not None:
-            self._health_rows(table, view)
-        findings = self._doctor(self._service)
+        if frame.health is not None:
+            self._health_rows(table, frame.health)
+        findings = [] if frame.doctor is None else frame.doctor.of(self._service)
         if findings:
             self._doctor_rows(table, findings)
         return table
@@ -190,21 +187,3 @@ class DetailScreen(Screen[None]):
         for event in events:
             style = {"error": "red", "warning": "yellow"}.get(event.level, "")
             table.add_row(time.strftime("%H:%M:%S", time.localtime(event.at)), Text(event.text, style=style))
-
-
-def drains_text(hosts: list[tuple[str, int, DrainStatus]]) -> Text:
-    """The drains line: each drained host, its servers, what is left, progress and ETA."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    for index, (address, servers, status) in enumerate(hosts):
-        if index:
-            text.append("  │  ")
-        counts = status.counts
-        text.append(f"draining {address}", style="bold")
-        text.append(f" ({servers} service{'s' if servers != 1 else ''}): ")
-        if status.drained:
-            text.append("drained", style="bold green")
-            continue
-        text.append(f"{counts.active} active {counts.inactive} inactive {counts.persistent} persistent left, "
-                    f"{status.progress * 100:.0f}%, ")
-        text.append("ETA ?" if status.eta is None else f"ETA {duration(status.eta)}")
-    return text

@@ -16,14 +16,16 @@ from lvs_tui.model.records import ServiceKey, Snapshot
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.sim import SimulatedDirector
+from lvs_tui.ui import keys
 from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.factory import AppSettings, make_app
 from lvs_tui.ui.grid import Grid
 from lvs_tui.ui.keys import key_table_markdown
 from lvs_tui.ui.screens import DetailScreen, HelpScreen
 
 
-def make_app(backend: Callable[[], Backend] | None = None) -> LvsTopApp:
-    return LvsTopApp(backend or (lambda: SimulatedDirector(seed=3)), "demo (seed 3)", interval=SLOW)
+def demo_app(backend: Callable[[], Backend] | None = None) -> LvsTopApp:
+    return make_app(AppSettings(backend or (lambda: SimulatedDirector(seed=3)), "demo (seed 3)", SLOW))
 
 
 def services(app: LvsTopApp) -> Grid:
@@ -41,16 +43,16 @@ def status(app: LvsTopApp) -> str:
 
 async def polled(pilot: Pilot[None], app: LvsTopApp, times: int = 1) -> None:
     for _ in range(times):
-        before = app.dashboard.snapshot
+        before = app.frame.snapshot
         app.request_poll()
-        await until(pilot, lambda before=before: app.dashboard.snapshot is not before)
+        await until(pilot, lambda before=before: app.frame.snapshot is not before)
 
 
 async def test_first_poll_fills_both_tables() -> None:
-    app = make_app()
+    app = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: services(app).row_count > 0)
-        snapshot = app.dashboard.snapshot
+        snapshot = app.frame.snapshot
         assert snapshot is not None
         assert services(app).row_count == len(snapshot.services)
         first = snapshot.service(services(app).cursor_key)  # type: ignore[arg-type]
@@ -59,45 +61,45 @@ async def test_first_poll_fills_both_tables() -> None:
 
 
 async def test_cursor_moves_and_the_real_servers_follow() -> None:
-    app = make_app()
+    app = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: services(app).row_count > 1)
         await pilot.press("down")
         key = services(app).cursor_key
-        assert key == app.dashboard.services()[1]
+        assert key == app.dashboard.ordered()[1]
         assert str(app.query_one("#dests-title", Static).render()).endswith(key.id)  # type: ignore[union-attr]
 
 
 async def test_the_cursor_stays_on_its_service_when_rows_come_and_go() -> None:
     director = SimulatedDirector(seed=3)
-    app = make_app(lambda: director)
+    app = demo_app(lambda: director)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: services(app).row_count > 3)
         await pilot.press("down", "down")
         chosen = services(app).cursor_key
-        first = app.dashboard.services()[0]
+        first = app.dashboard.ordered()[0]
         director.delete_service(first)  # someone runs ipvsadm -D in another terminal
         await polled(pilot, app)
-        assert first not in app.dashboard.services()
+        assert first not in app.dashboard.ordered()
         assert services(app).cursor_key == chosen
 
 
 async def test_sort_keys_and_header_click_reorder_the_services() -> None:
-    app = make_app()
+    app = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await polled(pilot, app, 2)
         await pilot.press("s")  # next column: scheduler
-        assert app.dashboard.sort.column == "scheduler"
-        schedulers = [app.dashboard.snapshot.service(k).scheduler for k in app.dashboard.services()]  # type: ignore[union-attr]
+        assert app.dashboard.view.sort.column == "scheduler"
+        schedulers = [app.frame.snapshot.service(k).scheduler for k in app.dashboard.ordered()]  # type: ignore[union-attr]
         assert schedulers == sorted(schedulers)
         await pilot.press("r")
-        assert app.dashboard.sort.reverse
+        assert app.dashboard.view.sort.reverse
         await pilot.click("#services", offset=(2, 0))  # the "Service" header
-        assert (app.dashboard.sort.column, app.dashboard.sort.reverse) == ("service", False)
+        assert (app.dashboard.view.sort.column, app.dashboard.view.sort.reverse) == ("service", False)
 
 
 async def test_filter_by_substring_and_regex_then_clear() -> None:
-    app = make_app()
+    app = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: services(app).row_count > 0)
         total = services(app).row_count
@@ -105,30 +107,30 @@ async def test_filter_by_substring_and_regex_then_clear() -> None:
         assert app.query_one("#filter", Input).has_focus
         await pilot.press(*"udp")
         assert 0 < services(app).row_count < total
-        assert all(k.id.startswith("udp") for k in app.dashboard.services())
+        assert all(k.id.startswith("udp") for k in app.dashboard.ordered())
         app.query_one("#filter", Input).value = r"^tcp:.*:(80|443)$"
         await pilot.pause()
-        assert {k.port for k in app.dashboard.services()} <= {80, 443}
+        assert {k.port for k in app.dashboard.ordered()} <= {80, 443}
         await pilot.press("enter", "escape")
         assert services(app).row_count == total
 
 
 async def test_pause_freezes_the_screen() -> None:
-    app = make_app()
+    app = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await polled(pilot, app)
         await pilot.press("p")
         assert "PAUSED" in status(app)
-        frozen = app.dashboard.snapshot
+        frozen = app.frame.snapshot
         app.request_poll()
         await pilot.pause(0.5)
-        assert app.dashboard.snapshot is frozen
+        assert app.frame.snapshot is frozen
         await pilot.press("p")
-        await until(pilot, lambda: app.dashboard.snapshot is not frozen)
+        await until(pilot, lambda: app.frame.snapshot is not frozen)
 
 
 async def test_interval_keys_and_toggles() -> None:
-    app = LvsTopApp(lambda: SimulatedDirector(seed=3), "demo", interval=1.0)
+    app = make_app(AppSettings(lambda: SimulatedDirector(seed=3), "demo", 1.0))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("plus")
         assert app.interval == 2.0
@@ -139,13 +141,13 @@ async def test_interval_keys_and_toggles() -> None:
         assert [c.label for c in services(app)._columns] != labels
         assert "counters" in status(app)
         await pilot.press("x")
-        assert app.rows.exact
+        assert app.dashboard.table_display.exact
         await pilot.press("m")
-        assert app.rows.metric.value == "pps"
+        assert app.dashboard.table_display.metric.value == "pps"
 
 
 async def test_help_lists_every_binding() -> None:
-    app = make_app()
+    app = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -157,7 +159,7 @@ async def test_help_lists_every_binding() -> None:
 
 
 async def test_enter_opens_the_detail_of_a_service_and_of_a_real_server() -> None:
-    app = make_app()
+    app = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await polled(pilot, app, 2)
         await pilot.press("enter")
@@ -168,19 +170,19 @@ async def test_enter_opens_the_detail_of_a_service_and_of_a_real_server() -> Non
 
 async def test_the_palette_offers_every_action(tmp_path: Path) -> None:
     setup = OpsSetup(None, Journal(tmp_path / "journal.jsonl"))
-    app = LvsTopApp(lambda: SimulatedDirector(seed=3), "demo", interval=SLOW, setup=setup)
+    app = make_app(AppSettings(lambda: SimulatedDirector(seed=3), "demo", SLOW, setup))
     async with app.run_test(size=(120, 40)):
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        for binding in app.BINDINGS:
+        for binding in keys.bindings():
             if binding.action not in ("quit", "clear_filter"):  # type: ignore[union-attr]
                 assert binding.description in titles  # type: ignore[union-attr]
 
 
 async def test_a_read_only_palette_offers_no_change() -> None:
-    app = make_app()  # no setup: read-only
+    app = demo_app()  # no setup: read-only
     async with app.run_test(size=(120, 40)):
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        changes = [b for b in app.BINDINGS if b.action.split("(")[0] in app.WRITE_ACTIONS]  # type: ignore[union-attr]
+        changes = [b for b in keys.bindings() if b.action.split("(")[0] in keys.WRITE_ACTIONS]  # type: ignore[union-attr]
         assert changes and not titles & {b.description for b in changes}  # type: ignore[union-attr]
         assert "Sort" in titles
 
@@ -206,7 +208,7 @@ class Flaky:
 
 async def test_a_failing_kernel_shows_in_the_status_line_and_recovers() -> None:
     flaky = Flaky(failures=1)
-    app = make_app(lambda: flaky)  # type: ignore[arg-type, return-value]
+    app = demo_app(lambda: flaky)  # type: ignore[arg-type, return-value]
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "modprobe ip_vs" in status(app))
         assert services(app).row_count == 0
@@ -217,12 +219,12 @@ async def test_a_failing_kernel_shows_in_the_status_line_and_recovers() -> None:
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_both_sizes_show_services_and_real_servers(size: tuple[int, int]) -> None:
-    app = make_app()
+    app = demo_app()
     async with app.run_test(size=size) as pilot:
         await polled(pilot, app, 2)
         shown = screen_text(app)
         web = ServiceKey.inet("tcp", "192.0.2.10", 80)
-        assert "192.0.2.10:80" in shown and web in app.dashboard.services()
+        assert "192.0.2.10:80" in shown and web in app.dashboard.ordered()
         assert "Real servers of" in shown
 
 
@@ -232,10 +234,10 @@ def test_readme_key_table_is_the_one_generated_from_the_bindings() -> None:
 
 
 async def test_a_cursor_move_still_queued_at_exit_is_harmless() -> None:
-    app = make_app()
+    app = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: services(app).row_count > 0)
         grid = services(app)
         key = grid.cursor_key
     assert not app.screen_stack  # the app has closed
-    app._service_highlighted(Grid.Highlighted(grid, key))  # must not raise
+    app.dashboard._service_highlighted(Grid.Highlighted(grid, key))  # must not raise

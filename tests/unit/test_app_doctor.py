@@ -15,7 +15,7 @@ from lvs_tui.doctor.watch import DoctorWatch
 from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
 from lvs_tui.model.records import Forward, ServiceKey
 from lvs_tui.sim import SimulatedDirector
-from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.factory import AppSettings, make_app
 from lvs_tui.ui.grid import Grid
 from lvs_tui.ui.screens import DetailScreen
 
@@ -37,15 +37,16 @@ def facts(addresses: Iterable[str]) -> DirectorFacts:
 
 
 async def test_a_badge_a_count_and_the_findings_in_the_detail() -> None:
-    app = LvsTopApp(director, "test", interval=SLOW, doctor=DoctorWatch(facts))
+    doctor = DoctorWatch(facts)
+    app = make_app(AppSettings(director, "test", SLOW, doctor=doctor))
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, lambda: app.dashboard.snapshot is not None)
-        snapshot = app.dashboard.snapshot
-        assert snapshot is not None and app.doctor is not None
-        app.doctor.examine(snapshot)
+        await until(pilot, lambda: app.frame.snapshot is not None)
+        snapshot = app.frame.snapshot
+        assert snapshot is not None
+        doctor.examine(snapshot)
         app.request_poll()
         await until(pilot, lambda: "doctor ✖1" in str(app.query_one("#status-line", Static).render()))
-        rows = {key: str(app.rows.service_row(key)[0]) for key in (NAT, DR)}
+        rows = {key: str(app.dashboard.rows.service_row(key)[0]) for key in (NAT, DR)}
         assert rows[DR].startswith("✖ ") and not rows[NAT].startswith("✖")
         grid = app.query_one("#services", Grid)
         grid.move_to(DR)

@@ -25,23 +25,24 @@ from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
 from lvs_tui.sim import SimulatedDirector
 from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.factory import AppSettings, make_app
 from lvs_tui.ui.grid import Grid
 from lvs_tui.ui.screens import DetailScreen
 
 
-def make_app(sim: SimulatedDirector, journal: Path, feed: object) -> LvsTopApp:
+def app_on(sim: SimulatedDirector, journal: Path, feed: object) -> LvsTopApp:
     setup = OpsSetup(None, Journal(journal), lambda: Sysctls(dict(KERNEL_DEFAULTS)), None, lambda: ())
-    return LvsTopApp(lambda: sim, "test", interval=SLOW, setup=setup, health=feed)  # type: ignore[arg-type]
+    return make_app(AppSettings(lambda: sim, "test", SLOW, setup, feed))  # type: ignore[arg-type]
 
 
 def cell_text(app: LvsTopApp, port: int) -> str:
-    snapshot = app.dashboard.snapshot
+    snapshot = app.frame.snapshot
     assert snapshot is not None
     service = snapshot.service(KEY)
     assert service is not None
     dest = service.dest(DestKey(LOOPBACK, port))
     assert dest is not None
-    return str(app.rows.dest_row(service, dest, None)[-1])
+    return str(app.dashboard.rows.dest_row(service, dest, None)[-1])
 
 
 async def move_to(pilot: Pilot[None], app: LvsTopApp, key: DestKey) -> None:
@@ -67,7 +68,7 @@ async def test_health_column_status_and_timeline_follow_the_checker(tmp_path: Pa
     def feed(submit: SubmitJob) -> HealthFeed:
         return EngineFeed(Engine(config, submit, Journal(tmp_path / "journal.jsonl")))
 
-    app = make_app(sim, tmp_path / "journal.jsonl", feed)
+    app = app_on(sim, tmp_path / "journal.jsonl", feed)
     async with app.run_test(size=(150, 40)) as pilot:
         def polled(condition: bool) -> bool:
             app.request_poll()
@@ -102,10 +103,10 @@ async def test_health_column_status_and_timeline_follow_the_checker(tmp_path: Pa
 async def test_a_checker_elsewhere_shows_through_its_state_file(tmp_path: Path) -> None:
     sim = director([8080, 8081])
     state = tmp_path / "health.json"
-    app = make_app(sim, tmp_path / "journal.jsonl", lambda submit: StateFileFeed(state))
+    app = app_on(sim, tmp_path / "journal.jsonl", lambda submit: StateFileFeed(state))
     async with app.run_test(size=(150, 40)) as pilot:
         app.request_poll()
-        await until(pilot, lambda: app.dashboard.snapshot is not None)
+        await until(pilot, lambda: app.frame.snapshot is not None)
         assert "Health" not in [column.label for column in app.query_one("#dests", Grid).columns]
         view = HealthView({(KEY, DestKey(LOOPBACK, 8080)): ServerStatus(Health.UNHEALTHY, 0.0, "HTTP 503")},
                           source="lvs-top health (pid 1)", updated=0.0)

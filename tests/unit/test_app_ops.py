@@ -19,25 +19,27 @@ from lvs_tui.ops.owners import Owner
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
 from lvs_tui.sim import SimulatedDirector
+from lvs_tui.ui import keys
 from lvs_tui.ui.app import LvsTopApp
 from lvs_tui.ui.confirm import ConfirmScreen
 from lvs_tui.ui.conns import ConnectionsScreen
+from lvs_tui.ui.factory import AppSettings, make_app
 from lvs_tui.ui.forms import DestForm, ServiceForm
 from lvs_tui.ui.grid import Grid
 
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)  # the demo's first service: wrr, four real servers
 
 
-def make_app(director: SimulatedDirector, journal: Path, read_only: str | None = None,
+def app_on(director: SimulatedDirector, journal: Path, read_only: str | None = None,
              owners: tuple[Owner, ...] = ()) -> LvsTopApp:
     setup = OpsSetup(read_only, Journal(journal), lambda: Sysctls(dict(KERNEL_DEFAULTS)), None,
                      lambda: owners)
     backend = (lambda: ReadOnlyBackend(director, read_only)) if read_only else (lambda: director)
-    return LvsTopApp(backend, "demo", interval=SLOW, setup=setup)
+    return make_app(AppSettings(backend, "demo", SLOW, setup))
 
 
 def service(app: LvsTopApp, key: ServiceKey = WEB) -> Service:
-    snapshot = app.dashboard.snapshot
+    snapshot = app.frame.snapshot
     assert snapshot is not None
     found = snapshot.service(key)
     assert found is not None
@@ -60,7 +62,7 @@ async def ready(pilot: Pilot[None], app: LvsTopApp) -> None:
 
 async def test_drain_asks_first_then_sets_weight_zero_and_tracks_it(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
-    app = make_app(director, tmp_path / "j.jsonl")
+    app = app_on(director, tmp_path / "j.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
         dest = first_dest(app)
@@ -72,8 +74,8 @@ async def test_drain_asks_first_then_sets_weight_zero_and_tracks_it(tmp_path: Pa
         assert app.screen.focused is app.screen.query_one("#cancel", Button)  # destructive: No first
         await pilot.press("y")
         await until(pilot, lambda: first_dest(app).weight == 0)
-        assert app.operator.board.status(WEB, dest.key) is not None
-        cells = app.rows.dest_row(service(app), first_dest(app), None)
+        assert app.frame.drains.status(WEB, dest.key) is not None
+        cells = app.dashboard.rows.dest_row(service(app), first_dest(app), None)
         assert "%" in str(cells[-1]) or "drained" in str(cells[-1])
         [entry] = journal_entries(tmp_path / "j.jsonl")
         assert entry["action"] == "edit_dest" and entry["result"] == "ok"
@@ -82,7 +84,7 @@ async def test_drain_asks_first_then_sets_weight_zero_and_tracks_it(tmp_path: Pa
 
 async def test_cancelled_confirmation_changes_nothing(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
-    app = make_app(director, tmp_path / "j.jsonl")
+    app = app_on(director, tmp_path / "j.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
         weight = first_dest(app).weight
@@ -101,17 +103,17 @@ async def test_cancelled_confirmation_changes_nothing(tmp_path: Path) -> None:
 
 async def test_undo_puts_back_a_removed_server_with_its_settings(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
-    app = make_app(director, tmp_path / "j.jsonl")
+    app = app_on(director, tmp_path / "j.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
-        before = save_lines(app.dashboard.snapshot)  # type: ignore[arg-type]
+        before = save_lines(app.frame.snapshot)  # type: ignore[arg-type]
         await pilot.press("delete", "y")
         await until(pilot, lambda: len(service(app).dests) == 3)
         await pilot.press("u")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await until(pilot, lambda: len(service(app).dests) == 4)
-        assert save_lines(app.dashboard.snapshot) == before  # type: ignore[arg-type]
+        assert save_lines(app.frame.snapshot) == before  # type: ignore[arg-type]
         actions = [entry["action"] for entry in journal_entries(tmp_path / "j.jsonl")]
         assert actions == ["delete_dest", "undo"]
         await pilot.press("u")  # the stack is empty now: nothing is asked, nothing changes
@@ -120,7 +122,7 @@ async def test_undo_puts_back_a_removed_server_with_its_settings(tmp_path: Path)
 
 async def test_weight_steps_and_bring_back(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
-    app = make_app(director, tmp_path / "j.jsonl")
+    app = app_on(director, tmp_path / "j.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
         weight = first_dest(app).weight
@@ -134,13 +136,13 @@ async def test_weight_steps_and_bring_back(tmp_path: Path) -> None:
         assert f"-w {weight + 9}" in str(app.screen.query_one("#confirm-body Static", Static).render())
         await pilot.press("enter")
         await until(pilot, lambda: first_dest(app).weight == weight + 9)
-        assert app.operator.board.status(WEB, first_dest(app).key) is None  # the drain ended
+        assert app.frame.drains.status(WEB, first_dest(app).key) is None  # the drain ended
 
 
 async def test_drain_host_covers_every_service_of_that_address(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
     other = ServiceKey.inet("tcp", "192.0.2.10", 443)
-    app = make_app(director, tmp_path / "j.jsonl")
+    app = app_on(director, tmp_path / "j.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
         address = first_dest(app).address
@@ -150,9 +152,9 @@ async def test_drain_host_covers_every_service_of_that_address(tmp_path: Path) -
         body = str(app.screen.query_one("#confirm-body Static", Static).render())
         assert "192.0.2.10:80" in body and "192.0.2.10:443" in body
         await pilot.press("y")
-        await until(pilot, lambda: all(d.weight == 0 for s in app.dashboard.snapshot.services  # type: ignore[union-attr]
+        await until(pilot, lambda: all(d.weight == 0 for s in app.frame.snapshot.services  # type: ignore[union-attr]
                                        for d in s.dests if d.address == address))
-        [(host, servers, _)] = app.operator.board.hosts()
+        [(host, servers, _)] = list(app.frame.drains.hosts)
         assert host == address and servers >= 2
         assert "draining " + address in str(app.query_one("#drains", Static).render())
 
@@ -160,7 +162,7 @@ async def test_drain_host_covers_every_service_of_that_address(tmp_path: Path) -
 async def test_drained_server_is_removed_only_once_drained(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
     director.add_dest(WEB, DestConfig("198.51.100.99", 8080, weight=1))  # no traffic yet: empty
-    app = make_app(director, tmp_path / "j.jsonl")
+    app = app_on(director, tmp_path / "j.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
         while first_dest(app).address != "198.51.100.99":
@@ -175,9 +177,9 @@ async def test_drained_server_is_removed_only_once_drained(tmp_path: Path) -> No
 
 async def test_add_service_form_validates_as_you_type(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
-    app = make_app(director, tmp_path / "j.jsonl")
+    app = app_on(director, tmp_path / "j.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.dashboard.snapshot is not None)
+        await until(pilot, lambda: app.frame.snapshot is not None)
         await pilot.press("a")
         form = app.screen
         assert isinstance(form, ServiceForm)
@@ -189,16 +191,16 @@ async def test_add_service_form_validates_as_you_type(tmp_path: Path) -> None:
         assert not form.query_one("#apply", Button).disabled
         assert "ipvsadm -A -t 192.0.2.99:80 -s wlc" in str(form.query_one("#form-result", Static).render())
         await pilot.press("ctrl+s")  # adding is harmless: no second confirmation
-        await until(pilot, lambda: app.dashboard.snapshot.service(  # type: ignore[union-attr]
+        await until(pilot, lambda: app.frame.snapshot.service(  # type: ignore[union-attr]
             ServiceKey.inet("tcp", "192.0.2.99", 80)) is not None)
 
 
 async def test_edit_form_offers_only_the_schedulers_flags_and_confirms_a_scheduler_change(
         tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
-    app = make_app(director, tmp_path / "j.jsonl")
+    app = app_on(director, tmp_path / "j.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.dashboard.snapshot is not None and app.operator.schedulers != ())
+        await until(pilot, lambda: app.frame.snapshot is not None and app.frame.facts.schedulers != ())
         await pilot.press("e")
         form = app.screen
         assert isinstance(form, ServiceForm)
@@ -216,7 +218,7 @@ async def test_edit_form_offers_only_the_schedulers_flags_and_confirms_a_schedul
 
 async def test_dest_form_refuses_a_bad_weight(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
-    app = make_app(director, tmp_path / "j.jsonl")
+    app = app_on(director, tmp_path / "j.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
         await pilot.press("e")
@@ -231,20 +233,20 @@ async def test_dest_form_refuses_a_bad_weight(tmp_path: Path) -> None:
 async def test_read_only_every_change_key_changes_nothing(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
     journal = tmp_path / "j.jsonl"
-    app = make_app(director, journal, read_only="--read-only")
+    app = app_on(director, journal, read_only="--read-only")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
-        before: Snapshot | None = app.dashboard.snapshot
+        before: Snapshot | None = app.frame.snapshot
         assert before is not None
-        keys = [b.key for b in app.BINDINGS if b.action.split("(")[0] in app.WRITE_ACTIONS]  # type: ignore[union-attr]
-        for key in keys:
+        change_keys = [b.key for b in keys.bindings() if keys.is_change(b)]
+        for key in change_keys:
             for pane in ("services", "dests"):
                 app.query_one(f"#{pane}", Grid).focus()
                 await pilot.press(key.split(",")[0], "y")
-                assert app.screen is app.screen_stack[0], f"{key} opened a screen in read-only mode"
+                assert app.screen is app.dashboard, f"{key} opened a screen in read-only mode"
         app.request_poll()
         await pilot.pause(0.3)
-        assert save_lines(app.dashboard.snapshot) == save_lines(before)  # type: ignore[arg-type]
+        assert save_lines(app.frame.snapshot) == save_lines(before)  # type: ignore[arg-type]
         assert not journal.exists()
         assert "read-only" in str(app.query_one("#status-line", Static).render())
 
@@ -252,10 +254,10 @@ async def test_read_only_every_change_key_changes_nothing(tmp_path: Path) -> Non
 async def test_an_owner_of_the_table_is_named_before_a_change(tmp_path: Path) -> None:
     director = SimulatedDirector(seed=3)
     owner = Owner("keepalived", 412, "/etc/keepalived/keepalived.conf")
-    app = make_app(director, tmp_path / "j.jsonl", owners=(owner,))
+    app = app_on(director, tmp_path / "j.jsonl", owners=(owner,))
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
-        await until(pilot, lambda: app.operator.owner_warnings != [])
+        await until(pilot, lambda: app.frame.facts.owner_warnings != ())
         await pilot.press("d")
         body = str(app.screen.query_one("#confirm-body Static", Static).render())
         assert "keepalived (pid 412, configured in /etc/keepalived/keepalived.conf)" in body
@@ -267,9 +269,9 @@ async def test_kernel_rate_estimation_off_is_said_on_screen(tmp_path: Path) -> N
     director = SimulatedDirector(seed=3)
     setup = OpsSetup(None, Journal(tmp_path / "j.jsonl"), lambda: Sysctls({"run_estimation": 0}), None,
                      lambda: ())
-    app = LvsTopApp(lambda: director, "demo", interval=SLOW, setup=setup)
+    app = make_app(AppSettings(lambda: director, "demo", SLOW, setup))
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.operator.sysctl_warnings != [])
+        await until(pilot, lambda: app.frame.facts.sysctl_warnings != ())
         assert "run_estimation=0" in str(app.query_one("#status-line", Static).render())
 
 
@@ -285,7 +287,7 @@ async def test_who_is_still_on_it_groups_the_servers_entries_by_client(tmp_path:
 
     director = SimulatedDirector(seed=3)
     setup = OpsSetup(None, Journal(tmp_path / "j.jsonl"), lambda: Sysctls({}), entries, lambda: ())
-    app = LvsTopApp(lambda: director, "demo", interval=SLOW, setup=setup)
+    app = make_app(AppSettings(lambda: director, "demo", SLOW, setup))
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
         dest = first_dest(app)
@@ -298,4 +300,4 @@ async def test_who_is_still_on_it_groups_the_servers_entries_by_client(tmp_path:
         assert "192.0.2.200" in shown and "ESTABLISHED 1 TIME_WAIT 1" in shown
         assert asked[0] == (dest.address, dest.port)
         await pilot.press("escape")
-        assert app.screen is app.screen_stack[0]
+        assert app.screen is app.dashboard

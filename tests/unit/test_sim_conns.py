@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from lvs_tui.model.connections import by_client
 from lvs_tui.sim import SimulatedDirector
-from lvs_tui.sim.conns import demo_connections
 
 
 def test_entries_match_the_counts_of_every_service_of_the_host() -> None:
-    snapshot = SimulatedDirector(seed=3).snapshot()
-    read = demo_connections(lambda: snapshot)
+    director = SimulatedDirector(seed=3)
+    snapshot = director.snapshot()
+    read = director.connections
     address = "198.51.100.12"  # behind tcp:80 and tcp:443 (persistent) in the demo
     dests = [d for s in snapshot.services for d in s.dests if d.address == address]
     assert len(dests) == 2
@@ -27,4 +27,4 @@ def test_entries_match_the_counts_of_every_service_of_the_host() -> None:
 
 
 def test_no_snapshot_yet_means_no_entries() -> None:
-    assert list(demo_connections(lambda: None)("198.51.100.12", None)) == []
+    assert list(SimulatedDirector(seed=3).connections("198.51.100.12")) == []

@@ -1,0 +1,123 @@
+"""A live session over one director: the poller thread, the frames it builds, and the plans it
+applies (no Textual: the screen is one subscriber of frames and reports).
+
+A key press reaches the kernel as a plan handed to `apply`; the poller thread, which owns the
+backend, applies and journals it, follows the drains it started, and polls at once, so the next
+frame shows the result. The screen never touches the backend or the session's state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lvs_tui.doctor.watch import DoctorWatch
+from lvs_tui.health.feed import HealthFeed
+from lvs_tui.ipvs.backend import Backend
+from lvs_tui.ipvs.errors import IpvsError
+from lvs_tui.live.builder import FrameBuilder
+from lvs_tui.live.frame import AppliedPlan, DashboardFrame, ViewSettings
+from lvs_tui.live.hostload import HostSampler
+from lvs_tui.ops import changes
+from lvs_tui.ops.changes import Plan
+from lvs_tui.ops.drain import DrainOptions
+from lvs_tui.ops.poller import Poller, PollResult, SubmitJob
+from lvs_tui.ops.runner import Report, run_plan
+from lvs_tui.ops.setup import OpsSetup
+
+HealthSource = Callable[[SubmitJob], HealthFeed]  # a checker, acting through the poller thread
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What became of a plan: its report, or the error that stopped it before it began."""
+
+    plan: Plan
+    outcome: Report | IpvsError
+    automatic: bool = False  # applied by the session itself (a drain's removal), not by a key
+
+
+class LiveSession:
+    def __init__(self, open_backend: Callable[[], Backend], setup: OpsSetup, *,
+                 health: HealthSource | None = None, doctor: DoctorWatch | None = None,
+                 host: HostSampler | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.setup = setup
+        self._poller = Poller(open_backend, self._polled, clock)
+        self._health = None if health is None else health(self._poller.submit)
+        self._builder = FrameBuilder(setup, health=self._health, doctor=doctor, host=host, clock=clock)
+        self._publish: Callable[[DashboardFrame], None] = lambda frame: None
+        self._report: Callable[[Applied], None] = lambda applied: None
+        self._surveyed = False
+
+    @property
+    def read_only(self) -> str | None:
+        """Why nothing may be changed (shown on screen), or None."""
+        return self.setup.read_only
+
+    def start(self, publish: Callable[[DashboardFrame], None], report: Callable[[Applied], None]) -> None:
+        """Poll from now on; each frame goes to `publish` and each applied plan to `report`, both
+        called on the poller thread."""
+        self._publish, self._report = publish, report
+        self._poller.start()
+        if self._health is not None:
+            self._health.start()
+        self._poller.request()
+
+    def stop(self) -> None:
+        if self._health is not None:
+            self._health.stop()
+        self._poller.stop()
+
+    def request_poll(self) -> None:
+        self._poller.request()
+
+    def set_view(self, view: ViewSettings) -> None:
+        """The order and watched services from the next frame on (one reference replaced)."""
+        self._builder.view = view
+
+    def apply(self, plan: Plan, *, action: str | None = None, drain: DrainOptions | None = None,
+              undoes: AppliedPlan | None = None) -> None:
+        """Apply `plan` on the poller thread; `action` names it in the journal ("undo"), `drain`
+        says how the drains it starts end, `undoes` is the undo entry it reverses."""
+        def job(backend: Backend) -> Report:
+            if undoes is not None and not self._builder.take_undo(undoes):
+                raise IpvsError(f"{undoes.plan.title} has already been undone.")
+            return run_plan(plan, backend, self.setup.journal, action)
+
+        self._poller.submit(job, lambda outcome: self._applied(plan, outcome, drain, undoes is None))
+
+    # --- on the poller thread ---------------------------------------------------------------------
+
+    def _polled(self, result: PollResult) -> None:
+        frame, due = self._builder.build(result)
+        self._publish(frame)
+        for plan in due:
+            self._remove(plan)
+        if not self._surveyed:  # after the first frame is out: the first look is not delayed
+            self._surveyed = True
+            self._poller.submit(lambda backend: backend.schedulers(), self._survey, poll=False)
+
+    def _remove(self, plan: Plan) -> None:
+        """A drained server's removal, confirmed with its drain: applied next on this thread."""
+        def job(backend: Backend) -> Report:
+            return run_plan(plan, backend, self.setup.journal, action="auto_remove")
+
+        self._poller.submit(job, lambda outcome: self._applied(plan, outcome, None, True, automatic=True))
+
+    def _survey(self, schedulers: object) -> None:
+        self._publish(self._builder.survey(schedulers if isinstance(schedulers, tuple) else ()))
+
+    def _applied(self, plan: Plan, outcome: object, drain: DrainOptions | None, undoable: bool,
+                 automatic: bool = False) -> None:
+        if not isinstance(outcome, Report):
+            error = outcome if isinstance(outcome, IpvsError) else IpvsError(str(outcome))
+            self._report(Applied(plan, error, automatic))
+            return
+        self._builder.applied(outcome, drain, undoable)
+        if self._health is not None:  # a server taken out by hand: the checker must leave it out
+            for change in outcome.done:
+                pair = changes.parse_dest_target(change.target)
+                if pair is not None and (change.after is None or change.after.get("weight") == 0):
+                    self._health.stand_aside(*pair)
+        self._report(Applied(plan, outcome, automatic))

@@ -1,0 +1,116 @@
+"""The dashboard's lines around the tables, from one frame (formatting only): the director strip,
+the drains line and the status line."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from lvs_tui.doctor.watch import DoctorReport
+from lvs_tui.health.state import Health
+from lvs_tui.health.status import HealthView
+from lvs_tui.live.frame import DashboardFrame, ViewSettings
+from lvs_tui.model.format import bits, duration, human
+from lvs_tui.ops.drain import DrainStatus
+from lvs_tui.ui.rows import Display
+
+
+def director_strip(frame: DashboardFrame, exact: bool) -> Text:
+    """Two lines: the table's size and connections; the traffic and the director's own load."""
+    snapshot, totals = frame.snapshot, frame.totals
+    table = Text(no_wrap=True, overflow="ellipsis")
+    if snapshot is not None:
+        table.append(f"IPVS {snapshot.info.version}", style="bold")
+        table.append(f" · conn table {snapshot.info.conn_table_size} · ")
+    table.append(f"{totals.services} services · {totals.dests} real servers · conns ")
+    table.append(f"{human(totals.active, exact)} active {human(totals.inactive, exact)} inactive")
+    rates = totals.rates
+    traffic = Text(no_wrap=True, overflow="ellipsis")
+    traffic.append(f"{human(rates.cps, exact)} conn/s · {human(rates.inpps, exact)}/"
+                   f"{human(rates.outpps, exact)} pkt/s · {bits(rates.inbps, exact)}/"
+                   f"{bits(rates.outbps, exact)}")
+    load = frame.host
+    if load is not None:
+        traffic.append(f"  │ director cpu {load.cpu_percent:.0f}% (softirq {load.softirq_percent:.0f}%)"
+                       f" mem {load.memory_percent:.0f}%")
+        for nic in load.interfaces[:2]:
+            traffic.append(f" {nic.name} ↓{bits(nic.rx_bps)} ↑{bits(nic.tx_bps)}")
+    return Text("\n").join([table, traffic])
+
+
+def drains_text(hosts: list[tuple[str, int, DrainStatus]]) -> Text:
+    """The drains line: each drained host, its servers, what is left, progress and ETA."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for index, (address, servers, status) in enumerate(hosts):
+        if index:
+            text.append("  │  ")
+        counts = status.counts
+        text.append(f"draining {address}", style="bold")
+        text.append(f" ({servers} service{'s' if servers != 1 else ''}): ")
+        if status.drained:
+            text.append("drained", style="bold green")
+            continue
+        text.append(f"{counts.active} active {counts.inactive} inactive {counts.persistent} persistent left, "
+                    f"{status.progress * 100:.0f}%, ")
+        text.append("ETA ?" if status.eta is None else f"ETA {duration(status.eta)}")
+    return text
+
+
+def status_line(frame: DashboardFrame, description: str, interval: float, now: float, paused: bool,
+                view: ViewSettings, display: Display, read_only: str | None) -> tuple[Text, bool]:
+    """The status line, and whether it reports a failing poll."""
+    parts = Text()
+    if paused:
+        parts.append(" PAUSED ", style="bold reverse yellow")
+        parts.append(" ")
+    age = "never" if frame.polled_at is None else f"{now - frame.polled_at:.1f}s ago"
+    parts.append(f"{description} · every {interval:g}s · last good poll {age}")
+    if frame.health is not None:  # early in the line: what fails matters more than the sort
+        parts.append_text(health_summary(frame.health))
+    if frame.doctor is not None:
+        parts.append_text(doctor_summary(frame.doctor))
+    if view.filter:
+        parts.append(f" · filter /{view.filter}/", style="cyan")
+    parts.append(f" · sort {view.sort.column}{' ▼' if view.sort.reverse else ''}")
+    parts.append(f" · {'counters' if display.counters else 'rates'}, trend {display.metric.value}")
+    facts = frame.facts
+    if read_only:
+        parts.append(f" · read-only ({read_only})", style="bold")
+    elif facts.owner_warnings:
+        parts.append(" · ⚠ table managed by another tool", style="yellow")
+    if facts.sysctl_warnings:
+        parts.append(" · ⚠ run_estimation=0: the kernel's own rates read 0", style="yellow")
+    if frame.error:
+        return Text(f"✖ {frame.error}  ({parts.plain})"), True
+    return parts, False
+
+
+def health_summary(view: HealthView) -> Text:
+    """` · health ✔5 ✖1 (lvs-top health (pid 812))`, and loudly what min_healthy holds."""
+    if not view.running:
+        return Text(f" · health: {view.source or 'the checker'} is not running", style="bold red")
+    counts = view.counts()
+    text = Text(" · health ")
+    text.append(f"✔{counts[Health.HEALTHY]}", style="green")
+    if counts[Health.UNHEALTHY]:
+        text.append(f" ✖{counts[Health.UNHEALTHY]}", style="bold red")
+    if counts[Health.CHECKING]:
+        text.append(f" …{counts[Health.CHECKING]}", style="dim")
+    if counts[Health.DISABLED]:
+        text.append(f" ‖{counts[Health.DISABLED]}", style="yellow")
+    text.append(f" ({view.source})", style="dim")
+    if view.held:
+        text.append(f" ⚠ min_healthy keeps {len(view.held)} failing server"
+                    f"{'s' if len(view.held) > 1 else ''} in rotation", style="bold reverse red")
+    return text
+
+
+def doctor_summary(report: DoctorReport) -> Text:
+    """` · doctor ✖1 ⚠2 (enter on a service: why)`; nothing while all is well."""
+    text = Text()
+    errors, warnings = report.counts()
+    if errors or warnings:
+        text.append(f" · doctor ✖{errors} ⚠{warnings} (enter on a service: why)",
+                    style="bold red" if errors else "yellow")
+    if report.error:
+        text.append(f" · {report.error}", style="yellow")
+    return text

@@ -1,0 +1,372 @@
+"""The dashboard screen: the director strip, the services and real servers tables, the status line,
+and every key of the dashboard (declared once, in keys.py).
+
+It shows the app's current frame and nothing else: `show(frame)` is called with each new one, and
+the keys change only what is shown (order, filter, units) or hand a plan to the operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from lvs_tui.live.frame import DashboardFrame, ViewSettings
+from lvs_tui.model.dashboard import SERVICE_SORTS, SortKey
+from lvs_tui.model.distribution import Share
+from lvs_tui.model.history import Metric
+from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey
+from lvs_tui.ui import keys
+from lvs_tui.ui.chrome import director_strip, drains_text, status_line
+from lvs_tui.ui.conns import ConnectionsScreen
+from lvs_tui.ui.grid import Cell, Grid
+from lvs_tui.ui.operator import Operator
+from lvs_tui.ui.rows import Display, RowRenderer
+from lvs_tui.ui.screens import DetailScreen, HelpScreen
+
+if TYPE_CHECKING:
+    from lvs_tui.ui.app import LvsTopApp
+
+SORT_ORDER = list(SERVICE_SORTS)
+COMPACT_BELOW = 110  # terminal columns under which the tables drop their least vital columns
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = keys.BINDINGS
+
+    def __init__(self, app: LvsTopApp) -> None:
+        super().__init__()
+        self.top_app = app  # the app, typed (Screen.app is any App)
+        self.view = ViewSettings()
+        self.table_display = Display()
+        self.rows = RowRenderer(app.wall)
+        self.operator = Operator(self, app.session)
+        self._service: Service | None = None  # the selected service, as in the frame on screen
+        self._shares: dict[DestKey, Share] = {}
+        self._order: tuple[int, SortKey, str, tuple[ServiceKey, ...]] | None = None
+        self._health_shown = False
+        self.ready = False  # mounted, its widgets there: frames may be shown
+
+    @property
+    def frame(self) -> DashboardFrame:
+        return self.top_app.frame
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="director-strip")
+        yield Static(id="drains")
+        with Vertical(id="panes"):
+            yield Grid(self.rows.service_columns(), self.rows.service_row, id="services")
+            yield Static(id="dests-title")
+            yield Grid(self.rows.dest_columns(), self._dest_row, id="dests")
+        yield Input(placeholder="filter: substring or regex over address, port, scheduler", id="filter")
+        yield Static(id="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one("#drains", Static).display = False
+        self.services.focus()
+        self.ready = True
+        self.show(self.frame)
+        self.top_app.take_frame()  # one published before the screen was ready
+
+    def on_unmount(self) -> None:
+        self.ready = False
+
+    @property
+    def services(self) -> Grid:
+        return self.query_one("#services", Grid)
+
+    @property
+    def dests(self) -> Grid:
+        return self.query_one("#dests", Grid)
+
+    # --- a frame on screen --------------------------------------------------------------------------
+
+    def show(self, frame: DashboardFrame) -> None:
+        """Put `frame` on screen (the app calls this inside a batch update)."""
+        self.rows.show(frame, self.table_display)
+        if (frame.health is not None) != self._health_shown:  # a checker came or went
+            self._health_shown = frame.health is not None
+            self._set_columns()
+        self._refresh_services()
+        self.render_chrome()
+        self.operator.director_warnings()
+
+    def ordered(self) -> tuple[ServiceKey, ...]:
+        """The services to show, in order: the frame's own order, or recomputed once per frame when
+        the sort or filter changed since it was built."""
+        frame, view = self.frame, self.view
+        cached = self._order
+        if cached is None or cached[:3] != (frame.number, view.sort, view.filter):
+            cached = (frame.number, view.sort, view.filter, frame.order_for(view.sort, view.filter))
+            self._order = cached
+        return cached[3]
+
+    def _refresh_services(self) -> None:
+        services = self.services
+        services.set_rows(list(self.ordered()))
+        services.set_sorted(self.view.sort.column, self.view.sort.reverse)
+        self._refresh_dests(services.cursor_key)
+
+    def _refresh_dests(self, key: Hashable | None) -> None:
+        snapshot = self.frame.snapshot
+        service = None
+        if isinstance(key, ServiceKey) and snapshot is not None:
+            service = snapshot.service(key)
+            self._set_view(self.view.watching(key))
+        self._service = service
+        self._shares = {} if service is None else self.rows.dest_shares(service)
+        self.dests.set_rows([] if service is None else [dest.key for dest in service.dests])
+        title = "Real servers" if service is None else f"Real servers of {service.key.id}"
+        # Fixed-size lines (see the stylesheet): no layout pass, so only this line is repainted.
+        self.query_one("#dests-title", Static).update(Text(title, style="bold"), layout=False)
+
+    def _dest_row(self, key: Hashable) -> list[Cell]:
+        service = self._service
+        if service is None or not isinstance(key, DestKey):
+            return []
+        dest = service.dest(key)
+        if dest is None:
+            return [key.id]
+        return list(self.rows.dest_row(service, dest, self._shares.get(key)))
+
+    def _set_view(self, view: ViewSettings) -> None:
+        if view != self.view:
+            self.view = view
+            self.top_app.session.set_view(view)
+
+    def _set_display(self, display: Display) -> None:
+        self.table_display = display
+        self.rows.show(self.frame, display)
+
+    def _set_columns(self) -> None:
+        self.services.set_columns(self.rows.service_columns())
+        self.dests.set_columns(self.rows.dest_columns())
+
+    def render_chrome(self) -> None:
+        frame = self.frame
+        self.query_one("#director-strip", Static).update(director_strip(frame, self.table_display.exact),
+                                                         layout=False)
+        line = self.query_one("#drains", Static)
+        line.display = bool(frame.drains.hosts)
+        if frame.drains.hosts:
+            line.update(drains_text(list(frame.drains.hosts)), layout=False)
+        self.render_status()
+
+    def render_status(self) -> None:
+        app = self.top_app
+        text, failed = status_line(self.frame, app.description, app.interval, app.clock(), app.paused,
+                                   self.view, self.table_display, self.operator.read_only)
+        status = self.query_one("#status-line", Static)
+        status.set_class(failed, "error")
+        status.update(text, layout=False)
+
+    # --- events ----------------------------------------------------------------------------------
+
+    @on(Grid.Highlighted, "#services")
+    def _service_highlighted(self, event: Grid.Highlighted) -> None:
+        if self.ready:  # a cursor move still queued when the app closes finds no screen
+            self._refresh_dests(event.key)
+
+    @on(Grid.Selected)
+    def _row_selected(self, event: Grid.Selected) -> None:
+        self.action_detail()
+
+    @on(Grid.HeaderClicked, "#services")
+    def _header_clicked(self, event: Grid.HeaderClicked) -> None:
+        sort = self.view.sort
+        reverse = not sort.reverse if sort.column == event.column else False
+        self._set_sort(SortKey(event.column, reverse))
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        view = self.view
+        self._set_view(ViewSettings(view.sort, event.value, view.watched))
+        self._refresh_services()
+        self.render_status()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#filter", Input).display = False
+        self.services.focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        compact = event.size.width < COMPACT_BELOW
+        if compact != self.table_display.compact:
+            shown = self.table_display
+            self._set_display(Display(shown.exact, shown.counters, shown.metric, compact))
+            self._set_columns()
+
+    # --- keys: what is shown ------------------------------------------------------------------------
+
+    def action_quit(self) -> None:
+        self.app.exit()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(keys.help_columns(self.operator.read_only)))
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.value = ""
+        field.display = False
+        view = self.view
+        self._set_view(ViewSettings(view.sort, "", view.watched))
+        self._refresh_services()
+        self.services.focus()
+        self.render_status()
+
+    def _set_sort(self, sort: SortKey) -> None:
+        if sort.column not in SERVICE_SORTS:
+            raise ValueError(f"unknown sort column {sort.column!r}")
+        self._set_view(ViewSettings(sort, self.view.filter, self.view.watched))
+        self._refresh_services()
+        self.render_status()
+
+    def action_sort_next(self) -> None:
+        self._step_sort(1)
+
+    def action_sort_previous(self) -> None:
+        self._step_sort(-1)
+
+    def _step_sort(self, step: int) -> None:
+        sort = self.view.sort
+        column = SORT_ORDER[(SORT_ORDER.index(sort.column) + step) % len(SORT_ORDER)]
+        self._set_sort(SortKey(column, sort.reverse))
+
+    def action_sort_reverse(self) -> None:
+        sort = self.view.sort
+        self._set_sort(SortKey(sort.column, not sort.reverse))
+
+    def action_pause(self) -> None:
+        self.top_app.toggle_pause()
+        self.render_status()
+
+    def action_interval(self, step: int) -> None:
+        self.top_app.step_interval(step)
+        self.render_status()
+
+    def action_toggle_counters(self) -> None:
+        display = self.table_display
+        self._set_display(Display(display.exact, not display.counters, display.metric, display.compact))
+        self._set_columns()
+        self.render_status()
+
+    def action_toggle_exact(self) -> None:
+        display = self.table_display
+        self._set_display(Display(not display.exact, display.counters, display.metric, display.compact))
+        self.services.refresh()
+        self.dests.refresh()
+        self.render_chrome()
+
+    def action_next_metric(self) -> None:
+        display, metrics = self.table_display, list(Metric)
+        metric = metrics[(metrics.index(display.metric) + 1) % len(metrics)]
+        self._set_display(Display(display.exact, display.counters, metric, display.compact))
+        self.services.refresh()
+        self.render_status()
+
+    def action_switch_pane(self) -> None:
+        (self.dests if self.services.has_focus else self.services).focus()
+
+    def action_detail(self) -> None:
+        service = self._service
+        if service is None:
+            return
+        dest = self._focused_dest()
+        self.app.push_screen(DetailScreen(lambda: self.top_app.frame, service.key,
+                                          None if dest is None else dest.key))
+
+    def action_connections(self) -> None:
+        read = self.operator.setup.connections
+        if read is None:
+            self.notify("This director has no connection table to read.", severity="warning")
+        elif (selected := self.selected_dest()) is not None:
+            dest = selected[1]
+            title = f"{dest.key} (all services)"
+            self.app.push_screen(ConnectionsScreen(read, dest.address, dest.port, title))
+
+    # --- keys: changes, from the selection to the operator --------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in keys.WRITE_ACTIONS:
+            if self.app.screen is not self:
+                return False  # a confirmation or form is open: one change at a time
+            if self.operator.read_only:
+                return None  # dimmed: shown, never run
+        return True
+
+    def selected_service(self) -> Service | None:
+        if self._service is None:
+            self.notify("Select a service first.", severity="warning")
+        return self._service
+
+    def _focused_dest(self) -> Dest | None:
+        key = self.dests.cursor_key if self.dests.has_focus else None
+        service = self._service
+        return service.dest(key) if service is not None and isinstance(key, DestKey) else None
+
+    def selected_dest(self) -> tuple[Service, Dest] | None:
+        dest, service = self._focused_dest(), self._service
+        if service is None or dest is None:
+            self.notify("Select a real server first: Tab moves to the real servers.", severity="warning")
+            return None
+        return service, dest
+
+    def action_drain(self) -> None:
+        if (selected := self.selected_dest()) is not None:
+            self.operator.drain(*selected)
+
+    def action_drain_host(self) -> None:
+        if (selected := self.selected_dest()) is not None:
+            self.operator.drain_host(selected[1].address)
+
+    def action_bring_back(self) -> None:
+        if (selected := self.selected_dest()) is not None:
+            self.operator.bring_back(*selected)
+
+    def action_weight(self, step: int) -> None:
+        if (selected := self.selected_dest()) is not None:
+            self.operator.step_weight(*selected, step)
+
+    def action_add_service(self) -> None:
+        self.operator.add_service()
+
+    def action_add_dest(self) -> None:
+        if (service := self.selected_service()) is not None:
+            self.operator.add_dest(service)
+
+    def action_edit(self) -> None:
+        if self.dests.has_focus:
+            if (selected := self.selected_dest()) is not None:
+                self.operator.edit_dest(*selected)
+        elif (service := self.selected_service()) is not None:
+            self.operator.edit_service(service)
+
+    def action_remove(self) -> None:
+        if self.dests.has_focus:
+            if (selected := self.selected_dest()) is not None:
+                self.operator.remove_dest(*selected)
+        elif (service := self.selected_service()) is not None:
+            self.operator.remove_service(service)
+
+    def action_zero(self) -> None:
+        if (service := self.selected_service()) is not None:
+            self.operator.zero(service.key)
+
+    def action_zero_all(self) -> None:
+        self.operator.zero(None)
+
+    def action_undo(self) -> None:
+        self.operator.undo()
