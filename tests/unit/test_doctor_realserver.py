@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lvs_tui import realserver_cli
 from lvs_tui.cli import main
+from lvs_tui.cli import realserver as realserver_cli
 from lvs_tui.doctor.findings import Finding, Severity, worst
 from lvs_tui.doctor.realserver import HostFacts, Interface, check, plan
 from lvs_tui.ops.journal import Journal

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from lvs_tui.cli import build_parser, main
+from lvs_tui.cli.restore import run_restore
 from lvs_tui.ipvs.backend import Backend, DestEdit
 from lvs_tui.ipvs.readonly import ReadOnlyBackend
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.ipvsadm import save_lines, service_args
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.runner import JournalUnwritable
-from lvs_tui.restore_cli import run_restore
 from lvs_tui.sim import SimulatedDirector
 
 MAIL = ServiceKey.inet("tcp", "192.0.2.25", 25)  # in the demo table

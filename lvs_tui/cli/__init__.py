@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lvs_tui import __version__
-from lvs_tui.batch import BatchOptions, run_batch
+from lvs_tui.cli.batch import BatchOptions, run_batch
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
 
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "/run/lvs-top/health.json for root)")
     health.add_argument("--check-config", action="store_true",
                         help="with health: check the config, say what it checks, and exit")
-    from lvs_tui.realserver_cli import add_arguments
+    from lvs_tui.cli.realserver import add_arguments
 
     add_arguments(parser)
     doctor = parser.add_argument_group("doctor")
@@ -314,19 +314,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "not be probed, so it cannot be combined with --demo")
     try:
         if args.command == "realserver":
-            from lvs_tui.realserver_cli import run_realserver
+            from lvs_tui.cli.realserver import run_realserver
 
             return run_realserver(args)
         if args.command == "health":
             return run_health_command(args)
         if args.command == "doctor":
-            from lvs_tui.doctor_cli import run_doctor
+            from lvs_tui.cli.doctor import run_doctor
 
             return run_doctor(args, lambda: open_backend(args))
         if args.command == "save":
             return run_save(args)
         if args.command == "restore":
-            from lvs_tui.restore_cli import run_restore
+            from lvs_tui.cli.restore import run_restore
 
             return run_restore(args, open_backend)
         return run_batch_mode(args)
