@@ -1,7 +1,5 @@
-"""`lvs-top realserver --mode nat|dr|tun --vip VIP`, run on a real server: `--print` the commands it
-needs, `--check` what it has (exit 1 on an error), `--apply` the commands (as root; each as an
-argument list, never through a shell, and journaled; the first failure stops the rest, and says
-what ran)."""
+"""`lvs-top realserver --mode nat|dr|tun --vip VIP`: what a real server needs, printed, checked or
+applied."""
 
 from __future__ import annotations
 
@@ -10,14 +8,17 @@ import ipaddress
 import json
 import shlex
 import subprocess
-import sys
 
-from lvs_tui.doctor.findings import Severity, worst
-from lvs_tui.doctor.realserver import Step, check, plan
-from lvs_tui.ops.journal import Entry, Journal
-from lvs_tui.ops.runner import check_journal
+from lvs_tui.cli.common import Command, CommandParser, Exit, add_journal, fail, say
+from lvs_tui.doctor.realserver import Step, plan
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+DESCRIPTION = """\
+Run on a real server: print the commands it needs to serve VIP with the director's forwarding
+method (--print, the default), check what it has (--check, exit 1 on an error), or run the commands
+(--apply, as root: each as an argument list, never through a shell, and journaled; the first failure
+stops the rest, and says what ran)."""
+
+USAGE = "%(prog)s --mode nat|dr|tun --vip VIP [--print | --check | --apply] [options]"
 
 ARP_HELP = """\
 DR real servers must not answer ARP for the VIP, or they take the director's traffic. Three ways:
@@ -37,54 +38,85 @@ arp_announce (the higher of `all` and the interface's applies):
   2  always the best address of the outgoing interface: right for DR"""
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("realserver (run on a real server)", ARP_HELP)
-    group.add_argument("--mode", choices=("nat", "dr", "tun"), help="this real server's forwarding method")
-    group.add_argument("--vip", help="the virtual IP address the director forwards")
-    group.add_argument("--director", help="NAT: the director's address on this host's network")
-    group.add_argument("--interface", action="append", default=[], metavar="NAME",
-                       help="DR/TUN: an interface facing the clients' router, for its ARP settings "
-                       "(repeatable; `all` is always set)")
-    what = group.add_mutually_exclusive_group()
-    what.add_argument("--print", dest="print_plan", action="store_true", help="print the commands it needs")
+def build_parser() -> CommandParser:
+    parser = CommandParser("realserver", DESCRIPTION, usage=USAGE, epilog=ARP_HELP)
+    parser.add_argument("--mode", choices=("nat", "dr", "tun"), help="this real server's forwarding method")
+    parser.add_argument("--vip", help="the virtual IP address the director forwards")
+    parser.add_argument("--director", help="NAT: the director's address on this host's network")
+    parser.add_argument("--interface", action="append", default=[], metavar="NAME",
+                        help="DR/TUN: an interface facing the clients' router, for its ARP settings "
+                        "(repeatable; `all` is always set)")
+    what = parser.add_argument_group("what to do").add_mutually_exclusive_group()
+    what.add_argument("--print", dest="print_plan", action="store_true",
+                      help="print the commands it needs (the default)")
     what.add_argument("--check", dest="check_host", action="store_true",
                       help="check this host (exit 1 on errors)")
     what.add_argument("--apply", dest="apply_plan", action="store_true", help="run the commands (root)")
+    add_journal(parser)
+    parser.add_argument("--json", action="store_true", help="--check and --apply: the findings as JSON")
+    return parser
+
+
+def check(parser: CommandParser, args: argparse.Namespace) -> None:
+    if args.mode is None or args.vip is None:
+        parser.error("realserver needs --mode nat|dr|tun and --vip ADDRESS")
+    for option, address in (("--vip", args.vip), ("--director", args.director)):
+        try:
+            if address is not None:
+                ipaddress.ip_address(address)
+        except ValueError:
+            parser.error(f"{option} {address} is not an IP address")
+    if args.mode == "nat" and args.interface:
+        parser.error("--interface names the interfaces of DR's and TUN's ARP settings; NAT has none")
+    if args.mode != "nat" and args.director is not None:
+        parser.error("--director is for NAT; DR and TUN replies do not go back through the director")
+    if args.journal is not None and not args.apply_plan:
+        parser.error("--journal applies only to --apply, which changes this host")
+    if args.json and not (args.check_host or args.apply_plan):
+        parser.error("--json applies to --check and --apply, which print findings")
+    if not args.check_host:
+        try:
+            plan(args.mode, args.vip, args.director, tuple(args.interface))
+        except ValueError as error:  # NAT without --director
+            parser.error(str(error))
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_realserver(args)
+
+
+COMMAND = Command("realserver", build_parser, check, run)
 
 
 def run_realserver(args: argparse.Namespace) -> int:
-    if args.mode is None or args.vip is None:
-        return _usage("realserver needs --mode nat|dr|tun and --vip ADDRESS")
-    try:
-        ipaddress.ip_address(args.vip)
-    except ValueError:
-        return _usage(f"--vip {args.vip} is not an IP address")
     if args.check_host:
         return _check(args)
-    try:
-        steps = plan(args.mode, args.vip, args.director, tuple(args.interface))
-    except ValueError as error:  # NAT without --director
-        return _usage(str(error))
+    steps = plan(args.mode, args.vip, args.director, tuple(args.interface))
     if args.apply_plan:
         return _apply(args, steps)
     for step in steps:
         print(f"{' '.join(step.argv):60} # {step.why}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _check(args: argparse.Namespace) -> int:
+    from lvs_tui.doctor.findings import Severity, worst
     from lvs_tui.doctor.host import read_host
+    from lvs_tui.doctor.realserver import check as check_host
 
-    findings = check(args.mode, args.vip, read_host(), args.director)
+    findings = check_host(args.mode, args.vip, read_host(), args.director)
     if args.json:
         print(json.dumps({"mode": args.mode, "vip": args.vip, "findings": [f.json() for f in findings]}))
     else:
         for finding in findings:
             print(finding.line())
-    return EXIT_ERROR if worst(findings) >= Severity.ERROR else EXIT_OK
+    return Exit.ERROR if worst(findings) >= Severity.ERROR else Exit.OK
 
 
 def _apply(args: argparse.Namespace, steps: list[Step]) -> int:
+    from lvs_tui.ops.journal import Entry, Journal
+    from lvs_tui.ops.runner import check_journal
+
     journal = Journal(args.journal)
     check_journal(journal)  # like every change lvs-top makes: none that cannot be journaled
     target = f"realserver {args.mode} {args.vip}"
@@ -102,21 +134,15 @@ def _apply(args: argparse.Namespace, steps: list[Step]) -> int:
             journal.append(Entry("realserver", target, command, None, None, problem or "ok", step.why))
         except OSError as error:
             if not unjournaled:  # said once, not once per step
-                print(f"lvs-top: the journal {journal.path} cannot be written ({error.strerror or error}); "
-                      "choose another with --journal PATH.", file=sys.stderr)
+                say(f"the journal {journal.path} cannot be written ({error.strerror or error}); "
+                    "choose another with --journal PATH.")
             unjournaled = True
         if problem is not None:
-            return _fail(number, len(steps), problem)
+            return _failed(number, len(steps), problem)
     return _check(args)
 
 
-def _fail(number: int, total: int, problem: str) -> int:
+def _failed(number: int, total: int, problem: str) -> int:
     applied = "no step was applied" if number == 1 else f"steps 1 to {number - 1} were applied, the rest not"
-    print(f"lvs-top: step {number} of {total} failed ({problem}); {applied}: fix the cause and run --apply "
-          "again (every step can be run twice).", file=sys.stderr)
-    return EXIT_ERROR
-
-
-def _usage(message: str) -> int:
-    print(f"lvs-top: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return fail(f"step {number} of {total} failed ({problem}); {applied}: fix the cause and run --apply "
+                "again (every step can be run twice).")
