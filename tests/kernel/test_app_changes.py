@@ -48,7 +48,8 @@ def kernel_state() -> tuple[list[str], dict[str, Any]]:
 
 
 def run_app(steps: Callable[[Any, Any], Awaitable[None]], journal: Path, read_only: bool = False) -> None:
-    from lvs_tui.cli import build_parser, open_backend, ops_setup
+    from lvs_tui.cli.common import open_backend, ops_setup
+    from lvs_tui.cli.dashboard import build_parser
     from lvs_tui.ui.app import LvsTopApp
     from lvs_tui.ui.grid import Grid
 

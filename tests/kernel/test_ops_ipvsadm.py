@@ -1,4 +1,4 @@
-"""lvs_tui.ops.ipvsadm against the kernel: each rendered command leaves the table exactly as the
+"""lvs_tui.ops.commands and lvs_tui.ops.rules against the kernel: each rendered command leaves the table exactly as the
 backend's write does, and save -> `ipvsadm -C` -> `ipvsadm -R` rebuilds the table, thresholds
 included (compared through `ipvsadm -Sn` plus the thresholds listing, as in test_writes)."""
 

@@ -65,9 +65,9 @@ def test_unknown_netns_is_one_sentence_and_exit_1() -> None:
         (["--demo-size", "10by10", "--batch"], "10by10"),
         (["--demo", "--netns", "blue", "--batch"], "cannot be combined"),
         (["--demo"], "needs a terminal"),
-        (["--demo", "--health", "h.toml", "--batch"], "cannot be combined with --demo"),
+        (["--demo", "--health", "h.toml"], "cannot be combined with --demo"),
         (["health"], "health takes its CONFIG"),
-        (["--demo", "doctor"], "doctor examines this host as a director"),
+        (["doctor", "--demo"], "doctor examines this host as a director"),
         (["realserver", "--vip", "10.10.0.1"], "realserver needs --mode nat|dr|tun and --vip ADDRESS"),
         (["realserver", "--mode", "nat", "--vip", "10.10.0.1", "--print"], "NAT: give the director's"),
         (["health", "--check-config", "/nonexistent/h.toml"], "/nonexistent/h.toml: cannot read it"),
@@ -109,7 +109,7 @@ def test_a_closed_pipe_ends_quietly() -> None:
 def test_save_prints_rules_that_parse_back_into_the_same_table(capsys: pytest.CaptureFixture[str]) -> None:
     from lvs_tui.ops.rules import DestRule, ServiceRule, parse_rules
 
-    assert main(["--demo", "save"]) == 0
+    assert main(["save", "--demo"]) == 0
     text = capsys.readouterr().out
     rules = parse_rules(text)
     main(["--demo", "--batch", "--json"])

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lvs_tui import realserver_cli
 from lvs_tui.cli import main
+from lvs_tui.cli import realserver as realserver_cli
 from lvs_tui.doctor.findings import Finding, Severity, worst
 from lvs_tui.doctor.realserver import HostFacts, Interface, check, plan
 from lvs_tui.ops.journal import Journal
@@ -110,7 +110,9 @@ def test_print_from_the_command_line() -> None:
     assert lines[0].startswith("modprobe ipip ") and "# decapsulate IP-in-IP" in lines[0]
     bad = subprocess.run([sys.executable, "-m", "lvs_tui", "realserver", "--mode", "dr", "--vip", "nope",
                           "--print"], capture_output=True, text=True, check=False)
-    assert bad.returncode == 2 and bad.stderr == "lvs-top: --vip nope is not an IP address\n"
+    assert bad.returncode == 2
+    assert bad.stderr == ("lvs-top realserver: --vip nope is not an IP address; "
+                          "see lvs-top realserver --help.\n")
 
 
 def test_apply_stops_at_the_first_failure_journals_each_step_and_says_what_ran(
@@ -125,7 +127,7 @@ def test_apply_stops_at_the_first_failure_journals_each_step_and_says_what_ran(
 
     monkeypatch.setattr(realserver_cli.subprocess, "run", fake_run)
     journal = tmp_path / "journal.jsonl"
-    code = main(["--journal", str(journal), "realserver", "--mode", "dr", "--vip", VIP, "--apply"])
+    code = main(["realserver", "--mode", "dr", "--vip", VIP, "--apply", "--journal", str(journal)])
     assert code == 1
     assert ran == [["ip", "addr", "replace", f"{VIP}/32", "dev", "lo"],
                    ["sysctl", "-w", "net.ipv4.conf.all.arp_ignore=1"],

@@ -6,7 +6,7 @@ import configparser
 import shlex
 from pathlib import Path
 
-from lvs_tui.cli import build_parser
+from lvs_tui.cli import parse
 from lvs_tui.health.checks import CommandCheck, HttpCheck
 from lvs_tui.health.config import load_config
 
@@ -35,6 +35,6 @@ def test_the_systemd_unit_runs_commands_the_cli_accepts() -> None:
     for line in commands:
         argv = shlex.split(line)
         assert argv[0].endswith("/lvs-top")
-        args = build_parser().parse_intermixed_args(argv[1:])
-        assert args.command == "health" and args.file == "/etc/lvs-top/health.toml"
+        command, args = parse(argv[1:])
+        assert command.name == "health" and args.config == "/etc/lvs-top/health.toml"
     assert service["KillSignal"] == "SIGTERM" and service["RestartPreventExitStatus"] == "2"

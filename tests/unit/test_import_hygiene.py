@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-CORE = ["lvs_tui.model", "lvs_tui.ipvs", "lvs_tui.sim", "lvs_tui.batch", "lvs_tui.cli"]
+CORE = ["lvs_tui.model", "lvs_tui.ipvs", "lvs_tui.sim", "lvs_tui.cli", "lvs_tui.cli.batch"]
 
 
 def test_core_modules_do_not_import_textual() -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from lvs_tui.cli import build_parser, main
+from lvs_tui.cli import main
+from lvs_tui.cli.restore import build_parser, run_restore
 from lvs_tui.ipvs.backend import Backend, DestEdit
 from lvs_tui.ipvs.readonly import ReadOnlyBackend
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.commands import save_lines, service_args
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.runner import JournalUnwritable
-from lvs_tui.restore_cli import run_restore
 from lvs_tui.sim import SimulatedDirector
 
 MAIL = ServiceKey.inet("tcp", "192.0.2.25", 25)  # in the demo table
@@ -41,7 +41,7 @@ def saved(tmp_path: Path, director: SimulatedDirector, drop: ServiceKey | None =
 
 def restore(director: SimulatedDirector | ReadOnlyBackend, *argv: str) -> int:
     """run_restore on one shared director (cli.main would open a fresh one for each call)."""
-    args = build_parser().parse_args(["--demo", "restore", *argv])
+    args = build_parser().parse_args([*argv, "--demo"])
 
     def open_backend(_: argparse.Namespace) -> Backend:
         return director
@@ -64,7 +64,7 @@ def test_a_malformed_line_is_refused_by_number_and_nothing_is_applied(
     assert "line 3" in err and "Nothing was applied" in err
     assert save_lines(director.snapshot()) == before  # the valid first line was not applied either
     assert not journal.exists()
-    assert main(["--demo", "restore", str(rules), "--yes", "--journal", str(journal)]) == 1
+    assert main(["restore", str(rules), "--demo", "--yes", "--journal", str(journal)]) == 1
 
 
 def test_restore_puts_back_a_saved_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,7 +96,7 @@ def test_read_only_shows_the_difference_and_applies_nothing(
     assert restore(ReadOnlyBackend(director), str(rules), "--yes", "--journal", str(journal)) == 0
     assert save_lines(director.snapshot()) == before
     assert not journal.exists()
-    assert main(["--demo", "--read-only", "restore", str(rules), "--yes", "--journal", str(journal)]) == 0
+    assert main(["restore", str(rules), "--demo", "--read-only", "--yes", "--journal", str(journal)]) == 0
     captured = capsys.readouterr()
     assert captured.out.count("- ipvsadm -D -t 192.0.2.25:25") == 2  # once per run
     assert "nothing was applied" in captured.err
@@ -108,7 +108,7 @@ def test_without_yes_and_without_a_terminal_restore_exits_2(tmp_path: Path) -> N
     journal = tmp_path / "journal.jsonl"
     # A new session has no controlling terminal: /dev/tty cannot be opened to ask.
     result = subprocess.run(
-        [sys.executable, "-m", "lvs_tui", "--demo", "restore", str(rules), "--journal", str(journal)],
+        [sys.executable, "-m", "lvs_tui", "restore", str(rules), "--demo", "--journal", str(journal)],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
         start_new_session=True,
     )
@@ -122,7 +122,7 @@ def test_main_applies_the_difference_and_journals_it(
 ) -> None:
     rules = saved(tmp_path, demo(), drop=MAIL)
     journal = Journal(tmp_path / "journal.jsonl")
-    assert main(["--demo", "restore", str(rules), "--yes", "--journal", str(journal.path)]) == 0
+    assert main(["restore", str(rules), "--demo", "--yes", "--journal", str(journal.path)]) == 0
     assert [(entry["target"], entry["result"]) for entry in journal.entries()] == [(MAIL.id, "ok")]
     out = capsys.readouterr().out
     assert "ipvsadm -D -t 192.0.2.25:25: ok" in out
@@ -140,7 +140,7 @@ def test_an_unwritable_journal_stops_restore_before_any_change(
     with pytest.raises(JournalUnwritable):
         restore(director, str(rules), "--yes", "--journal", str(journal))
     assert save_lines(director.snapshot()) == before
-    assert main(["--demo", "restore", str(rules), "--yes", "--journal", str(journal)]) == 1
+    assert main(["restore", str(rules), "--demo", "--yes", "--journal", str(journal)]) == 1
     assert str(journal) in capsys.readouterr().err
 
 

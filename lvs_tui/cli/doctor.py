@@ -11,15 +11,46 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from lvs_tui.doctor.director import diagnose
-from lvs_tui.doctor.findings import Finding, Severity, worst
-from lvs_tui.ipvs.backend import Backend
+from lvs_tui.cli.common import DEMO_OPTIONS, Command, CommandParser, Exit, add_source, open_backend, seconds
 
-EXIT_OK, EXIT_ERROR = 0, 1
+if TYPE_CHECKING:
+    from lvs_tui.doctor.findings import Finding
+    from lvs_tui.ipvs.backend import Backend
+
+DESCRIPTION = """\
+Say what is wrong around IPVS on this director, service by service, for the forwarding method of
+its real servers (NAT, DR, TUN): each finding with its cause and its fix. The table is read twice,
+--sample seconds apart, for the symptoms that only traffic shows. Exit 1 when an error is found."""
+
+NO_DEMO = "the doctor examines this host as a director, and the demo's table has no network behind it"
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser("doctor", DESCRIPTION, refused=dict.fromkeys(DEMO_OPTIONS, NO_DEMO))
+    add_source(parser, demo=False)
+    parser.add_argument("--sample", type=seconds, default=3.0, metavar="SECONDS",
+                        help="read the counters twice, this far apart (default 3)")
+    parser.add_argument("--json", action="store_true", help="the findings as one JSON object, for scripts")
+    parser.set_defaults(read_only=True)  # the doctor only reads: its backend refuses any write
+    return parser
+
+
+def check(parser: CommandParser, args: argparse.Namespace) -> None:
+    pass  # argparse has checked all there is
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_doctor(args, lambda: open_backend(args))
+
+
+COMMAND = Command("doctor", build_parser, check, run)
 
 
 def run_doctor(args: argparse.Namespace, open_backend: Callable[[], Backend]) -> int:
+    from lvs_tui.doctor.findings import Severity, worst
+
     findings = examine(open_backend, args.sample, args.netns)
     if args.json:
         print(json.dumps({"findings": [finding.json() for finding in findings]}))
@@ -29,11 +60,12 @@ def run_doctor(args: argparse.Namespace, open_backend: Callable[[], Backend]) ->
         errors = sum(f.severity is Severity.ERROR for f in findings)
         warnings = sum(f.severity is Severity.WARNING for f in findings)
         print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
-    return EXIT_ERROR if worst(findings) >= Severity.ERROR else EXIT_OK
+    return Exit.ERROR if worst(findings) >= Severity.ERROR else Exit.OK
 
 
 def examine(open_backend: Callable[[], Backend], sample: float, netns: str | None) -> list[Finding]:
     """The findings, worst first."""
+    from lvs_tui.doctor.director import diagnose
     from lvs_tui.doctor.host import read_director
 
     backend = open_backend()

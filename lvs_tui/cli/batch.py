@@ -6,13 +6,16 @@ ipvsadm itself cannot combine.
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
+from lvs_tui.cli.common import Exit, open_backend
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.model.export import snapshot_json
 from lvs_tui.model.format import bits, forward_label, human, service_label, service_options
@@ -115,3 +118,16 @@ def run_batch(
             out.write(render_text(snapshot, rates, backend.description, options.exact) + "\n")
         out.flush()
         previous = snapshot
+
+
+def run_batch_mode(args: argparse.Namespace) -> int:
+    """`lvs-top --batch`: the arguments' snapshots on stdout."""
+    iterations = 1 if args.iterations is None else args.iterations
+    count = iterations if iterations > 0 else sys.maxsize  # 0: until interrupted
+    options = BatchOptions(count=count, delay=args.delay, json=args.json, exact=args.exact)
+    backend = open_backend(args)
+    try:
+        run_batch(backend, options, sys.stdout)
+    finally:
+        backend.close()
+    return Exit.OK

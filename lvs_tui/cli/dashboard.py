@@ -1,0 +1,200 @@
+"""`lvs-top [options]`: the dashboard; `lvs-top --batch [options]`: the table printed instead."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from lvs_tui import __version__
+from lvs_tui.cli.common import (
+    Command,
+    CommandParser,
+    Exit,
+    add_changes,
+    add_source,
+    add_state,
+    check_source,
+    demo_director,
+    fail,
+    guarded,
+    is_demo,
+    open_backend,
+    ops_setup,
+    seconds,
+)
+
+if TYPE_CHECKING:
+    from lvs_tui.doctor.watch import DoctorWatch
+    from lvs_tui.health.feed import HealthFeed
+    from lvs_tui.live.session import HealthSource
+    from lvs_tui.ops.poller import SubmitJob
+    from lvs_tui.ops.setup import OpsSetup
+    from lvs_tui.ui.factory import AppSettings
+
+USAGE = """\
+%(prog)s [options]               the dashboard
+       %(prog)s --batch [options]       the table printed, like top -b
+       %(prog)s COMMAND [options]       save, restore FILE, health CONFIG, doctor, realserver"""
+
+COMMANDS = """\
+commands (first on the line; lvs-top COMMAND --help for their options):
+  save            print the table in ipvsadm-restore format, thresholds included (ipvsadm -S drops them)
+  restore FILE    show what makes the table equal to FILE, then apply it once confirmed
+  health CONFIG   run the health checker as a service (logs to stderr)
+  doctor          what is wrong around IPVS on this director (exit 1 on an error)
+  realserver      print, check or apply what a real server needs for NAT, DR or TUN
+
+Reading IPVS needs CAP_NET_ADMIN (run as root); --demo needs nothing."""
+
+# Options that only the interactive dashboard uses: batch mode only reads, so it refuses them.
+DASHBOARD_ONLY = (("health", "--health"), ("state", "--state"), ("journal", "--journal"),
+                  ("read_only", "--read-only"))
+BATCH_ONLY = (("iterations", "-n/--iterations"), ("json", "--json"), ("exact", "--exact"))
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"the count must be 0 (no end) or more, not {text}")
+    return value
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser("", "A live dashboard for Linux Virtual Server (IPVS) load balancers.",
+                           usage=USAGE, epilog=COMMANDS)
+    parser.add_argument("--version", action="version", version=f"lvs-top {__version__}")
+    parser.add_argument("-d", "--delay", type=seconds, default=1.0, metavar="SECONDS",
+                        help="seconds between polls (default 1; with --batch, 0 = back to back)")
+    add_source(parser, demo=True)
+    add_changes(parser)
+    health = parser.add_argument_group("health checks")
+    health.add_argument("--health", metavar="CONFIG",
+                        help="run the health checker inside the dashboard, with this config (TOML)")
+    add_state(health)
+    batch = parser.add_argument_group("batch mode, like top -b")
+    batch.add_argument("-b", "--batch", action="store_true", help="print snapshots instead of the dashboard")
+    batch.add_argument("-n", "--iterations", type=_count, metavar="COUNT",
+                       help="how many snapshots to print (default 1; 0 = until interrupted)")
+    batch.add_argument("--json", action="store_true", help="one JSON object per snapshot, one per line")
+    batch.add_argument("--exact", action="store_true", help="raw numbers instead of K/M/G units")
+    return parser
+
+
+def check(parser: CommandParser, args: argparse.Namespace) -> None:
+    check_source(parser, args)
+    if args.batch:
+        for dest, option in DASHBOARD_ONLY:
+            if getattr(args, dest):
+                parser.error(f"{option} does not apply to --batch: batch mode only reads the table")
+    else:
+        for dest, option in BATCH_ONLY:
+            if getattr(args, dest) not in (None, False):
+                parser.error(f"{option} applies only to --batch")
+    if args.health and is_demo(args):
+        parser.error("--health checks real servers; the demo's are documentation addresses that must "
+                     "not be probed, so it cannot be combined with --demo")
+    if args.state and is_demo(args):
+        parser.error("--state reads the checker of a kernel's table; the demo has none, so it cannot be "
+                     "combined with --demo")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch:
+        from lvs_tui.cli.batch import run_batch_mode
+
+        return run_batch_mode(args)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return fail("the dashboard needs a terminal; use --batch to print to a pipe or a file.", Exit.USAGE)
+    return run_dashboard(args)
+
+
+COMMAND = Command("", build_parser, check, run)
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    """Build the app from the arguments and run it until the operator quits."""
+    from lvs_tui.ui.factory import make_app
+
+    try:
+        app = make_app(app_settings(args))
+    except ValueError as error:  # a health config with mistakes, or another checker running
+        return fail(str(error), Exit.USAGE)
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        return Exit.INTERRUPTED
+    return Exit.OK
+
+
+def app_settings(args: argparse.Namespace) -> AppSettings:
+    """What the dashboard is built from, as the arguments ask: the one place they become an app."""
+    from lvs_tui.live.hostload import HostSampler
+    from lvs_tui.ui.factory import AppSettings
+
+    setup = ops_setup(args)
+    interval = args.delay if args.delay > 0 else 1.0
+    if is_demo(args):
+        director = demo_director(args)
+        # The simulation has counts, not a connection table: it spells entries out from them. It has
+        # no network to examine and no real servers to check either.
+        setup = replace(setup, connections=director.connections)
+        return AppSettings(lambda: guarded(args, director), "demo", interval, setup, host=HostSampler())
+    description = f"kernel (netns {args.netns})" if args.netns else "kernel"
+    return AppSettings(lambda: open_backend(args), description, interval, setup, health_feed(args, setup),
+                       doctor_watch(args.netns), HostSampler())
+
+
+def health_feed(args: argparse.Namespace, setup: OpsSetup) -> HealthSource:
+    """The checker this dashboard runs (--health), else the state file of one running elsewhere.
+
+    Raises ValueError, as a sentence, for a config with mistakes or a checker already running.
+    """
+    from lvs_tui.health.config import load_config
+    from lvs_tui.health.daemon import CheckerRunning, previous_state
+    from lvs_tui.health.engine import Engine
+    from lvs_tui.health.feed import EngineFeed, StateFileFeed
+    from lvs_tui.health.status import default_state_path
+
+    state = args.state or default_state_path()
+    if not args.health:
+        return lambda submit: StateFileFeed(state)
+    config = load_config(args.health)  # ConfigError is a ValueError
+    try:
+        taken_out = previous_state(state)
+    except CheckerRunning as error:
+        raise ValueError(f"{error}; or drop --health: the health column shows that checker's state") from None
+    netns = None
+    if args.netns:
+        from lvs_tui.ipvs.netlink import netns_path
+
+        netns = netns_path(args.netns)
+
+    def feed(submit: SubmitJob) -> HealthFeed:
+        engine = Engine(config, submit, setup.journal, read_only=setup.read_only, state_path=state,
+                        source=f"lvs-top --health (pid {os.getpid()})", taken_out=taken_out)
+        return EngineFeed(engine, netns)
+
+    return feed
+
+
+def doctor_watch(netns: str | None) -> DoctorWatch:
+    """The doctor for the dashboard, reading the facts of the director's namespace."""
+    from lvs_tui.doctor.director import DirectorFacts
+    from lvs_tui.doctor.host import read_director
+    from lvs_tui.doctor.watch import DoctorWatch
+
+    if netns is None:
+        return DoctorWatch(read_director)
+    from lvs_tui.ipvs.netlink import in_netns
+
+    def read(addresses: Iterable[str]) -> DirectorFacts:
+        return in_netns(netns, lambda: read_director(addresses))
+
+    return DoctorWatch(read)

@@ -1,0 +1,81 @@
+"""`lvs-top health CONFIG`: the health checker as a service; `--check-config` checks CONFIG only."""
+
+from __future__ import annotations
+
+import argparse
+
+from lvs_tui.cli.common import (
+    DEMO_OPTIONS,
+    Command,
+    CommandParser,
+    Exit,
+    add_changes,
+    add_source,
+    add_state,
+    fail,
+    open_backend,
+    read_only_reason,
+)
+
+DESCRIPTION = """\
+Run the health checker as a service: check the real servers of CONFIG (TOML) and take the failing
+ones out of the table. Logs go to stderr (with journald's priorities under systemd); SIGHUP reloads
+CONFIG (a config with mistakes is refused), SIGTERM stops and leaves every weight as it is."""
+
+NO_DEMO = "the checker probes real servers, and the demo's are documentation addresses, not to be probed"
+
+# What --check-config ignores: it reads CONFIG and nothing else.
+NOT_WITH_CHECK_CONFIG = (("netns", "--netns"), ("read_only", "--read-only"), ("journal", "--journal"),
+                         ("state", "--state"))
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser("health", DESCRIPTION, usage="%(prog)s CONFIG [options]",
+                           refused=dict.fromkeys(DEMO_OPTIONS, NO_DEMO))
+    # Optional for argparse, so that a missing CONFIG is said by `check` in a sentence of our own.
+    parser.add_argument("config", nargs="?", metavar="CONFIG", help="the checker's config (TOML)")
+    parser.add_argument("--check-config", action="store_true",
+                        help="check CONFIG, say what it checks, and exit (exit 2 on a mistake)")
+    add_source(parser, demo=False)
+    add_changes(parser)
+    add_state(parser)
+    return parser
+
+
+def check(parser: CommandParser, args: argparse.Namespace) -> None:
+    if args.config is None:
+        parser.error("health takes its CONFIG, the checker's config file (TOML)")
+    if args.check_config:
+        for dest, option in NOT_WITH_CHECK_CONFIG:
+            if getattr(args, dest):
+                parser.error(f"{option} does not apply to --check-config, which only reads CONFIG")
+
+
+def run(args: argparse.Namespace) -> int:
+    from lvs_tui.health.daemon import run_health
+    from lvs_tui.health.status import default_state_path
+    from lvs_tui.ops.journal import Journal
+
+    if args.check_config:
+        return check_config(args.config)
+    return run_health(args.config, args.state or default_state_path(), Journal(args.journal),
+                      read_only_reason(args), lambda: open_backend(args), args.netns)
+
+
+def check_config(path: str) -> int:
+    """Say what the config checks, one line per service; a config with mistakes is exit 2."""
+    from lvs_tui.health.config import ConfigError, load_config
+
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        return fail(str(error), Exit.USAGE)
+    for service in config.services:
+        servers = ", ".join(f"{server.dest} ({type(server.check).__name__.removesuffix('Check').lower()}"
+                            f" every {server.interval:g}s)" for server in service.servers)
+        print(f"{service.key}: {service.action}, min_healthy {service.min_healthy}, "
+              f"sorry {service.sorry or '-'}: {servers}")
+    return Exit.OK
+
+
+COMMAND = Command("health", build_parser, check, run)
