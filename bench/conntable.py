@@ -15,11 +15,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 
-from lvs_tui.model.connections import by_client, for_dest
+from lvs_tui.model.connections import Connection, by_client, for_dest
 from lvs_tui.ops.conntable import read_connections, read_dest_connections
 
 HEADER = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
@@ -50,10 +51,11 @@ def main() -> None:
         path = Path(scratch) / "ip_vs_conn"
         write_table(path, lines)
         rss_before = process.memory_info().rss / 2**20
-        for name, read in (
+        readers: tuple[tuple[str, Callable[[], Iterator[Connection]]], ...] = (
             ("parse every line", lambda: for_dest(read_connections(str(path)), "10.20.1.2", 80)),
             ("prefilter (what the screen uses)", lambda: read_dest_connections("10.20.1.2", 80, str(path))),
-        ):
+        )
+        for name, read in readers:
             times = []
             for _ in range(repeat):
                 started = time.perf_counter()

@@ -55,7 +55,7 @@ def pyroute2_dumper() -> Callable[[], object] | None:
     """The dump as pyroute2's documentation shows it (messages only, no records, no stats), for
     comparison; None when pyroute2 is not installed (it is a development dependency only)."""
     try:
-        from pyroute2 import IPVS, IPVSService
+        from pyroute2 import IPVS, IPVSService  # type: ignore[import-untyped]
     except ImportError:
         return None
     ipvs = IPVS()

@@ -64,7 +64,8 @@ class Engine:
                  read_only: str | None = None, log: Log | None = None, source: str = "this dashboard",
                  state_path: Path | None = None,
                  taken_out: Mapping[ServiceKey, Mapping[DestKey, DestConfig]] | None = None,
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 round_every: float = ROUND_EVERY) -> None:
         self.config = config
         self._submit = submit
         self._journal = journal
@@ -73,6 +74,7 @@ class Engine:
         self._source = source
         self._state_path = state_path
         self._clock, self._wall = clock, wall
+        self._round_period = round_every  # rounds even when nothing changed: others edit the table
         self._taken_out: dict[ServiceKey, dict[DestKey, DestConfig]] = {
             key: dict(dests) for key, dests in (taken_out or {}).items()}
         self._trackers: dict[Pair, Tracker] = {}
@@ -178,7 +180,7 @@ class Engine:
                 continue
             if any(self._state_of(service, dest) is Health.HEALTHY for dest in dests):
                 return RAMP_EVERY  # a recovered server is ramping up
-        return ROUND_EVERY
+        return self._round_period
 
     def _state_of(self, service: ServiceKey, dest: DestKey) -> Health | None:
         tracker = self._trackers.get((service, dest))

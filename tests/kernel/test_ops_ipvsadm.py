@@ -1,6 +1,7 @@
-"""lvs_tui.ops.commands and lvs_tui.ops.rules against the kernel: each rendered command leaves the table exactly as the
-backend's write does, and save -> `ipvsadm -C` -> `ipvsadm -R` rebuilds the table, thresholds
-included (compared through `ipvsadm -Sn` plus the thresholds listing, as in test_writes)."""
+"""lvs_tui.ops.commands and lvs_tui.ops.rules against the kernel: each rendered command leaves the
+table exactly as the backend's write does, and save -> `ipvsadm -C` -> `ipvsadm -R` rebuilds the
+table, thresholds included (compared through `ipvsadm -Sn` plus the thresholds listing, as in
+test_writes)."""
 
 from __future__ import annotations
 

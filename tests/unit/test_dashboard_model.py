@@ -81,7 +81,10 @@ def test_sort_by_column_and_reverse_and_marks_last() -> None:
     rates = window.rates(table, NOTHING)
     assert rates is not None
     conns = counter.sums(table)
-    by = lambda sort: ordered(table, rates.services, conns, sort, "")  # noqa: E731
+
+    def by(sort: SortKey) -> tuple[ServiceKey, ...]:
+        return ordered(table, rates.services, conns, sort, "")
+
     assert by(SortKey("service")) == (WEB, DNS, MARK)  # tcp before udp, marks after addresses
     assert by(SortKey("cps", reverse=True)) == (DNS, MARK, WEB)
     assert by(SortKey("scheduler"))[-1] == WEB  # "sh" < "wrr"
@@ -90,7 +93,10 @@ def test_sort_by_column_and_reverse_and_marks_last() -> None:
 def test_filter_is_regex_when_it_compiles_else_substring() -> None:
     table = snap(0.0, {WEB: 0, DNS: 0, MARK: 0})
     conns = ConnCounter().sums(table)
-    shown = lambda text: ordered(table, {}, conns, SortKey("service"), text)  # noqa: E731
+
+    def shown(text: str) -> tuple[ServiceKey, ...]:
+        return ordered(table, {}, conns, SortKey("service"), text)
+
     assert shown("udp") == (DNS,)
     assert set(shown(r":(80|53)$")) == {WEB, DNS}
     assert shown("fwm:7 wrr(") == ()  # not a regex: a substring that matches nothing here

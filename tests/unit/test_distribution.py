@@ -5,8 +5,10 @@ from lvs_tui.model.records import Dest, DestKey, Family, Service, ServiceKey
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)
 
 
-def dest(n: int, weight: int, **fields: int) -> Dest:
-    return Dest(f"198.51.100.{n}", 80, Family.IPV4, weight=weight, **fields)
+def dest(n: int, weight: int, upper_threshold: int = 0, active_conns: int = 0,
+         inactive_conns: int = 0) -> Dest:
+    return Dest(f"198.51.100.{n}", 80, Family.IPV4, weight=weight, upper_threshold=upper_threshold,
+                active_conns=active_conns, inactive_conns=inactive_conns)
 
 
 def rates_of(*cps: float) -> dict[DestKey, Rates]:

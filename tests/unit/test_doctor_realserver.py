@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from lvs_tui.cli import main
-from lvs_tui.cli import realserver as realserver_cli
 from lvs_tui.doctor.findings import Finding, Severity, worst
 from lvs_tui.doctor.realserver import HostFacts, Interface, check, plan
 from lvs_tui.ops.journal import Journal
@@ -125,7 +124,7 @@ def test_apply_stops_at_the_first_failure_journals_each_step_and_says_what_ran(
         error = "permission denied" if failed else ""
         return subprocess.CompletedProcess(argv, 1 if failed else 0, "", error)
 
-    monkeypatch.setattr(realserver_cli.subprocess, "run", fake_run)
+    monkeypatch.setattr("subprocess.run", fake_run)
     journal = tmp_path / "journal.jsonl"
     code = main(["realserver", "--mode", "dr", "--vip", VIP, "--apply", "--journal", str(journal)])
     assert code == 1

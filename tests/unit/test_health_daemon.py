@@ -13,13 +13,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from test_health_engine import KEY, LOOPBACK, config_text, director, weights
-
 from lvs_tui.health.daemon import StderrLog, run_health
 from lvs_tui.health.status import HealthView, read_state, write_state
 from lvs_tui.model.records import DestKey
 from lvs_tui.ops.commands import save_lines
 from lvs_tui.ops.journal import Journal
+from tests.health_fixtures import KEY, LOOPBACK, config_text, director, weights
 
 
 class Log(StderrLog):

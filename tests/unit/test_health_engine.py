@@ -5,86 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from lvs_tui.health.config import parse_config
 from lvs_tui.health.engine import Engine
 from lvs_tui.health.state import Health
 from lvs_tui.health.status import read_state
-from lvs_tui.ipvs.backend import Backend, DestConfig, DestEdit, ServiceConfig
-from lvs_tui.model.records import DestKey, ServiceKey
+from lvs_tui.ipvs.backend import DestConfig, DestEdit
+from lvs_tui.model.records import DestKey
 from lvs_tui.ops.journal import Journal
-from lvs_tui.sim import SimulatedDirector
-
-KEY = ServiceKey.inet("tcp", "192.0.2.99", 80)
-LOOPBACK = "127.0.0.1"
-
-
-class Listener:
-    """A TCP server on loopback that can be stopped and started again on the same port."""
-
-    def __init__(self) -> None:
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            writer.close()
-
-        self.server = await asyncio.start_server(handle, LOOPBACK, self.port, reuse_address=True)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-
-class BackendThread:
-    """The poller's part: jobs run one at a time on a thread that owns the backend."""
-
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self.lock = threading.Lock()
-        self.jobs = 0
-
-    def submit(self, job: Callable[[Backend], Any], done: Callable[[Any], None]) -> None:
-        def run() -> None:
-            with self.lock:
-                self.jobs += 1
-                done(job(self.backend))
-
-        threading.Thread(target=run, daemon=True).start()
-
-
-def config_text(ports: list[int], extra: str = "") -> str:
-    servers = "".join(f'  [[service.server]]\n  address = "{LOOPBACK}:{port}"\n' for port in ports)
-    return (f'[defaults]\ninterval = 0.1\ntimeout = 0.5\nrise = 2\nfall = 2\n{extra}\n'
-            f'[[service]]\nservice = "tcp:192.0.2.99:80"\n{servers}')
-
-
-def director(ports: list[int], weight: int = 5) -> SimulatedDirector:
-    sim = SimulatedDirector(seed=1, services=0)
-    sim.add_service(ServiceConfig(KEY, "wrr"))
-    for port in ports:
-        sim.add_dest(KEY, DestConfig(LOOPBACK, port, weight=weight))
-    return sim
-
-
-def weights(sim: SimulatedDirector) -> dict[int, int]:
-    service = sim.snapshot().service(KEY)
-    assert service is not None
-    return {dest.port: dest.weight for dest in service.dests}
-
-
-async def until(condition: Callable[[], bool], seconds: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+from tests.health_fixtures import (
+    KEY,
+    LOOPBACK,
+    BackendThread,
+    Listener,
+    config_text,
+    director,
+    until,
+    weights,
+)
 
 
 async def test_dead_server_is_quiesced_journaled_and_brought_back(tmp_path: Path) -> None:
@@ -124,8 +63,9 @@ async def test_a_server_drained_by_hand_stays_out_and_is_shown_disabled(tmp_path
     server = Listener()
     await server.start()
     sim = director([server.port])
+    # Someone else's change is seen at the next round: rounds every 0.2 s, not every 5 s.
     engine = Engine(parse_config(config_text([server.port])), BackendThread(sim).submit,
-                    Journal(tmp_path / "journal.jsonl"))
+                    Journal(tmp_path / "journal.jsonl"), round_every=0.2)
     task = asyncio.create_task(engine.run())
     try:
         pair = (KEY, DestKey(LOOPBACK, server.port))

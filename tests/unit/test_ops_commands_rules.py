@@ -1,4 +1,5 @@
-"""lvs_tui.ops.commands and lvs_tui.ops.rules: rendering each write as ipvsadm arguments, save lines, parsing rules."""
+"""lvs_tui.ops.commands and lvs_tui.ops.rules: each write as ipvsadm arguments, save lines, parsing
+rules."""
 
 from __future__ import annotations
 

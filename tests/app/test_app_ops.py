@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pilot_helpers import SLOW, until
 from textual.pilot import Pilot
 from textual.widgets import Button, Static
 
@@ -26,6 +25,7 @@ from lvs_tui.ui.conns import ConnectionsScreen
 from lvs_tui.ui.factory import AppSettings, make_app
 from lvs_tui.ui.forms import DestForm, ServiceForm
 from lvs_tui.ui.grid import Grid
+from tests.app.pilot import SLOW, until
 
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)  # the demo's first service: wrr, four real servers
 
@@ -300,4 +300,4 @@ async def test_who_is_still_on_it_groups_the_servers_entries_by_client(tmp_path:
         assert "192.0.2.200" in shown and "ESTABLISHED 1 TIME_WAIT 1" in shown
         assert asked[0] == (dest.address, dest.port)
         await pilot.press("escape")
-        assert app.screen is app.dashboard
+        assert app.screen is app.dashboard  # type: ignore[comparison-overlap]  # escape closed it

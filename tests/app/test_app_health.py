@@ -7,9 +7,7 @@ import asyncio
 import io
 from pathlib import Path
 
-from pilot_helpers import SLOW, until
 from rich.console import Console
-from test_health_engine import KEY, LOOPBACK, Listener, config_text, director, weights
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -28,6 +26,8 @@ from lvs_tui.ui.app import LvsTopApp
 from lvs_tui.ui.factory import AppSettings, make_app
 from lvs_tui.ui.grid import Grid
 from lvs_tui.ui.screens import DetailScreen
+from tests.app.pilot import SLOW, until
+from tests.health_fixtures import KEY, LOOPBACK, Listener, config_text, director, weights
 
 
 def app_on(sim: SimulatedDirector, journal: Path, feed: object) -> LvsTopApp:
@@ -120,4 +120,9 @@ async def test_a_checker_elsewhere_shows_through_its_state_file(tmp_path: Path) 
         assert "unhealthy" in cell_text(app, 8080) and cell_text(app, 8081) == "-"
         assert "✖1 (lvs-top health (pid 1))" in status_line(app)
         write_state(state, view, {}, pid=None)  # it stopped
-        await until(pilot, lambda: (app.request_poll(), "is not running" in status_line(app))[1])
+
+        def polled_and_said() -> bool:
+            app.request_poll()
+            return "is not running" in status_line(app)
+
+        await until(pilot, polled_and_said)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 
-from pilot_helpers import SLOW, until
 from rich.console import Console
 from textual.widgets import Static
 
@@ -18,6 +17,7 @@ from lvs_tui.sim import SimulatedDirector
 from lvs_tui.ui.factory import AppSettings, make_app
 from lvs_tui.ui.grid import Grid
 from lvs_tui.ui.screens import DetailScreen
+from tests.app.pilot import SLOW, until
 
 NAT = ServiceKey.inet("tcp", "10.10.0.1", 80)
 DR = ServiceKey.inet("tcp", "10.10.0.2", 80)
