@@ -26,3 +26,12 @@ def test_encode_round_trips_decode() -> None:
 def test_encode_rejects_a_flag_the_scheduler_does_not_understand() -> None:
     with pytest.raises(ValueError, match=r"sh-port.*'wrr'"):
         flags.encode(["sh-port"], "wrr")
+
+
+@pytest.mark.parametrize("scheduler", ["rr", "wrr", "sh", "mh", "wlc"])
+def test_every_writable_combination_decodes_and_encodes_back(scheduler: str) -> None:
+    """A scheduler change keeps the kernel's bits: the names are decoded again, so every set of
+    bits must survive decode then encode (sh's third bit, `flag-3`, included)."""
+    for raw in range(flags.WRITABLE_MASK + 1):
+        writable = raw & flags.WRITABLE_MASK
+        assert flags.encode(flags.decode(writable, scheduler), scheduler) == writable
