@@ -4,13 +4,16 @@ applied."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import shlex
 import subprocess
+from dataclasses import replace
 
-from lvs_tui.cli.common import Command, CommandParser, Exit, add_journal, fail, say
+from lvs_tui.cli.common import Command, CommandParser, Exit, add_journal, fail
 from lvs_tui.doctor.realserver import Step, plan
+from lvs_tui.model.printable import printable
 
 DESCRIPTION = """\
 Run on a real server: print the commands it needs to serve VIP with the director's forwarding
@@ -120,23 +123,24 @@ def _apply(args: argparse.Namespace, steps: list[Step]) -> int:
     journal = Journal(args.journal)
     check_journal(journal)  # like every change lvs-top makes: none that cannot be journaled
     target = f"realserver {args.mode} {args.vip}"
-    unjournaled = False
     for number, step in enumerate(steps, 1):
         command = shlex.join(step.argv)
+        entry = Entry("realserver", target, command, None, None, "", step.why)
+        try:
+            write = journal.intend(entry)  # like every change lvs-top makes: journaled before it is made
+        except OSError as error:
+            unjournaled = f"the journal {journal.path} cannot be written ({error.strerror or error}); " \
+                          "choose another with --journal PATH"
+            return _failed(number, len(steps), unjournaled)
         print(f"+ {command}")
         try:
             done = subprocess.run(step.argv, capture_output=True, text=True, check=False)
-            failed = done.stderr.strip() or f"exit status {done.returncode}"
+            failed = printable(done.stderr.strip()) or f"exit status {done.returncode}"
             problem = None if done.returncode == 0 else failed
         except OSError as error:
             problem = f"cannot run {step.argv[0]}: {error.strerror or error}"
-        try:
-            journal.append(Entry("realserver", target, command, None, None, problem or "ok", step.why))
-        except OSError as error:
-            if not unjournaled:  # said once, not once per step
-                say(f"the journal {journal.path} cannot be written ({error.strerror or error}); "
-                    "choose another with --journal PATH.")
-            unjournaled = True
+        with contextlib.suppress(OSError):  # the intent stays open: a later reader sees it unfinished
+            journal.settle(write, replace(entry, result=problem or "ok"))
         if problem is not None:
             return _failed(number, len(steps), problem)
     return _check(args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lvs_tui.cli.common import Command, CommandParser, Exit, add_source, check_source, open_backend
+from lvs_tui.cli.common import Command, CommandParser, Exit, add_source, check_source, fail, open_backend, say
 
 DESCRIPTION = """\
 Print the table in ipvsadm-restore format on standard output. The real servers' thresholds are
@@ -20,14 +20,21 @@ def build_parser() -> CommandParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lvs_tui.ops.commands import save_lines
+    from lvs_tui.ops.commands import Unsaveable, save_lines
 
     backend = open_backend(args)
     try:
         snapshot = backend.snapshot()
     finally:
         backend.close()
-    sys.stdout.write("".join(line + "\n" for line in save_lines(snapshot)))
+    try:
+        lines = save_lines(snapshot)
+    except Unsaveable as unsaveable:
+        for problem in unsaveable.problems:
+            say(problem, "save")
+        return fail("nothing was printed: a saved file must give back the very same table.", Exit.ERROR,
+                    "save")
+    sys.stdout.write("".join(line + "\n" for line in lines))
     sys.stdout.flush()
     return Exit.OK
 

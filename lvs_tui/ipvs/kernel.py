@@ -48,7 +48,7 @@ from lvs_tui.ipvs.errors import (
     SchedulerMissing,
 )
 from lvs_tui.ipvs.netlink import GenlSocket, NetlinkError, Transport
-from lvs_tui.ipvs.schedulers import available_schedulers
+from lvs_tui.ipvs.schedulers import available_engines, available_schedulers
 from lvs_tui.model import flags as service_flags
 from lvs_tui.model.records import (
     Dest,
@@ -119,6 +119,9 @@ class KernelBackend:
 
     def schedulers(self) -> tuple[str, ...]:
         return available_schedulers()  # modules are per kernel, not per namespace
+
+    def persistence_engines(self) -> tuple[str, ...]:
+        return available_engines()
 
     def daemons(self) -> tuple[SyncDaemon, ...]:
         out = []

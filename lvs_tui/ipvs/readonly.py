@@ -40,6 +40,9 @@ class ReadOnlyBackend:
     def schedulers(self) -> tuple[str, ...]:
         return self._inner.schedulers()
 
+    def persistence_engines(self) -> tuple[str, ...]:
+        return self._inner.persistence_engines()
+
     def close(self) -> None:
         self._inner.close()
 

@@ -105,8 +105,9 @@ def dest(service: ServiceKey, d: Dest) -> None:
     if not 0 <= d.weight <= INT_MAX:
         raise InvalidArgument(f"{name}: the weight must be between 0 and {INT_MAX}.")
     for label, value in (("upper", d.upper_threshold), ("lower", d.lower_threshold)):
-        if not 0 <= value <= U32_MAX:
-            raise InvalidArgument(f"{name}: the {label} threshold must be between 0 and {U32_MAX}.")
+        # The kernel keeps 32 bits, but ipvsadm 1.31 takes an int: one limit, so save/restore agree.
+        if not 0 <= value <= INT_MAX:
+            raise InvalidArgument(f"{name}: the {label} threshold must be between 0 and {INT_MAX}.")
     if d.lower_threshold > d.upper_threshold:
         # the kernel refuses it (ERANGE) even when the upper threshold is 0 (= no limit)
         raise InvalidArgument(

@@ -205,6 +205,9 @@ class Dest:
         return DestKey(self.address, self.port)
 
 
+INDEX_DESTS_FROM = 16
+
+
 @dataclass(frozen=True, slots=True)
 class Service:
     """A virtual service and its real servers at one instant."""
@@ -218,12 +221,20 @@ class Service:
     pe: str | None = None  # persistence engine, e.g. "sip"
     stats: Stats = ZERO_STATS
     dests: tuple[Dest, ...] = ()
+    # Real servers by key, for a service with many (a scan of a few is cheaper than building one).
+    _by_key: dict[DestKey, Dest] | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.dests) > INDEX_DESTS_FROM:
+            object.__setattr__(self, "_by_key", {dest.key: dest for dest in self.dests})
 
     @property
     def persistent(self) -> bool:
         return FLAG_PERSISTENT in self.flags
 
     def dest(self, key: DestKey) -> Dest | None:
+        if self._by_key is not None:
+            return self._by_key.get(key)
         for dest in self.dests:
             if dest.key == key:
                 return dest

@@ -167,8 +167,40 @@ def _dest_order(dest: Dest) -> tuple[int, bytes, int]:
     return (len(packed), packed, dest.port)
 
 
+class Unsaveable(ValueError):
+    """A table that a rules file cannot express, each reason a sentence naming the object."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def save_problems(snapshot: Snapshot) -> list[str]:
+    """What in the table `ipvsadm -R` (and so `lvs-top restore`) could not set back: a forwarding
+    method ipvsadm has no option for, a weight or threshold above the int it takes."""
+    problems = []
+    for service in snapshot.services:
+        for dest in service.dests:
+            name = f"real server {dest.key} of {service.key}"
+            if dest.forward not in FORWARD_OPTION:
+                problems.append(f"{name} forwards by {dest.forward.value}, which ipvsadm cannot set: "
+                                "change its forwarding method first.")
+            for what, value in (("weight", dest.weight), ("upper threshold", dest.upper_threshold),
+                                ("lower threshold", dest.lower_threshold)):
+                if value > validate.INT_MAX:
+                    problems.append(f"{name} has a {what} of {value}, above the {validate.INT_MAX} that "
+                                    "ipvsadm and lvs-top restore can set: lower it first.")
+    return problems
+
+
 def save_lines(snapshot: Snapshot) -> list[str]:
-    """The table as `ipvsadm -R` lines: each `-A` then its `-a`, in ipvsadm's sorted order."""
+    """The table as `ipvsadm -R` lines: each `-A` then its `-a`, in ipvsadm's sorted order.
+
+    Raises Unsaveable, with every reason, for a table a rules file cannot give back: a file that
+    restores to another table is worse than none."""
+    problems = save_problems(snapshot)
+    if problems:
+        raise Unsaveable(problems)
     lines: list[str] = []
     for service in sorted(snapshot.services, key=lambda s: s.key.sort_key):
         lines.append(add_service(ServiceConfig.of(service)).rule)

@@ -1,15 +1,18 @@
 """Rules files in `ipvsadm -R` format (what `lvs-top save` and `ipvsadm -Sn` print), parsed into
-typed configs (pure, no I/O). A file is refused whole at its first bad line."""
+typed configs (pure, no I/O). A file with a bad line is refused whole, every bad line named."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from lvs_tui.ipvs import validate
 from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
 from lvs_tui.ipvs.errors import InvalidArgument
+from lvs_tui.ipvs.validate import MAX_TIMEOUT
 from lvs_tui.model import flags as service_flags
+from lvs_tui.model import inputs
+from lvs_tui.model.inputs import INT_MAX, PORT_MAX, U32_MAX, InputError
+from lvs_tui.model.printable import printable
 from lvs_tui.model.records import (
     FLAG_ONEPACKET,
     FLAG_PERSISTENT,
@@ -45,9 +48,19 @@ class RuleError(ValueError):
     """A line that is not a rule lvs-top can apply; the message names the line and the problem."""
 
     def __init__(self, line: int, problem: str) -> None:
-        super().__init__(f"line {line}: {problem.rstrip('.')}.")
+        super().__init__(f"line {line}: {printable(problem.rstrip('.'))}.")
         self.line = line
         self.problem = problem
+
+
+class RulesError(ValueError):
+    """Every line of a file that is not a rule lvs-top can apply, in the order of the file."""
+
+    def __init__(self, problems: list[RuleError]) -> None:
+        count = len(problems)
+        super().__init__(f"{count} line{'s' * (count != 1)} cannot be applied: "
+                         + "; ".join(str(problem) for problem in problems))
+        self.problems = problems
 
 
 # Long spellings that ipvsadm accepts, mapped to the short ones parsed below.
@@ -69,10 +82,11 @@ _FORWARDS = {"-m": Forward.MASQ, "-g": Forward.ROUTE, "-i": Forward.TUNNEL}
 def parse_rules(text: str) -> list[Rule]:
     """Every `-A`/`-a` line of `text`; comments (#) and blank lines are skipped.
 
-    Raises RuleError for the first line that is malformed, names a value the kernel would refuse,
-    or adds a real server to a service no earlier line adds; nothing partial is returned.
+    Raises RulesError listing every line that is malformed, names a value the kernel or ipvsadm
+    would refuse, or adds a real server to a service no earlier line adds: all or nothing.
     """
     rules: list[Rule] = []
+    problems: list[RuleError] = []
     services: dict[ServiceKey, set[DestKey]] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         tokens = raw.split()
@@ -80,29 +94,40 @@ def parse_rules(text: str) -> list[Rule]:
             continue
         try:
             rule = _parse_line(number, tokens)
-        except InvalidArgument as exc:
-            raise RuleError(number, str(exc)) from None
-        if isinstance(rule, ServiceRule):
-            if rule.config.key in services:
-                raise RuleError(number, f"service {rule.config.key} is already added above")
-            services[rule.config.key] = set()
-        else:
-            dests = services.get(rule.service)
-            if dests is None:
-                raise RuleError(number, f"real server {rule.config.key} belongs to service {rule.service}, "
-                                        "which no earlier -A line adds")
-            if rule.config.key in dests:
-                raise RuleError(number, f"real server {rule.config.key} is already in service {rule.service}")
-            dests.add(rule.config.key)
+            _check_order(number, rule, services)
+        except RuleError as problem:
+            problems.append(problem)
+            continue
+        except (InvalidArgument, InputError) as exc:
+            problems.append(RuleError(number, str(exc)))
+            continue
         rules.append(rule)
+    if problems:
+        raise RulesError(problems)
     return rules
+
+
+def _check_order(number: int, rule: Rule, services: dict[ServiceKey, set[DestKey]]) -> None:
+    """A service is added once, before its real servers; a real server once per service."""
+    if isinstance(rule, ServiceRule):
+        if rule.config.key in services:
+            raise RuleError(number, f"service {rule.config.key} is already added above")
+        services[rule.config.key] = set()
+        return
+    dests = services.get(rule.service)
+    if dests is None:
+        raise RuleError(number, f"real server {rule.config.key} belongs to service {rule.service}, "
+                                "which no earlier -A line adds")
+    if rule.config.key in dests:
+        raise RuleError(number, f"real server {rule.config.key} is already in service {rule.service}")
+    dests.add(rule.config.key)
 
 
 def parse_dest_rule(line: str) -> DestRule:
     """One `-a` line (as `Command.rule` writes it) back into the real server it adds."""
     try:
         rule = _parse_line(1, line.split())
-    except InvalidArgument as exc:
+    except (InvalidArgument, InputError) as exc:
         raise RuleError(1, str(exc)) from None
     if not isinstance(rule, DestRule):
         raise RuleError(1, "expected -a (add a real server)")
@@ -156,7 +181,7 @@ def _service_key(number: int, options: dict[str, str]) -> ServiceKey:
         raise RuleError(number, "name exactly one service: -t, -u or --sctp-service ADDRESS:PORT, or -f MARK")
     option = given[0]
     if option == "-f":
-        mark = _int(number, "the firewall mark", options["-f"])
+        mark = _int(number, "the firewall mark", options["-f"], U32_MAX, 1)
         key = ServiceKey.mark(mark, Family.IPV6 if "-6" in options else Family.IPV4)
     else:
         if "-6" in options:
@@ -173,7 +198,7 @@ def _service_config(number: int, key: ServiceKey, options: dict[str, str]) -> Se
     names = [FLAG_PERSISTENT] * ("-p" in options) + [FLAG_ONEPACKET] * ("-o" in options)
     names += [name for name in options.get("-b", "").split(",") if name]
     raw = validate.flags(key, tuple(names), scheduler)
-    timeout = _int(number, "the persistence timeout", options["-p"]) if options.get("-p") else 0
+    timeout = _int(number, "the persistence timeout", options["-p"], MAX_TIMEOUT) if options.get("-p") else 0
     netmask = validate.netmask(key, options["-M"]) if "-M" in options else None
     return ServiceConfig(key, scheduler, service_flags.decode(raw, scheduler),
                          validate.persistence(key, raw, timeout), netmask,
@@ -193,7 +218,8 @@ def _dest_config(number: int, service: ServiceKey, options: dict[str, str]) -> D
         kind = options.get("--tun-type", "ipip")
         if kind not in {t.value for t in TunnelType}:
             raise RuleError(number, f"{kind!r} is not a tunnel type (ipip, gue, gre)")
-        tun_port = _int(number, "the tunnel port", options["--tun-port"]) if "--tun-port" in options else 0
+        given = options.get("--tun-port")
+        tun_port = 0 if given is None else _int(number, "the tunnel port", given, PORT_MAX)
         tunnel = Tunnel(TunnelType(kind), tun_port, csum)
     elif "--tun-type" in options or "--tun-port" in options or csum:
         raise RuleError(number, "tunnel options need tunnel forwarding (-i)")
@@ -208,10 +234,11 @@ def _dest_config(number: int, service: ServiceKey, options: dict[str, str]) -> D
     return config
 
 
-def _int(number: int, what: str, text: str) -> int:
-    if not text.isdigit():
-        raise RuleError(number, f"{what} must be a number, not {text!r}")
-    return int(text)
+def _int(number: int, what: str, text: str, high: int = INT_MAX, low: int = 0) -> int:
+    try:
+        return inputs.whole(text, what, low, high)
+    except InputError as error:
+        raise RuleError(number, str(error)) from None
 
 
 def _address_port(number: int, text: str, default_port: int | None) -> tuple[str, int]:
@@ -224,11 +251,12 @@ def _address_port(number: int, text: str, default_port: int | None) -> tuple[str
     else:  # IPv4 without a port, or a bare IPv6 address
         address, port = text, ""
     try:
-        address = ipaddress.ip_address(address).compressed
-    except ValueError:
-        raise RuleError(number, f"{text!r} is not a numeric ADDRESS:PORT (IPv6 in brackets)") from None
+        address = inputs.address(address)
+    except InputError:
+        raise RuleError(number, f"{text!r} is not a numeric ADDRESS:PORT (IPv6 in brackets, no scope)") \
+            from None
     if not port:
         if default_port is None:
             raise RuleError(number, f"{text!r} has no port")
         return address, default_port
-    return address, _int(number, "the port", port)
+    return address, _int(number, "the port", port, PORT_MAX)

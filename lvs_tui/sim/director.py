@@ -207,6 +207,9 @@ class SimulatedDirector:
     def schedulers(self) -> tuple[str, ...]:
         return tuple(sorted(schedulers.SCHEDULERS))
 
+    def persistence_engines(self) -> tuple[str, ...]:
+        return checks.KNOWN_PES
+
     # -- writes -------------------------------------------------------------------------------
 
     def _service(self, key: ServiceKey) -> SimService:

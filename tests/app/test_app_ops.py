@@ -13,7 +13,7 @@ from lvs_tui.ipvs.readonly import ReadOnlyBackend
 from lvs_tui.model.connections import Connection
 from lvs_tui.model.records import Dest, Service, ServiceKey, Snapshot
 from lvs_tui.ops.commands import save_lines
-from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.journal import Journal, outcomes
 from lvs_tui.ops.owners import Owner
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
@@ -51,7 +51,8 @@ def first_dest(app: LvsTopApp) -> Dest:
 
 
 def journal_entries(path: Path) -> list[dict[str, object]]:
-    return list(Journal(path).entries())
+    """What became of each change (the intents written before them left out)."""
+    return list(outcomes(Journal(path).entries()))
 
 
 async def ready(pilot: Pilot[None], app: LvsTopApp) -> None:

@@ -12,7 +12,7 @@ import pytest
 from lvs_tui.cli import main
 from lvs_tui.doctor.findings import Finding, Severity, worst
 from lvs_tui.doctor.realserver import HostFacts, Interface, check, plan
-from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.journal import Journal, outcomes
 
 VIP = "10.10.0.1"
 
@@ -133,7 +133,7 @@ def test_apply_stops_at_the_first_failure_journals_each_step_and_says_what_ran(
                    ["sysctl", "-w", "net.ipv4.conf.all.arp_announce=2"]]
     assert "step 3 of 3 failed (permission denied); steps 1 to 2 were applied, the rest not" in \
         capsys.readouterr().err
-    entries = list(Journal(journal).entries())
+    entries = list(outcomes(Journal(journal).entries()))
     assert [(e["action"], e["result"]) for e in entries] == [("realserver", "ok"), ("realserver", "ok"),
                                                              ("realserver", "permission denied")]
     assert entries[0]["command"] == f"ip addr replace {VIP}/32 dev lo" and entries[0]["target"] == \

@@ -4,7 +4,6 @@ as the table, rounds on a separate backend thread, the journal and the state fil
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 from lvs_tui.health.config import parse_config
@@ -13,7 +12,7 @@ from lvs_tui.health.state import Health
 from lvs_tui.health.status import read_state
 from lvs_tui.ipvs.backend import DestConfig, DestEdit
 from lvs_tui.model.records import DestKey
-from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.journal import Journal, outcomes
 from tests.health_fixtures import (
     KEY,
     LOOPBACK,
@@ -44,7 +43,7 @@ async def test_dead_server_is_quiesced_journaled_and_brought_back(tmp_path: Path
         assert weights(sim)[up.port] == 5
         status = engine.view.of(*pair)
         assert status is not None and status.taken_out and "refused" in status.detail
-        entries = [json.loads(line) for line in journal.path.read_text().splitlines()]
+        entries = list(outcomes(journal.entries()))
         assert [(e["action"], e["after"]["weight"]) for e in entries] == [("health", 0)]
         assert "unhealthy" in entries[0]["cause"] and "refused" in entries[0]["cause"]
         await until(lambda: read_state(state)[1] == {KEY: {pair[1]: DestConfig(LOOPBACK, down.port,

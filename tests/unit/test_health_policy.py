@@ -10,7 +10,7 @@ from lvs_tui.health.policy import Decision, decide, ramp
 from lvs_tui.health.state import Health
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig
 from lvs_tui.model.records import DestKey, Service, ServiceKey
-from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.journal import Journal, outcomes
 from lvs_tui.ops.runner import run_plan
 from lvs_tui.sim import SimulatedDirector
 
@@ -78,7 +78,7 @@ def test_an_unhealthy_server_is_quiesced_and_comes_back_at_its_weight(tmp_path: 
     assert not r.run({**HEALTHY, A: Health.UNHEALTHY}).plan.changes  # no change twice
     r.run(HEALTHY)
     assert r.weights() == {A: 3, B: 2, C: 1} and r.taken_out == {}
-    assert [e["action"] for e in r.journal.entries()] == ["health", "health"]
+    assert [e["action"] for e in outcomes(r.journal.entries())] == ["health", "health"]
 
 
 def test_remove_deletes_and_re_adds_with_the_same_settings(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
 from lvs_tui.model.records import DestKey, Forward, ServiceKey
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Plan, parse_dest_target
-from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.journal import Journal, outcomes
 from lvs_tui.ops.runner import run_plan
 from lvs_tui.sim import SimulatedDirector
 
@@ -78,7 +78,8 @@ def test_the_journal_carries_the_cause_of_an_automatic_change(tmp_path: Path) ->
     report = run_plan(Plan("add", (change,), destructive=False), sim, journal, action="health",
                       causes={change.target: "health check healthy: HTTP 200"})
     assert not report.failed
-    [entry] = journal.entries()
+    intent, entry = journal.entries()
     assert entry["action"] == "health" and entry["cause"] == "health check healthy: HTTP 200"
+    assert intent["cause"] == entry["cause"]  # said before the change is made, too
     run_plan(Plan("again", (changes.delete_dest_key(WEB, A),), destructive=True), sim, journal)
-    assert "cause" not in list(journal.entries())[1]  # a manual change has none
+    assert "cause" not in list(outcomes(journal.entries()))[1]  # a manual change has none

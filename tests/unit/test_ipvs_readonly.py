@@ -13,13 +13,13 @@ from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.ipvs.readonly import ReadOnly, ReadOnlyBackend
 from lvs_tui.model.records import DestKey, ServiceKey, Timeouts
 from lvs_tui.ops import changes
-from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.journal import Journal, outcomes
 from lvs_tui.ops.runner import run_plan
 from lvs_tui.sim import SimulatedDirector
 
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)
 SERVER = DestKey("198.51.100.11", 8080)
-READS = {"description", "snapshot", "timeouts", "daemons", "schedulers", "close"}
+READS = {"description", "snapshot", "timeouts", "daemons", "schedulers", "persistence_engines", "close"}
 
 
 class Spy:
@@ -80,6 +80,7 @@ def test_reads_pass_through_to_the_backend() -> None:
     assert backend.timeouts() == spy.inner.timeouts()
     assert backend.daemons() == spy.inner.daemons()
     assert backend.schedulers() == spy.inner.schedulers()
+    assert backend.persistence_engines() == spy.inner.persistence_engines()
     assert spy.inner.description in backend.description and "read-only" in backend.description
     backend.close()
     assert set(spy.calls) == READS
@@ -93,5 +94,5 @@ def test_a_plan_run_read_only_fails_item_by_item_and_journals_the_refusals(tmp_p
     journal = Journal(tmp_path / "journal.jsonl")
     report = run_plan(plan, ReadOnlyBackend(spy), journal)
     assert report.done == () and len(report.failed) == 1
-    assert [entry["result"] for entry in journal.entries()] == [report.failed[0].error]
+    assert [entry["result"] for entry in outcomes(journal.entries())] == [report.failed[0].error]
     assert spy.inner.snapshot().service(WEB) is not None

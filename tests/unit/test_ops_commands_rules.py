@@ -28,7 +28,7 @@ from lvs_tui.model.records import (
     TunnelType,
 )
 from lvs_tui.ops import commands, rules
-from lvs_tui.ops.rules import DestRule, RuleError, ServiceRule
+from lvs_tui.ops.rules import DestRule, RulesError, ServiceRule
 
 
 def _tables() -> ModuleType:
@@ -277,7 +277,7 @@ def test_parse_applies_ipvsadm_defaults_and_long_options() -> None:
         ("-A -t 10.0.0.1:80 --frobnicate", 1, "unknown option '--frobnicate'"),
         ("-A -t www.example.com:80", 1, "not a numeric ADDRESS:PORT"),
         ("-A -t 10.0.0.1", 1, "has no port"),
-        ("-A -t 10.0.0.1:http", 1, "the port must be a number"),
+        ("-A -t 10.0.0.1:http", 1, "the port must be a whole number from 0 to 65535"),
         ("-A -t 10.0.0.1:80 -u 10.0.0.1:53", 1, "exactly one service"),
         ("-A -s rr", 1, "exactly one service"),
         ("-A -t 10.0.0.1:80 -6", 1, "-6 applies only"),
@@ -290,7 +290,8 @@ def test_parse_applies_ipvsadm_defaults_and_long_options() -> None:
         ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -m", 2, "needs -r"),
         ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -s rr", 2, "option -s does not apply to a real"),
         ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -m -g", 2, "one forwarding method"),
-        ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w -1", 2, "the weight must be a number"),
+        ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w -1", 2,
+         "the weight must be a whole number from 0 to 2147483647"),
         ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w 1 -w 2", 2, "given twice"),
         ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -x 1 -y 2", 2, "lower threshold (2) is above"),
         ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -m --tun-type gue", 2, "need tunnel forwarding"),
@@ -299,15 +300,15 @@ def test_parse_applies_ipvsadm_defaults_and_long_options() -> None:
         ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r [2001:db8::2]:80 -m", 2, "needs tunnel forwarding"),
         ("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2\n-a -t 10.0.0.1:80 -r 10.0.0.2:80", 3,
          "already in service"),
-        ("-A -f 0", 1, "firewall mark must be between 1"),
+        ("-A -f 0", 1, "firewall mark must be a whole number from 1 to 4294967295"),
         ("-A -t 10.0.0.1:80 -s rr pe sip", 1, "unknown option 'pe'"),
     ],
 )
 def test_a_malformed_line_is_named_by_its_number(text: str, line: int, problem: str) -> None:
-    with pytest.raises(RuleError) as caught:
+    with pytest.raises(RulesError) as caught:
         rules.parse_rules(text)
-    error = caught.value
-    assert isinstance(error, ValueError)
+    assert isinstance(caught.value, ValueError)
+    (error,) = caught.value.problems
     assert error.line == line
     message = str(error)
     assert message.startswith(f"line {line}: ") and message.endswith(".")
