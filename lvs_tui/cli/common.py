@@ -9,12 +9,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+from lvs_tui.model import inputs
+from lvs_tui.model.printable import printable
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.backend import Backend
     from lvs_tui.ops.setup import OpsSetup
     from lvs_tui.sim import SimulatedDirector
+
+
+T = TypeVar("T")
 
 
 class Exit(IntEnum):
@@ -27,8 +33,9 @@ class Exit(IntEnum):
 
 
 def say(message: str, command: str = "") -> None:
-    """`message` as one line on stderr: `lvs-top: message` (`lvs-top save: message` for a command)."""
-    print(f"{program(command)}: {message}", file=sys.stderr)
+    """`message` as one line on stderr: `lvs-top: message` (`lvs-top save: message` for a command).
+    What it quotes from outside (a file's line, an argument) cannot drive the terminal."""
+    print(f"{program(command)}: {printable(message)}", file=sys.stderr)
 
 
 def fail(message: str, code: Exit = Exit.ERROR, command: str = "") -> Exit:
@@ -110,13 +117,28 @@ def _demo_size(text: str) -> tuple[int, int]:
 
 
 def seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"the delay must be 0 or more seconds, not {text}")
+    """A finite number of seconds, 0 to a day (`nan`, `inf` and `1e9` are not)."""
+    return _strict(lambda: inputs.seconds(text, "it", 0.0, 86_400.0))
+
+
+def seed(text: str) -> int:
+    return _strict(lambda: inputs.whole(text, "the seed", 0, inputs.U32_MAX))
+
+
+def netns_name(text: str) -> str:
+    """A network namespace's name as `ip netns` makes them: not empty (which would silently mean
+    this host's namespace), no `/`, no control characters."""
+    value = _strict(lambda: inputs.text(text, "the namespace name", 255))
+    if not value or "/" in value or value in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a network namespace name (see `ip netns list`)")
     return value
+
+
+def _strict(parse: Callable[[], T]) -> T:
+    try:
+        return parse()
+    except inputs.InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 DEMO_OPTIONS = ("--demo", "--demo-size", "--seed")
@@ -130,10 +152,11 @@ def add_source(parser: CommandParser, *, demo: bool) -> None:
         group.add_argument("--demo-size", type=_demo_size, metavar="SERVICESxSERVERS",
                            help="size of the simulated table, e.g. 10000x10 (implies --demo)")
         # No default here: given without --demo it is refused, not ignored.
-        group.add_argument("--seed", type=int, help="seed of the simulated director (default 1)")
+        group.add_argument("--seed", type=seed, help="seed of the simulated director (default 1)")
     else:
         parser.set_defaults(demo=False, demo_size=None, seed=None)
-    group.add_argument("--netns", metavar="NAME", help="read IPVS inside network namespace NAME")
+    group.add_argument("--netns", type=netns_name, metavar="NAME",
+                       help="read IPVS inside network namespace NAME")
 
 
 def check_source(parser: CommandParser, args: argparse.Namespace) -> None:

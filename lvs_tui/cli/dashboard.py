@@ -26,6 +26,7 @@ from lvs_tui.cli.common import (
     ops_setup,
     seconds,
 )
+from lvs_tui.model import inputs
 
 if TYPE_CHECKING:
     from lvs_tui.doctor.watch import DoctorWatch
@@ -58,12 +59,9 @@ BATCH_ONLY = (("iterations", "-n/--iterations"), ("json", "--json"), ("exact", "
 
 def _count(text: str) -> int:
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"the count must be 0 (no end) or more, not {text}")
-    return value
+        return inputs.whole(text, "the count (0: no end)", 0, 10**9)
+    except inputs.InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> CommandParser:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import ssl
 import time
@@ -98,7 +99,7 @@ async def _http(check: HttpCheck, address: str, port: int, reader: asyncio.Strea
     await writer.drain()
     status_line = (await reader.readline()).decode("latin-1").strip()
     parts = status_line.split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not re.fullmatch("[0-9]{3}", parts[1]):
         return False, f"not an HTTP answer: {status_line[:60]!r}"
     status = int(parts[1])
     if status not in check.expect:

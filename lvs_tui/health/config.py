@@ -100,9 +100,9 @@ def parse_config(text: str, path: str = "<config>") -> HealthConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(error))
+        match = re.search(r"\(at line ([0-9]+), column [0-9]+\)", str(error))
         line = match.group(1) if match else "?"
-        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        problem = re.sub(r"\s*\(at line [0-9]+, column [0-9]+\)", "", str(error))
         raise ConfigError(f"{path}:{line}: not valid TOML: {problem}.") from None
     return _Reader(text, path).config(data)
 

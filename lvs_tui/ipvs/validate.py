@@ -76,7 +76,7 @@ def netmask(key: ServiceKey, mask: str | None) -> str:
         return "128" if key.family is Family.IPV6 else "255.255.255.255"
     text = mask.strip().lstrip("/")
     if key.family is Family.IPV6:
-        if text.isdigit() and 1 <= int(text) <= 128:
+        if re.fullmatch("[0-9]{1,3}", text) and 1 <= int(text) <= 128:
             return str(int(text))
         raise InvalidArgument(f"service {key}: an IPv6 netmask is a prefix length (1-128), not {mask!r}.")
     try:

@@ -22,7 +22,7 @@ from lvs_tui.model.records import Dest, Service, Snapshot
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainBoard, DrainOptions
-from lvs_tui.ops.journal import drained_weights
+from lvs_tui.ops.journal import drained_weights, unfinished
 from lvs_tui.ops.poller import PollResult
 from lvs_tui.ops.runner import Report
 from lvs_tui.ops.setup import OpsSetup
@@ -108,7 +108,7 @@ class FrameBuilder:
             return  # the last known values stay; a namespace gone shows in the poll's error
         facts = self._facts
         self._facts = DirectorFacts(facts.schedulers, sysctls, facts.owner_warnings,
-                                    tuple(rate_warnings(sysctls)))
+                                    tuple(rate_warnings(sysctls)), facts.interrupted)
 
     # --- once, after the first frame: what the director offers ------------------------------------
 
@@ -118,14 +118,17 @@ class FrameBuilder:
         owners = tuple(owner.warning() for owner in self.setup.owners())
         try:
             weights = drained_weights(self.setup.journal.entries())
+            begun = unfinished(self.setup.journal.entries())
         except OSError:
-            weights = {}
+            weights, begun = {}, []
         for target, weight in weights.items():
             pair = changes.parse_dest_target(target)
             if pair is not None:
                 self._board.remember(*pair, weight)
+        interrupted = tuple(f"pid {entry.get('pid')} began {entry.get('command')!s} and never said how it "
+                            "ended: check that object." for entry in begun)
         facts = self._facts
-        self._facts = DirectorFacts(schedulers, facts.sysctls, owners, facts.sysctl_warnings)
+        self._facts = DirectorFacts(schedulers, facts.sysctls, owners, facts.sysctl_warnings, interrupted)
         self.frame = replace(self.frame, number=self.frame.number + 1, drains=self._board.view(),
                              facts=self._facts)
         return self.frame

@@ -48,6 +48,7 @@ class DirectorFacts:
     sysctls: Sysctls | None = None
     owner_warnings: tuple[str, ...] = ()  # another manager of the table (keepalived, ...)
     sysctl_warnings: tuple[str, ...] = ()  # e.g. the kernel's rate estimation switched off
+    interrupted: tuple[str, ...] = ()  # changes a killed lvs-top began and never reported (journal)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,8 +52,8 @@ def seconds(text: str, what: str, low: float = 0.0, high: float = 86_400.0) -> f
 
 def finite(value: float, what: str, low: float, high: float) -> float:
     """A number already parsed (from TOML, say) checked as `seconds` checks text."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
         raise InputError(f"{what} must be a number from {low:g} to {high:g}, not {value!r}")
     return float(value)
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
+from lvs_tui.model import inputs
+
 
 class Family(StrEnum):
     IPV4 = "ipv4"
@@ -79,11 +81,11 @@ def _host_port(address: str, port: int) -> str:
 def parse_host_port(text: str) -> tuple[str, int]:
     """`192.0.2.1:80` or `[2001:db8::1]:80` as (canonical address, port); ValueError otherwise."""
     host, sep, port = text.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 0xFFFF:
+    if not sep:
         raise ValueError(f"{text!r} is not address:port")
     if host.startswith("[") != host.endswith("]") or (":" in host and not host.startswith("[")):
         raise ValueError(f"{text!r} is not address:port (an IPv6 address goes in brackets)")
-    return str(ipaddress.ip_address(host.strip("[]"))), int(port)
+    return inputs.address(host.strip("[]")), inputs.whole(port, "the port", 0, inputs.PORT_MAX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ class ServiceKey:
         try:
             if kind == "fwm":
                 mark, _, family = rest.partition(":")
-                return cls.mark(int(mark), family or Family.IPV4)
+                return cls.mark(inputs.whole(mark, "the mark", 1, inputs.U32_MAX), family or Family.IPV4)
             address, port = parse_host_port(rest)
             return cls.inet(kind, address, port)
         except ValueError:

@@ -3,6 +3,7 @@ typed configs (pure, no I/O). A file with a bad line is refused whole, every bad
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lvs_tui.ipvs import validate
@@ -76,6 +77,7 @@ _WITH_VALUE = {"-t", "-u", "--sctp-service", "-f", "-s", "-M", "--pe", "-b", "-r
 _SWITCHES = {"-o", "-6", "-m", "-g", "-i", *CSUM_OPTION.values()}
 _SERVICE_ONLY = {"-s", "-p", "-M", "--pe", "-o", "-b"}
 _DEST_ONLY = {"-r", "-m", "-g", "-i", "-w", "-x", "-y", "--tun-type", "--tun-port", *CSUM_OPTION.values()}
+_DIGITS = re.compile("[0-9]+")  # -p's optional value: ASCII digits, as every number here
 _FORWARDS = {"-m": Forward.MASQ, "-g": Forward.ROUTE, "-i": Forward.TUNNEL}
 
 
@@ -145,7 +147,7 @@ def _options(number: int, tokens: list[str]) -> dict[str, str]:
         option = _ALIASES.get(token, token)
         i += 1
         if option in _WITH_VALUE or option == "-p":
-            if value is None and i < len(tokens) and (option != "-p" or tokens[i].isdigit()):
+            if value is None and i < len(tokens) and (option != "-p" or _DIGITS.fullmatch(tokens[i])):
                 value = tokens[i]
                 i += 1
             if value is None and option != "-p":  # -p's timeout is optional, as in ipvsadm

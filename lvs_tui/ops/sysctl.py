@@ -5,6 +5,7 @@ They live in `/proc/sys/net/ipv4/vs/` (per network namespace), not on netlink.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def read_sysctls(directory: Path = SYSCTL_DIR) -> Sysctls:
             text = entry.read_text().split()
         except OSError:  # write-only or vanished
             continue
-        if len(text) == 1 and text[0].lstrip("-").isdigit():
+        if len(text) == 1 and re.fullmatch(r"-?[0-9]{1,19}", text[0]):
             values[entry.name] = int(text[0])
     return Sysctls(values)
 

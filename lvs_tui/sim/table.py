@@ -140,7 +140,7 @@ def generated_table(services: int, dests: int, seed: int) -> list[Generated]:
     return table
 
 
-_SIZE = re.compile(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*")
+_SIZE = re.compile(r"\s*([0-9]{1,6})\s*[xX*]\s*([0-9]{1,6})\s*")
 
 
 def parse_demo_size(text: str) -> tuple[int, int]:

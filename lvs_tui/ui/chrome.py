@@ -10,6 +10,7 @@ from lvs_tui.health.state import Health
 from lvs_tui.health.status import HealthView
 from lvs_tui.live.frame import DashboardFrame, ViewSettings
 from lvs_tui.model.format import bits, duration, human
+from lvs_tui.model.printable import printable
 from lvs_tui.ops.drain import DrainStatus
 from lvs_tui.ui.rows import Display
 
@@ -63,13 +64,13 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
         parts.append(" PAUSED ", style="bold reverse yellow")
         parts.append(" ")
     age = "never" if frame.polled_at is None else f"{now - frame.polled_at:.1f}s ago"
-    parts.append(f"{description} · every {interval:g}s · last good poll {age}")
+    parts.append(f"{printable(description)} · every {interval:g}s · last good poll {age}")
     if frame.health is not None:  # early in the line: what fails matters more than the sort
         parts.append_text(health_summary(frame.health))
     if frame.doctor is not None:
         parts.append_text(doctor_summary(frame.doctor))
     if view.filter:
-        parts.append(f" · filter /{view.filter}/", style="cyan")
+        parts.append(f" · filter /{printable(view.filter)}/", style="cyan")
     parts.append(f" · sort {view.sort.column}{' ▼' if view.sort.reverse else ''}")
     parts.append(f" · {'counters' if display.counters else 'rates'}, trend {display.metric.value}")
     facts = frame.facts
@@ -80,14 +81,14 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
     if facts.sysctl_warnings:
         parts.append(" · ⚠ run_estimation=0: the kernel's own rates read 0", style="yellow")
     if frame.error:
-        return Text(f"✖ {frame.error}  ({parts.plain})"), True
+        return Text(f"✖ {printable(frame.error)}  ({parts.plain})"), True
     return parts, False
 
 
 def health_summary(view: HealthView) -> Text:
     """` · health ✔5 ✖1 (lvs-top health (pid 812))`, and loudly what min_healthy holds."""
     if not view.running:
-        return Text(f" · health: {view.source or 'the checker'} is not running", style="bold red")
+        return Text(f" · health: {printable(view.source) or 'the checker'} is not running", style="bold red")
     counts = view.counts()
     text = Text(" · health ")
     text.append(f"✔{counts[Health.HEALTHY]}", style="green")
@@ -97,7 +98,7 @@ def health_summary(view: HealthView) -> Text:
         text.append(f" …{counts[Health.CHECKING]}", style="dim")
     if counts[Health.DISABLED]:
         text.append(f" ‖{counts[Health.DISABLED]}", style="yellow")
-    text.append(f" ({view.source})", style="dim")
+    text.append(f" ({printable(view.source)})", style="dim")
     if view.held:
         text.append(f" ⚠ min_healthy keeps {len(view.held)} failing server"
                     f"{'s' if len(view.held) > 1 else ''} in rotation", style="bold reverse red")

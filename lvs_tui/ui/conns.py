@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 
 from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.model.connections import ClientGroup, Connection, by_client
+from lvs_tui.model.printable import printable
 
 REREAD_SECONDS = 2.0
 SHOWN_CLIENTS = 500  # the busiest clients; the total still counts all of them
@@ -36,8 +37,8 @@ def groups_table(groups: list[ClientGroup]) -> Table:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for group in groups[:SHOWN_CLIENTS]:
         states = " ".join(f"{state} {count}" for state, count in group.states.items())
-        table.add_row(group.client, str(group.connections), states, str(group.templates),
-                      f"{group.longest_expiry} s")
+        table.add_row(Text(group.client), str(group.connections), Text(printable(states)),
+                      str(group.templates), f"{group.longest_expiry} s")
     return table
 
 

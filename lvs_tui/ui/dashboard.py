@@ -291,7 +291,7 @@ class DashboardScreen(Screen[None]):
     def action_connections(self) -> None:
         read = self.operator.setup.connections
         if read is None:
-            self.notify("This director has no connection table to read.", severity="warning")
+            self.operator.say("This director has no connection table to read.", severity="warning")
         elif (selected := self.selected_dest()) is not None:
             dest = selected[1]
             title = f"{dest.key} (all services)"
@@ -309,7 +309,7 @@ class DashboardScreen(Screen[None]):
 
     def selected_service(self) -> Service | None:
         if self._service is None:
-            self.notify("Select a service first.", severity="warning")
+            self.operator.say("Select a service first.", severity="warning")
         return self._service
 
     def _focused_dest(self) -> Dest | None:
@@ -320,7 +320,8 @@ class DashboardScreen(Screen[None]):
     def selected_dest(self) -> tuple[Service, Dest] | None:
         dest, service = self._focused_dest(), self._service
         if service is None or dest is None:
-            self.notify("Select a real server first: Tab moves to the real servers.", severity="warning")
+            self.operator.say("Select a real server first: Tab moves to the real servers.",
+                              severity="warning")
             return None
         return service, dest
 

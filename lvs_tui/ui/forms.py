@@ -20,6 +20,8 @@ from lvs_tui.ipvs import validate
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.ipvs.errors import InvalidArgument
 from lvs_tui.model import flags as service_flags
+from lvs_tui.model import inputs
+from lvs_tui.model.printable import printable
 from lvs_tui.model.records import (
     FLAG_ONEPACKET,
     FLAG_PERSISTENT,
@@ -42,17 +44,28 @@ CHECKSUMS = [("no checksum option", ""), ("nocsum", "nocsum"), ("csum", "csum"),
 SCHED_FLAG_BOXES = 3  # SCHED1..3: labelled per scheduler, hidden where it has no meaning
 
 
-def whole(label: str, text: str, default: int | None = None) -> int:
-    """An integer field's value; an empty field takes `default` when there is one."""
-    text = text.strip()
-    if not text:
+def whole(label: str, text: str, default: int | None = None, high: int = inputs.INT_MAX, low: int = 0) -> int:
+    """An integer field's value, parsed as every reader of lvs-top parses one (model.inputs); an
+    empty field takes `default` when there is one."""
+    if not text.strip():
         if default is None:
             raise InvalidArgument(f"enter the {label}.")
         return default
     try:
-        return int(text)
-    except ValueError:
-        raise InvalidArgument(f"the {label} must be a whole number, not {text!r}.") from None
+        return inputs.whole(text, f"the {label}", low, high)
+    except inputs.InputError as error:
+        raise InvalidArgument(f"{error}.") from None
+
+
+def address(what: str, text: str) -> str:
+    """An address field in the one form the kernel reports it in (brackets allowed, no scope)."""
+    value = text.strip().strip("[]")
+    if not value:
+        raise InvalidArgument(f"enter the {what} (e.g. 192.0.2.10 or 2001:db8::10).")
+    try:
+        return inputs.address(value, f"the {what}")
+    except inputs.InputError as error:
+        raise InvalidArgument(f"{error}.") from None
 
 
 class FormScreen(ModalScreen[Plan | None]):
@@ -110,7 +123,7 @@ class FormScreen(ModalScreen[Plan | None]):
             self._plan = self.build()
         except (InvalidArgument, ValueError) as error:
             self._plan = None
-            result.update(Text(f"✖ {error}", style="red"))
+            result.update(Text(f"✖ {printable(str(error))}", style="red"))
             result.add_class("invalid")
         else:
             commands = "\n".join(change.command.display for change in self._plan.changes)
@@ -215,16 +228,11 @@ class ServiceForm(FormScreen):
     def _key(self) -> ServiceKey:
         protocol = str(self.choice("#protocol"))
         if protocol == "fwmark":
-            mark = whole("firewall mark", self.value("#fwmark"))
+            mark = whole("firewall mark", self.value("#fwmark"), high=inputs.U32_MAX, low=1)
             return ServiceKey.mark(mark, Family(str(self.choice("#family"))))
-        address = self.value("#address").strip().strip("[]")
-        if not address:
-            raise InvalidArgument("enter the virtual IP address (e.g. 192.0.2.10 or 2001:db8::10).")
-        try:
-            family = Family.of(address)
-        except ValueError:
-            raise InvalidArgument(f"the address {address!r} is not an IPv4 or IPv6 address.") from None
-        return ServiceKey(family, Protocol(protocol), address, whole("port", self.value("#port")))
+        vip = address("virtual IP address", self.value("#address"))
+        port = whole("port", self.value("#port"), high=inputs.PORT_MAX)
+        return ServiceKey(Family.of(vip), Protocol(protocol), vip, port)
 
     def _flags(self) -> tuple[str, ...]:
         names = [str(box.label) for box in self.query(".sched-flag").results(Checkbox)
@@ -238,7 +246,8 @@ class ServiceForm(FormScreen):
     def build(self) -> Plan:
         scheduler = str(self.choice("#scheduler"))
         flags = self._flags()
-        timeout = whole("persistence timeout", self.value("#timeout"), 0) if FLAG_PERSISTENT in flags else 0
+        timeout = whole("persistence timeout", self.value("#timeout"), 0, validate.MAX_TIMEOUT) \
+            if FLAG_PERSISTENT in flags else 0
         netmask = self.value("#netmask").strip() or None
         if self.service is None:
             return changes.plan_add_service(ServiceConfig(self._key(), scheduler, flags, timeout, netmask))
@@ -291,7 +300,8 @@ class DestForm(FormScreen):
         if self.choice("#forward") != Forward.TUNNEL:
             return None
         kind = TunnelType(str(self.choice("#tun-type")))
-        port = whole("GUE port", self.value("#tun-port")) if kind is TunnelType.GUE else 0
+        port = whole("GUE port", self.value("#tun-port"), high=inputs.PORT_MAX, low=1) \
+            if kind is TunnelType.GUE else 0
         csum = str(self.choice("#tun-csum"))
         return Tunnel(kind, port, (csum,) if csum else ())
 
@@ -301,11 +311,9 @@ class DestForm(FormScreen):
         upper = whole("upper threshold", self.value("#upper"), 0)
         lower = whole("lower threshold", self.value("#lower"), 0)
         if self.dest is None:
-            address = self.value("#address").strip().strip("[]")
-            if not address:
-                raise InvalidArgument("enter the real server's IP address.")
-            config = DestConfig(address, whole("port", self.value("#port"), self.owner.key.port), forward,
-                                self._tunnel(), weight, upper, lower)
+            server = address("real server's IP address", self.value("#address"))
+            port = whole("port", self.value("#port"), self.owner.key.port, inputs.PORT_MAX)
+            config = DestConfig(server, port, forward, self._tunnel(), weight, upper, lower)
             return changes.plan_add_dest(self.owner.key, config)
         edit = DestEdit(forward, self._tunnel(), weight, upper, lower)
         return changes.plan_edit_dest(self.owner, self.dest, edit, self.sysctls)

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from textual.notifications import SeverityLevel
+
 from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.live.frame import AppliedPlan, DashboardFrame
 from lvs_tui.live.session import Applied, LiveSession
+from lvs_tui.model.printable import printable
 from lvs_tui.model.records import Dest, Service, ServiceKey
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Plan
@@ -51,15 +54,23 @@ class Operator:
     def sysctls(self) -> Sysctls:
         return self.frame.facts.sysctls or NO_SYSCTLS
 
+    def say(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+            timeout: float | None = None) -> None:
+        """A toast. Its words may quote the kernel, a file or a config: shown as they are, never read
+        as markup (`[fd00::1]` is an address, not a style) and never driving the terminal."""
+        self.screen.notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
+                           markup=False)
+
     def director_warnings(self) -> None:
         """Say once each what the session learnt about the director that an operator must know."""
         facts = self.frame.facts
         for title, warnings in (("Another manager owns this table", facts.owner_warnings),
-                                ("Kernel setting", facts.sysctl_warnings)):
+                                ("Kernel setting", facts.sysctl_warnings),
+                                ("A change was interrupted (journal)", facts.interrupted)):
             for warning in warnings:
                 if warning not in self._notified:
                     self._notified.add(warning)
-                    self.screen.notify(warning, title=title, severity="warning", timeout=15)
+                    self.say(warning, title=title, severity="warning", timeout=15)
 
     # --- from a key to the session ----------------------------------------------------------------
 
@@ -70,19 +81,19 @@ class Operator:
         try:
             plan = build()
         except (IpvsError, ValueError) as error:
-            self.screen.notify(str(error), title="Not possible", severity="error")
+            self.say(str(error), title="Not possible", severity="error")
             return
         self.confirm(plan)
 
     def _refused(self) -> bool:
         if self.read_only:
-            self.screen.notify(f"Read-only ({self.read_only}): nothing can be changed.", severity="warning")
+            self.say(f"Read-only ({self.read_only}): nothing can be changed.", severity="warning")
         return self.read_only is not None
 
     def confirm(self, plan: Plan, action: str | None = None, undoes: AppliedPlan | None = None) -> None:
         if not plan.changes:
             reason = "; ".join(plan.skipped) or "nothing would change"
-            self.screen.notify(f"{plan.title}: {reason}.", severity="warning")
+            self.say(f"{plan.title}: {reason}.", severity="warning")
             return
 
         def decided(answer: DrainOptions | None) -> None:
@@ -95,11 +106,11 @@ class Operator:
         """The session's word on a plan: said in a toast."""
         outcome, plan = applied.outcome, applied.plan
         if isinstance(outcome, IpvsError):
-            self.screen.notify(str(outcome), title=plan.title, severity="error", timeout=10)
+            self.say(str(outcome), title=plan.title, severity="error", timeout=10)
         elif outcome.failed:
-            self.screen.notify(outcome.summary(), severity="error", timeout=10)
+            self.say(outcome.summary(), severity="error", timeout=10)
         else:
-            self.screen.notify(outcome.summary(), timeout=4)
+            self.say(outcome.summary(), timeout=4)
 
     # --- what the keys ask for: each builds its plan lazily, inside propose() -----------------------
 
@@ -142,12 +153,12 @@ class Operator:
         if self._refused():
             return
         if not self.frame.undo:
-            self.screen.notify("Nothing to undo in this session.", severity="warning")
+            self.say("Nothing to undo in this session.", severity="warning")
             return
         last = self.frame.undo[-1]
         plan = changes.plan_undo(last.plan, last.changes)
         if plan is None:
-            self.screen.notify(f"{last.plan.title} cannot be undone.", severity="warning")
+            self.say(f"{last.plan.title} cannot be undone.", severity="warning")
             return
         # Off the list only once confirmed and applied: a cancelled undo can be asked for again.
         self.confirm(plan, action="undo", undoes=last)

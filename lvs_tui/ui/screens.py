@@ -19,6 +19,7 @@ from lvs_tui.live.frame import DashboardFrame
 from lvs_tui.model.export import dest_json, service_json
 from lvs_tui.model.format import bits, human
 from lvs_tui.model.history import Metric
+from lvs_tui.model.printable import printable
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import DestKey, ServiceKey
 
@@ -114,7 +115,7 @@ class DetailScreen(Screen[None]):
                 text += (
                     f": now {unit(series[-1])}, peak {unit(max(series))} over the last {len(series)} polls"
                 )
-            self.query_one(f"#label-{metric.value}", Label).update(text)
+            self.query_one(f"#label-{metric.value}", Label).update(Text(text))
         self.query_one("#detail-fields", Static).update(self._fields())
 
     def _fields(self) -> Table:
@@ -139,7 +140,7 @@ class DetailScreen(Screen[None]):
             stats, client = dest.stats, frame.dest_rates.get((service.key, dest.key))
         for name, value in fields.items():
             if name not in ("stats", "dests", "client_rates"):
-                table.add_row(name, "-" if value is None else str(value))
+                table.add_row(name, _text("-" if value is None else str(value)))
         table.add_row("", "")
         table.add_row("rate", "kernel (8 s average) | measured by lvs-top")
         kernel = Rates.from_kernel(stats)
@@ -165,7 +166,7 @@ class DetailScreen(Screen[None]):
             style = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}.get(finding.severity, "")
             fix = f"\nfix: {finding.fix}" if finding.fix else ""
             label = Text(finding.severity.label, style=style)
-            table.add_row(label, f"{finding.subject}: {finding.cause}{fix}")
+            table.add_row(label, _text(f"{finding.subject}: {finding.cause}{fix}"))
 
     def _health_rows(self, table: Table, view: HealthView) -> None:
         """The checker's word on this server (state, last result), and the service's timeline."""
@@ -179,11 +180,18 @@ class DetailScreen(Screen[None]):
                                                                       time.localtime(status.since))
                 table.add_row("health", f"{status.state.value}{since}" + ("" if view.running else
                                                                           " (the checker is not running)"))
-                table.add_row("last check", status.detail)
+                table.add_row("last check", _text(status.detail))
                 if status.taken_out:
                     table.add_row("", "taken out by the checker, which brings it back once healthy")
         events = view.events_of(self._service)[-EVENTS_SHOWN:]
         table.add_row("health events", "none yet" if not events else "")
         for event in events:
             style = {"error": "red", "warning": "yellow"}.get(event.level, "")
-            table.add_row(time.strftime("%H:%M:%S", time.localtime(event.at)), Text(event.text, style=style))
+            table.add_row(time.strftime("%H:%M:%S", time.localtime(event.at)), _text(event.text, style))
+
+
+def _text(words: str, style: str = "") -> Text:
+    """A table cell of words from outside (the kernel, a state file): a Rich table would read a
+    plain string as markup (`tcp:[fd00::1]:80` as `tcp::80`), and control characters would reach
+    the terminal."""
+    return Text(printable(words), style=style)

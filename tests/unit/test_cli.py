@@ -60,8 +60,8 @@ def test_unknown_netns_is_one_sentence_and_exit_1() -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--batch", "-d", "-1"], "delay must be 0 or more"),
-        (["--batch", "-n", "many"], "not a whole number"),
+        (["--batch", "-d", "-1"], "--delay: it must be a number of seconds from 0 to 86400"),
+        (["--batch", "-n", "many"], "must be a whole number from 0 to 1000000000"),
         (["--demo-size", "10by10", "--batch"], "10by10"),
         (["--demo", "--netns", "blue", "--batch"], "cannot be combined"),
         (["--demo"], "needs a terminal"),

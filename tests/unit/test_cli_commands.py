@@ -94,7 +94,7 @@ REFUSED = [
     (["--demo", "--state", "s.json"], "--state reads the checker of a kernel's table"),
     (["--batch", "--seed", "3"], "--seed applies only to --demo"),
     (["--batch", "--demo", "--netns", "blue"], "--netns reads a kernel's table and cannot be combined"),
-    (["--batch", "-d", "-1"], "the delay must be 0 or more seconds"),
+    (["--batch", "-d", "-1"], "it must be a number of seconds from 0 to 86400, not '-1'"),
     (["--batch", "-d"], "argument -d/--delay: expected one argument"),
     # commands in the wrong place, missing or extra arguments
     (["--demo", "save"], "lvs-top: save is a command and comes first: lvs-top save --demo; "
@@ -110,7 +110,7 @@ REFUSED = [
     (["health"], "lvs-top health: health takes its CONFIG"),
     (["health", "c.toml", "--check-config", "--state", "s.json"],
      "--state does not apply to --check-config, which only reads CONFIG"),
-    (["doctor", "--sample", "soon"], "'soon' is not a number of seconds"),
+    (["doctor", "--sample", "soon"], "must be a number of seconds from 0 to 86400, not 'soon'"),
     # the real-server kit
     (["realserver"], "realserver needs --mode nat|dr|tun and --vip ADDRESS"),
     (["realserver", "--mode", "xx", "--vip", "10.10.0.1"], "argument --mode: invalid choice: 'xx'"),
