@@ -35,7 +35,6 @@ class Applied:
 
     plan: Plan
     outcome: Report | IpvsError
-    automatic: bool = False  # applied by the session itself (a drain's removal), not by a key
 
 
 class LiveSession:
@@ -103,16 +102,15 @@ class LiveSession:
         def job(backend: Backend) -> Report:
             return run_plan(plan, backend, self.setup.journal, action="auto_remove")
 
-        self._poller.submit(job, lambda outcome: self._applied(plan, outcome, None, True, automatic=True))
+        self._poller.submit(job, lambda outcome: self._applied(plan, outcome, None, undoable=True))
 
     def _survey(self, schedulers: object) -> None:
         self._publish(self._builder.survey(schedulers if isinstance(schedulers, tuple) else ()))
 
-    def _applied(self, plan: Plan, outcome: object, drain: DrainOptions | None, undoable: bool,
-                 automatic: bool = False) -> None:
+    def _applied(self, plan: Plan, outcome: object, drain: DrainOptions | None, undoable: bool) -> None:
         if not isinstance(outcome, Report):
             error = outcome if isinstance(outcome, IpvsError) else IpvsError(str(outcome))
-            self._report(Applied(plan, error, automatic))
+            self._report(Applied(plan, error))
             return
         self._builder.applied(outcome, drain, undoable)
         if self._health is not None:  # a server taken out by hand: the checker must leave it out
@@ -120,4 +118,4 @@ class LiveSession:
                 pair = changes.parse_dest_target(change.target)
                 if pair is not None and (change.after is None or change.after.get("weight") == 0):
                     self._health.stand_aside(*pair)
-        self._report(Applied(plan, outcome, automatic))
+        self._report(Applied(plan, outcome))

@@ -278,7 +278,8 @@ class DashboardScreen(Screen[None]):
         self.render_status()
 
     def action_switch_pane(self) -> None:
-        (self.dests if self.services.has_focus else self.services).focus()
+        # At once, not later as Widget.focus() does: a key typed right after Tab acts on the new pane.
+        self.set_focus(self.dests if self.services.has_focus else self.services)
 
     def action_detail(self) -> None:
         service = self._service
