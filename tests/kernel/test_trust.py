@@ -83,7 +83,8 @@ def refused_part_way(tmp_path: Path) -> Path:
     whose module cannot load (refused by the kernel), then removes a server."""
     done = lvs_top.here("save")
     lines = done.out.splitlines()
-    kept = [line for line in lines if not (line.startswith("-a -t 10.10.0.1:80 ") and "-r 10.20.3.2:80 " in line)]
+    removed = "-a -t 10.10.0.1:80 -r 10.20.3.2:80 "
+    kept = [line for line in lines if not line.startswith(removed)]
     edited = [line.replace("-s wrr", f"-s {NOT_LOADED}") if line.startswith("-A -t 10.10.0.1:80 ") else line
               for line in kept]
     assert edited != lines
