@@ -76,9 +76,9 @@ def error_of(text: str) -> str:
 @pytest.mark.parametrize(("old", "new", "expected"), [
     ('interval = 2', 'intervall = 2', "health.toml:3: intervall: unknown setting here"),
     ('service = "tcp:192.0.2.10:80"', 'service = "tcp:192.0.2.10"',
-     "health.toml:8: service: 'tcp:192.0.2.10' is not"),
+     "health.toml:8: service: 'tcp:192.0.2.10' is not a service"),
     ('address = "198.51.100.11:8080"', 'address = "198.51.100.11"',
-     "health.toml:14: address: '198.51.100.11' is not"),
+     "health.toml:14: address: the address must be address:port"),
     ('expect = [200, 204]', 'expect = [200, 99]', "health.toml:10: expect: give the accepted HTTP statuses"),
     ('fall = 5', 'fall = 0', "health.toml:21: fall: must be at least 1, not 0"),
     ('check = "tcp"', 'check = "icmp"',
