@@ -49,6 +49,13 @@ class Result:
     healthy: bool
     detail: str  # "HTTP 200", "connection refused", "timed out after 3 s", "exit status 2"
     seconds: float
+    broken: bool = False  # the check itself could not run (a bug, a bad setting): said in the log
+
+
+def fault(error: BaseException) -> str:
+    """An unexpected exception as one clause: its type and its first words."""
+    words = " ".join(str(error).split()) or "no details"
+    return f"{type(error).__name__}: {words if len(words) <= 160 else words[:157] + '...'}"
 
 
 async def run_check(check: Check, address: str, port: int) -> Result:
@@ -63,12 +70,21 @@ async def run_check(check: Check, address: str, port: int) -> Result:
         healthy, detail = False, f"timed out after {check.timeout:g} s"
     except OSError as error:
         healthy, detail = False, _reason(error)
+    except Exception as error:  # a failed check, never a stopped one: the loop goes on checking
+        return could_not_run(error, time.monotonic() - started)
     return Result(healthy, detail, time.monotonic() - started)
+
+
+def could_not_run(error: BaseException, seconds: float) -> Result:
+    """The result of a check that raised: failed, with the cause, and marked to be logged."""
+    return Result(False, f"the check could not run: {fault(error)}", seconds, broken=True)
 
 
 def _reason(error: OSError) -> str:
     """The errno's words ("connection refused"; asyncio's own text repeats the address), else the
-    error's text."""
+    error's text. TLS errors carry OpenSSL's codes in errno, not the system's: their own words."""
+    if isinstance(error, ssl.SSLError):
+        return f"TLS: {getattr(error, 'verify_message', None) or error.reason or error}".lower()
     if error.errno:
         return os.strerror(error.errno).lower()
     return (str(error) or type(error).__name__).lower()

@@ -17,8 +17,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from lvs_tui.health.checks import fault
 from lvs_tui.health.config import ConfigError, describe, load_config
 from lvs_tui.health.engine import Engine
 from lvs_tui.health.status import StateError, read_state
@@ -92,13 +93,19 @@ def run_health(config_path: str, state_path: Path, journal: Journal, read_only: 
     poller.start()
     how = f"read-only ({read_only}): nothing will be changed" if read_only else f"journal {journal.path}"
     log("info", f"checking {describe(config)} from {config.path}; {how}; state file {state_path}")
+    code = 0
     try:
         asyncio.run(_serve(engine, config_path, log))
+    except Exception as error:  # the last word: a sentence in the log, never a traceback
+        log("error", f"the checker stopped on an unexpected error ({fault(error)}); weights are left as they "
+                     "are, and the state file says what it took out")
+        code = 1
     finally:
         engine.write_state(None)
         poller.stop()
-    log("info", "stopped; weights are left as they are")
-    return 0
+    if code == 0:
+        log("info", "stopped; weights are left as they are")
+    return code
 
 
 async def _serve(engine: Engine, config_path: str, log: StderrLog) -> None:
@@ -111,8 +118,18 @@ async def _serve(engine: Engine, config_path: str, log: StderrLog) -> None:
         except ConfigError as error:
             log("error", f"reload refused: {error} The configuration in force keeps running.")
             return
-        engine.reload(config)
+        try:
+            engine.reload(config)
+        except Exception as error:
+            log("error", f"reload failed ({fault(error)}); the checks go on")
 
+    def unexpected(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """What asyncio would print as a traceback (a callback that raised): one line instead."""
+        error = context.get("exception")
+        log("error", f"unexpected: {context.get('message', 'an error')}"
+                     + ("" if error is None else f" ({fault(error)})"))
+
+    loop.set_exception_handler(unexpected)
     loop.add_signal_handler(signal.SIGHUP, reload)
     for stop in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop, task.cancel)

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lvs_tui.health.checks import Result
+from lvs_tui.health.checks import Result, fault
 from lvs_tui.health.config import HealthConfig, ServiceHealth, describe
 from lvs_tui.health.policy import Decision, decide
-from lvs_tui.health.prober import Target, probe_forever
+from lvs_tui.health.prober import ProbeSet, Target
 from lvs_tui.health.state import Health, Tracker
 from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, Pair, ServerStatus, write_state
 from lvs_tui.ipvs.backend import Backend, DestConfig
@@ -90,7 +90,9 @@ class Engine:
         self._last_write = 0.0
         self._queued_said = -QUEUED_SAID_EVERY
         self._written: object = None  # what the state file last said, to write only news
-        self._probes: asyncio.Task[None] | None = None
+        self._probes: ProbeSet | None = None
+        self._retired: set[asyncio.Task[None]] = set()  # loops of a config replaced, still ending
+        self._faults_said: dict[Pair, str] = {}  # the last fault of a check said in the log, per server
         self._loop: asyncio.AbstractEventLoop | None = None
         self._track(config)
         self.view = self._build_view()
@@ -109,14 +111,19 @@ class Engine:
                     async with asyncio.timeout(self._round_every()):
                         await self._wake.wait()
                 self._wake.clear()
+                self._supervise()
                 if not self._busy:
                     self._start_round()
                 self._publish()
         finally:
-            if self._probes is not None:
-                self._probes.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._probes
+            ending = [*self._retired, *(self._probes.cancel() if self._probes is not None else [])]
+            # Awaited, so that command checks kill what they started; nothing they raise escapes.
+            await asyncio.gather(*ending, return_exceptions=True)
+
+    def _supervise(self) -> None:
+        """Loops end only when cancelled; one that ended otherwise is said and started again."""
+        if self._probes is not None and (dead := self._probes.revive()):
+            self._log("error", f"{dead} check loop{'s' * (dead > 1)} had stopped; started again")
 
     def reload(self, config: HealthConfig) -> None:
         """Use a new config (on the engine's loop): servers kept keep their state and memory."""
@@ -130,7 +137,9 @@ class Engine:
         self.config = config
         self._track(config)
         if self._probes is not None:
-            self._probes.cancel()
+            for task in self._probes.cancel():  # every loop of the old config, each by name
+                self._retired.add(task)
+                task.add_done_callback(self._retired.discard)
             self._start_probes()
         self._log("info", f"configuration reloaded from {config.path}: {describe(config)}")
         self._wake.set()
@@ -161,8 +170,19 @@ class Engine:
         targets = [Target((service.key, server.dest), server.dest.address, server.check_port, server.check,
                           server.interval)
                    for service in self.config.services for server in service.servers]
-        self._probes = asyncio.ensure_future(probe_forever(targets, self._on_result, self.config.parallel,
-                                                           self._clock, self._on_queued))
+        probes: ProbeSet | None = None
+
+        def on_result(target: Target, result: Result) -> None:
+            if probes is self._probes:  # a loop of a replaced config counts for nothing
+                self._on_result(target, result)
+
+        probes = ProbeSet(targets, on_result, self.config.parallel, self._clock, self._on_queued,
+                          self._on_fault)
+        self._probes = probes
+
+    def _on_fault(self, target: Target, error: BaseException) -> None:
+        """Something raised around a check (not in it: run_check turns that into a result)."""
+        self._log("error", f"checking {target.address} port {target.port}: {fault(error)}; checking goes on")
 
     def _on_queued(self, target: Target, seconds: float) -> None:
         now = self._clock()
@@ -197,6 +217,9 @@ class Engine:
         tracker = self._trackers.get(pair)
         if tracker is None:  # a server a reload dropped
             return
+        if result.broken and self._faults_said.get(pair) != result.detail:  # said once per cause
+            self._log("error", f"{pair[0]}: {pair[1]}: {result.detail}; counted as a failed check")
+        self._faults_said[pair] = result.detail if result.broken else ""
         changed = tracker.record(result, self._wall())
         if changed is None:
             return

@@ -1,0 +1,104 @@
+"""The checker under faults: a check that raises, reloads while checks run. Fake checks (through
+`prober.run_check`) make each fault happen on cue, on loopback, in a fraction of a second."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lvs_tui.health import prober
+from lvs_tui.health.checks import Check, CommandCheck, HttpCheck, Result, run_check
+from lvs_tui.health.config import parse_config
+from lvs_tui.health.engine import Engine
+from lvs_tui.health.state import Health
+from lvs_tui.model.records import DestKey
+from lvs_tui.ops.journal import Journal
+from tests.health_fixtures import KEY, LOOPBACK, BackendThread, Listener, config_text, director
+
+
+def fast(ports: list[int], interval: float = 0.1, rise: int = 1, fall: int = 1) -> str:
+    return config_text(ports).replace("interval = 0.1", f"interval = {interval}") \
+        .replace("rise = 2", f"rise = {rise}").replace("fall = 2", f"fall = {fall}")
+
+
+async def test_a_check_that_raises_is_a_failed_check_with_its_cause() -> None:
+    server = Listener()
+    await server.start()
+    try:
+        idna = await run_check(HttpCheck(host="a..b", tls=True, timeout=1), LOOPBACK, server.port)
+    finally:
+        await server.stop()
+    assert not idna.healthy and idna.broken
+    assert idna.detail.startswith("the check could not run: ") and "idna" in idna.detail
+    nul = await run_check(CommandCheck((sys.executable, "-c", "pass\x00")), LOOPBACK, 1)
+    assert not nul.healthy and nul.broken and "null" in nul.detail
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_checks_raising_at_random_never_stop_the_others_nor_leave_a_server_checking(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, seed: int) -> None:
+    chance = random.Random(seed)
+    seen: dict[int, int] = {}
+
+    async def flaky(check: Check, address: str, port: int) -> Result:
+        seen[port] = seen.get(port, 0) + 1
+        await asyncio.sleep(0)
+        if chance.random() < 0.4:
+            raise chance.choice([UnicodeError("label empty or too long"), ValueError("embedded null byte"),
+                                 RuntimeError("a bug"), KeyError("x")])
+        return Result(True, "connected", 0.0)
+
+    monkeypatch.setattr(prober, "run_check", flaky)
+    ports = list(range(1, 9))
+    logged: list[str] = []
+    engine = Engine(parse_config(fast(ports)), BackendThread(director(ports)).submit,
+                    Journal(tmp_path / "journal.jsonl"), log=lambda level, text: logged.append(text),
+                    round_every=0.2)
+    task = asyncio.create_task(engine.run())
+    try:
+        await asyncio.sleep(0.5)
+        before = dict(seen)
+        await asyncio.sleep(0.4)
+        assert all(seen[port] - before.get(port, 0) >= 3 for port in ports), seen  # all still checked
+        states = [engine.view.servers[(KEY, DestKey(LOOPBACK, port))].state for port in ports]
+        assert Health.CHECKING not in states
+        assert any("the check could not run" in line for line in logged)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()  # it stopped because it was told to, not because of a check
+
+
+async def test_reload_replaces_the_check_loops_exactly_once(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    async def counted(check: Check, address: str, port: int) -> Result:
+        calls.append(port)
+        await asyncio.sleep(0)
+        if port == 1:  # one broken check, as the idna error was
+            raise UnicodeError("label empty or too long")
+        return Result(True, "connected", 0.0)
+
+    monkeypatch.setattr(prober, "run_check", counted)
+    ports = list(range(1, 9))  # every 0.1 s: 80 checks a second
+    engine = Engine(parse_config(fast(ports)), BackendThread(director(ports)).submit,
+                    Journal(tmp_path / "journal.jsonl"), round_every=0.2)
+    task = asyncio.create_task(engine.run())
+    rates = []
+    try:
+        for _ in range(4):  # before the first reload, then after each of three
+            await asyncio.sleep(0.1)
+            start, began = len(calls), time.monotonic()
+            await asyncio.sleep(0.4)
+            rates.append((len(calls) - start) / (time.monotonic() - began))
+            engine.reload(parse_config(fast(ports)))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert all(55 <= rate <= 100 for rate in rates), rates
