@@ -1,7 +1,9 @@
 """Applying a plan: each change in order, each journaled with its result, a result per item.
 
 A failed change does not stop the ones after it (a host drain that fails in one service must
-still drain the others), and the report lists every item, so nothing stops half-way silently.
+still drain the others), and the report lists every item, so nothing stops half-way silently: a
+change that raises something unexpected is a failed change too, journaled as such, since the
+changes before it were made and must be reported.
 The one exception is the journal: a change that cannot be journaled is not made, so the run
 stops there and says so.
 """
@@ -82,6 +84,8 @@ def run_plan(plan: Plan, backend: Backend, journal: Journal, action: str | None 
             error = None
         except IpvsError as failure:
             error = str(failure)
+        except Exception as failure:  # a bug or a value the backend cannot take: not applied
+            error = f"failed unexpectedly ({type(failure).__name__}: {failure})"
         entry = Entry(action or change.action, change.target, change.command.display, change.before,
                       change.after, "ok" if error is None else error,
                       None if causes is None else causes.get(change.target))
