@@ -24,6 +24,7 @@ from lvs_tui.cli.common import (
     is_demo,
     open_backend,
     ops_setup,
+    say,
     seconds,
 )
 
@@ -124,8 +125,10 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
     try:
         app = make_app(app_settings(args))
-    except ValueError as error:  # a health config with mistakes, or another checker running
-        return fail(str(error), Exit.USAGE)
+    except ValueError as error:  # a health config with mistakes (one line each), or another checker
+        for line in str(error).splitlines():
+            say(line)
+        return Exit.USAGE
     try:
         app.run()
     except KeyboardInterrupt:

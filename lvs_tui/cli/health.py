@@ -12,9 +12,9 @@ from lvs_tui.cli.common import (
     add_changes,
     add_source,
     add_state,
-    fail,
     open_backend,
     read_only_reason,
+    say,
 )
 
 DESCRIPTION = """\
@@ -68,8 +68,10 @@ def check_config(path: str) -> int:
 
     try:
         config = load_config(path)
-    except ConfigError as error:
-        return fail(str(error), Exit.USAGE)
+    except ConfigError as error:  # every mistake, one line each
+        for problem in error.problems:
+            say(problem, "health")
+        return Exit.USAGE
     for service in config.services:
         servers = ", ".join(f"{server.dest} ({type(server.check).__name__.removesuffix('Check').lower()}"
                             f" every {server.interval:g}s)" for server in service.servers)

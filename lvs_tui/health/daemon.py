@@ -72,7 +72,10 @@ def run_health(config_path: str, state_path: Path, journal: Journal, read_only: 
         config = load_config(config_path)
         taken_out = previous_state(state_path)
     except ConfigError as error:
-        log("error", f"{error} Nothing was started.")
+        for problem in error.problems:
+            log("error", problem)
+        log("error", f"nothing was started: fix the {_mistakes(error)} above (`lvs-top health --check-config "
+                     "CONFIG` lists them)")
         return 2
     except CheckerRunning as error:
         log("error", f"{error}.")
@@ -116,7 +119,10 @@ async def _serve(engine: Engine, config_path: str, log: StderrLog) -> None:
         try:
             config = load_config(config_path)
         except ConfigError as error:
-            log("error", f"reload refused: {error} The configuration in force keeps running.")
+            for problem in error.problems:
+                log("error", f"reload refused: {problem}")
+            log("error", f"reload refused for the {_mistakes(error)} above; the configuration in force keeps "
+                         "running")
             return
         try:
             engine.reload(config)
@@ -136,3 +142,7 @@ async def _serve(engine: Engine, config_path: str, log: StderrLog) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
+
+def _mistakes(error: ConfigError) -> str:
+    count = len(error.problems)
+    return "mistake" if count == 1 else f"{count} mistakes"

@@ -70,7 +70,8 @@ def test_a_config_with_mistakes_starts_nothing(tmp_path: Path) -> None:
     code = run_health(str(config), tmp_path / "state.json", Journal(tmp_path / "j.jsonl"), None,
                       lambda: sim, None, log)
     assert code == 2
-    assert f"{config}:4: rise: must be at least 1, not 0. Nothing was started." in log.text()
+    assert f"{config}:4: rise: must be a whole number from 1 to 2147483647, not 0.\n" in log.text()
+    assert "error: nothing was started: fix the mistake above" in log.text()
     assert save_lines(sim.snapshot()) == before
     assert not (tmp_path / "state.json").exists() and not (tmp_path / "j.jsonl").exists()
 
