@@ -31,9 +31,8 @@ def main(argv: list[str]) -> int:
     checks._network = faulty
     ports = [server.dest.port for service in load_config(config_path).services for server in service.servers]
     sim = director(ports)
-    extra = {"reset": True} if "--reset-state" in argv else {}
     return run_health(config_path, state, Journal(state.with_name("journal.jsonl")), None, lambda: sim, None,
-                      **extra)  # type: ignore[arg-type]
+                      reset="--reset-state" in argv)
 
 
 if __name__ == "__main__":

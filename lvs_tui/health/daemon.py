@@ -4,7 +4,11 @@ Logs go to stderr, one line per event; under systemd (JOURNAL_STREAM is set) eac
 its syslog priority (`<4>`), which journald turns into the entry's priority, and carries no time
 of its own since journald stamps it. SIGTERM and SIGINT stop the checks and leave every weight as
 it is; SIGHUP reloads the config, and a config with mistakes is refused while the one in force
-keeps running.
+keeps running. Every line goes through `printable()`: what a config, a server's answer or a state
+file says cannot forge a log line or move a terminal's cursor.
+
+The state file is claimed first (health/claim.py): its lock, held for the process's life, keeps a
+second checker out, and a damaged file stops the start (exit 2) unless `--reset-state` is given.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lvs_tui.health.checks import fault
+from lvs_tui.health.claim import CheckerRunning, StateRefused, claim_state, lock_path
 from lvs_tui.health.config import ConfigError, describe, load_config
 from lvs_tui.health.engine import Engine
-from lvs_tui.health.status import StateError, read_state
-from lvs_tui.ipvs.backend import Backend, DestConfig
-from lvs_tui.model.records import DestKey, ServiceKey
+from lvs_tui.ipvs.backend import Backend
+from lvs_tui.model.printable import printable
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.poller import Poller
 
@@ -37,6 +41,7 @@ class StderrLog:
         self._journald = bool(os.environ.get("JOURNAL_STREAM")) if journald is None else journald
 
     def __call__(self, level: str, message: str) -> None:
+        message = printable(message)  # one line, whatever a config, a server or a state file said
         if self._journald:
             line = f"<{PRIORITIES.get(level, 6)}>{message}"
         else:
@@ -46,40 +51,33 @@ class StderrLog:
             self._stream.flush()
 
 
-class CheckerRunning(Exception):
-    """Another checker already acts on this director."""
-
-
-def previous_state(path: Path) -> dict[ServiceKey, dict[DestKey, DestConfig]]:
-    """What an earlier checker took out (to bring back); raises CheckerRunning while it still runs."""
-    if not path.exists():
-        return {}
-    try:
-        view, taken_out, pid = read_state(path)
-    except StateError:
-        return {}  # nothing to learn from it; it is overwritten
-    if view.running and pid is not None and pid != os.getpid():
-        raise CheckerRunning(f"a checker already runs on this director ({view.source}, state file {path}); "
-                             "stop it first, or give this one another --state file")
-    return taken_out
-
-
 def run_health(config_path: str, state_path: Path, journal: Journal, read_only: str | None,
                open_backend: Callable[[], Backend], netns: str | None,
-               log: StderrLog | None = None) -> int:
+               log: StderrLog | None = None, reset: bool = False) -> int:
     log = log or StderrLog()
+    source = f"lvs-top health (pid {os.getpid()})"
     try:
         config = load_config(config_path)
-        taken_out = previous_state(state_path)
+        claim = claim_state(state_path, source, reset)  # held until the process ends
     except ConfigError as error:
         for problem in error.problems:
             log("error", problem)
         log("error", f"nothing was started: fix the {_mistakes(error)} above (`lvs-top health --check-config "
                      "CONFIG` lists them)")
         return 2
+    except StateRefused as error:
+        log("error", f"{error}; nothing was started.")
+        return 2
     except CheckerRunning as error:
         log("error", f"{error}.")
         return 1
+    except OSError as error:
+        log("error", f"cannot lock the state file {lock_path(state_path)} ({error.strerror or error}); "
+                     "give another --state file")
+        return 1
+    for note in claim.notes:
+        log("warning", note)
+    taken_out = claim.taken_out
     if netns is not None:
         from lvs_tui.ipvs.netlink import enter_netns, netns_path
 
@@ -91,7 +89,7 @@ def run_health(config_path: str, state_path: Path, journal: Journal, read_only: 
     # The poller's thread owns the backend; nothing here shows a table, so it never polls by itself.
     poller = Poller(open_backend, lambda result: None)
     engine = Engine(config, lambda job, done: poller.submit(job, done, poll=False), journal,
-                    read_only=read_only, log=log, source=f"lvs-top health (pid {os.getpid()})",
+                    read_only=read_only, log=log, source=source,
                     state_path=state_path, taken_out=taken_out)
     poller.start()
     how = f"read-only ({read_only}): nothing will be changed" if read_only else f"journal {journal.path}"
@@ -106,6 +104,7 @@ def run_health(config_path: str, state_path: Path, journal: Journal, read_only: 
     finally:
         engine.write_state(None)
         poller.stop()
+        os.close(claim.lock)  # the last write done: another checker may take over
     if code == 0:
         log("info", "stopped; weights are left as they are")
     return code

@@ -32,7 +32,8 @@ from lvs_tui.health.config import HealthConfig, ServiceHealth, describe
 from lvs_tui.health.prober import ProbeSet, Target
 from lvs_tui.health.rounds import Memory, RoundInput, ServiceRound, play_round
 from lvs_tui.health.state import Health, Tracker
-from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, Pair, ServerStatus, write_state
+from lvs_tui.health.statefile import write_state
+from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, Pair, ServerStatus
 from lvs_tui.ipvs.backend import Backend, DestConfig
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.changes import dest_target, parse_dest_target

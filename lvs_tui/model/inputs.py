@@ -50,7 +50,7 @@ def seconds(text: str, what: str, low: float = 0.0, high: float = 86_400.0) -> f
     return float(value)
 
 
-def finite(value: float, what: str, low: float, high: float) -> float:
+def finite(value: object, what: str, low: float, high: float) -> float:
     """A number already parsed (from TOML, say) checked as `seconds` checks text."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
             or not low <= value <= high:

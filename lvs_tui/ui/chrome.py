@@ -10,6 +10,7 @@ from lvs_tui.health.state import Health
 from lvs_tui.health.status import HealthView
 from lvs_tui.live.frame import DashboardFrame, ViewSettings
 from lvs_tui.model.format import bits, duration, human
+from lvs_tui.model.printable import printable
 from lvs_tui.ops.drain import DrainStatus
 from lvs_tui.ui.rows import Display
 
@@ -85,9 +86,12 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
 
 
 def health_summary(view: HealthView) -> Text:
-    """` · health ✔5 ✖1 (lvs-top health (pid 812))`, and loudly what min_healthy holds."""
+    """` · health ✔5 ✖1 (lvs-top health (pid 812))`, and loudly what min_healthy holds. What the
+    view says comes from a state file anyone may have written: Text (never markup), printable."""
+    if view.problem is not None:
+        return Text(f" · health: {printable(view.problem)}", style="bold red")
     if not view.running:
-        return Text(f" · health: {view.source or 'the checker'} is not running", style="bold red")
+        return Text(f" · health: {printable(view.source) or 'the checker'} is not running", style="bold red")
     counts = view.counts()
     text = Text(" · health ")
     text.append(f"✔{counts[Health.HEALTHY]}", style="green")
@@ -97,7 +101,7 @@ def health_summary(view: HealthView) -> Text:
         text.append(f" …{counts[Health.CHECKING]}", style="dim")
     if counts[Health.DISABLED]:
         text.append(f" ‖{counts[Health.DISABLED]}", style="yellow")
-    text.append(f" ({view.source})", style="dim")
+    text.append(f" ({printable(view.source)})", style="dim")
     if view.held:
         text.append(f" ⚠ min_healthy keeps {len(view.held)} failing server"
                     f"{'s' if len(view.held) > 1 else ''} in rotation", style="bold reverse red")

@@ -19,6 +19,7 @@ from lvs_tui.live.frame import DashboardFrame
 from lvs_tui.model.export import dest_json, service_json
 from lvs_tui.model.format import bits, human
 from lvs_tui.model.history import Metric
+from lvs_tui.model.printable import printable
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import DestKey, ServiceKey
 
@@ -179,11 +180,13 @@ class DetailScreen(Screen[None]):
                                                                       time.localtime(status.since))
                 table.add_row("health", f"{status.state.value}{since}" + ("" if view.running else
                                                                           " (the checker is not running)"))
-                table.add_row("last check", status.detail)
+                # Text, not a str: a table reads a str as markup, and this one may come from a file.
+                table.add_row("last check", Text(printable(status.detail)))
                 if status.taken_out:
                     table.add_row("", "taken out by the checker, which brings it back once healthy")
         events = view.events_of(self._service)[-EVENTS_SHOWN:]
         table.add_row("health events", "none yet" if not events else "")
         for event in events:
             style = {"error": "red", "warning": "yellow"}.get(event.level, "")
-            table.add_row(time.strftime("%H:%M:%S", time.localtime(event.at)), Text(event.text, style=style))
+            table.add_row(time.strftime("%H:%M:%S", time.localtime(event.at)),
+                          Text(printable(event.text), style=style))

@@ -18,7 +18,7 @@ from lvs_tui.health.checks import Check, CommandCheck, HttpCheck, Result, run_ch
 from lvs_tui.health.config import parse_config
 from lvs_tui.health.engine import Engine
 from lvs_tui.health.state import Health
-from lvs_tui.health.status import read_state
+from lvs_tui.health.statefile import read_state
 from lvs_tui.ipvs.backend import Backend, DestConfig, ServiceConfig
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.journal import Journal

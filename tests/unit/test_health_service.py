@@ -70,3 +70,22 @@ def test_sigterm_after_a_check_that_raised_exits_0_without_a_traceback(tmp_path:
     assert code == 0, text
     assert "Traceback" not in text and "stopped; weights are left as they are" in text
     assert text.count("counted as a failed check") == 1  # said once, not at every check
+
+
+def test_two_checkers_started_at_once_exactly_one_runs(tmp_path: Path, listener: int) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text(config_text([listener]))
+    state = tmp_path / "health.json"
+    children = [Child(tmp_path, name, config, state) for name in ("first", "second")]
+    try:
+        wait(lambda: any(child.proc.poll() is not None for child in children))
+        time.sleep(0.3)  # the other had the time to refuse too, if it was going to
+        refused = [child for child in children if child.proc.poll() is not None]
+        assert len(refused) == 1, [child.text() for child in children]
+        (running,) = [child for child in children if child not in refused]
+        assert refused[0].proc.returncode == 1
+        assert "another checker holds" in refused[0].text() and "pid" in refused[0].text()
+        wait(lambda: "checking 1 service" in running.text())
+    finally:
+        codes = [child.stop() for child in children]
+    assert codes.count(0) == 1
