@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     ports = [server.dest.port for service in load_config(config_path).services for server in service.servers]
     sim = director(ports)
     return run_health(config_path, state, Journal(state.with_name("journal.jsonl")), None, lambda: sim, None,
-                      reset="--reset-state" in argv)
+                      reset="--reset-state" in argv, subreaper=True)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if args.check_config:
         return check_config(args.config)
     return run_health(args.config, args.state or default_state_path(), Journal(args.journal),
-                      read_only_reason(args), lambda: open_backend(args), args.netns, reset=args.reset_state)
+                      read_only_reason(args), lambda: open_backend(args), args.netns, reset=args.reset_state,
+                      subreaper=True)
 
 
 def check_config(path: str) -> int:

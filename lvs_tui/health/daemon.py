@@ -27,6 +27,7 @@ from lvs_tui.health.checks import fault
 from lvs_tui.health.claim import CheckerRunning, StateRefused, claim_state, lock_path
 from lvs_tui.health.config import ConfigError, describe, load_config
 from lvs_tui.health.engine import Engine
+from lvs_tui.health.process import become_subreaper
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.model.printable import printable
 from lvs_tui.ops.journal import Journal
@@ -53,7 +54,9 @@ class StderrLog:
 
 def run_health(config_path: str, state_path: Path, journal: Journal, read_only: str | None,
                open_backend: Callable[[], Backend], netns: str | None,
-               log: StderrLog | None = None, reset: bool = False) -> int:
+               log: StderrLog | None = None, reset: bool = False, subreaper: bool = False) -> int:
+    """The service until SIGTERM; `subreaper` (the `lvs-top health` process itself, never a host
+    process such as a test runner's) makes orphans of command checks its own, to end them."""
     log = log or StderrLog()
     source = f"lvs-top health (pid {os.getpid()})"
     try:
@@ -77,6 +80,9 @@ def run_health(config_path: str, state_path: Path, journal: Journal, read_only: 
         return 1
     for note in claim.notes:
         log("warning", note)
+    if subreaper and not become_subreaper():
+        log("warning", "cannot become a child subreaper: a command check's program that leaves its process "
+                       "group (a daemon) outlives its check")
     taken_out = claim.taken_out
     if netns is not None:
         from lvs_tui.ipvs.netlink import enter_netns, netns_path
