@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
 def check_config(path: str) -> int:
     """Say what the config checks, one line per service; a config with mistakes is exit 2."""
     from lvs_tui.health.config import ConfigError, load_config
+    from lvs_tui.model.printable import printable
 
     try:
         config = load_config(path)
@@ -81,8 +82,8 @@ def check_config(path: str) -> int:
     for service in config.services:
         servers = ", ".join(f"{server.dest} ({type(server.check).__name__.removesuffix('Check').lower()}"
                             f" every {server.interval:g}s)" for server in service.servers)
-        print(f"{service.key}: {service.action}, min_healthy {service.min_healthy}, "
-              f"sorry {service.sorry or '-'}: {servers}")
+        print(printable(f"{service.key}: {service.action}, min_healthy {service.min_healthy}, "
+                        f"sorry {service.sorry or '-'}: {servers}"))  # what a file says reaches a terminal
     return Exit.OK
 
 
