@@ -30,13 +30,13 @@ from typing import Any
 from lvs_tui.health.checks import Result, fault
 from lvs_tui.health.config import HealthConfig, ServiceHealth, describe
 from lvs_tui.health.prober import ProbeSet, Target
-from lvs_tui.health.rounds import Memory, RoundInput, ServiceRound, play_round
+from lvs_tui.health.rounds import Memory, RoundInput, ServiceRound, aside_reasons, play_round, remembered
 from lvs_tui.health.state import Health, Tracker
 from lvs_tui.health.statefile import write_state
 from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, Pair, ServerStatus
 from lvs_tui.ipvs.backend import Backend, DestConfig
 from lvs_tui.model.records import DestKey, ServiceKey
-from lvs_tui.ops.changes import dest_target, parse_dest_target
+from lvs_tui.ops.changes import dest_target
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.poller import SubmitJob
 
@@ -51,8 +51,6 @@ ROUND_WAIT = 5.0  # seconds a stopping engine waits for a round in flight, to re
 
 Log = Callable[[str, str], None]  # (level, message)
 
-AWAY_BY_HAND = "weight 0 set by hand: the checker stands aside until it is back in rotation"
-ABSENT = "not in the service: the checker stands aside until it is added back"
 NO_SERVICE = "the service is not in the kernel's table"
 
 
@@ -356,8 +354,7 @@ class Engine:
                 self._event(key, "warning", f"read-only ({self._read_only}), not done: {said}")
             self._would[key] = said
             return list(decision.held)
-        memory = dict(decision.taken_out)
-        touched = set()  # changed by this round: the table read before it no longer says
+        memory, touched = remembered(service_round, before)
         failed = set()
         for outcome in () if report is None else report.outcomes:
             if outcome.ok:
@@ -366,27 +363,15 @@ class Engine:
                 failed.add(said := f"{outcome.change.command.display}: {outcome.error}")
                 if said not in self._failures_said.get(key, ()):
                     self._event(key, "error", f"{said}; retrying every {self._round_period:g} s")
-            target = parse_dest_target(outcome.change.target)
-            changed = None if target is None else target[1]
-            touched.add(changed)
-            if not outcome.applied and changed is not None:  # as if not decided: the next round retries
-                memory.pop(changed, None)
-                if changed in before:
-                    memory[changed] = before[changed]
         self._taken_out[key] = memory
         self._failures_said[key] = failed
+        reasons = aside_reasons(config, service, memory, touched)
         for server in config.servers:
             pair = (key, server.dest)
-            now = service.dest(server.dest)
-            reason = None
-            if server.dest not in memory and server.dest not in touched:
-                if now is None:
-                    reason = ABSENT
-                elif now.weight == 0:
-                    reason = AWAY_BY_HAND
             tracker = self._trackers.get(pair)
             if tracker is None:
                 continue
+            reason = reasons.get(server.dest)
             if reason is not None:
                 self._aside[pair] = reason
                 if tracker.state is not Health.DISABLED:

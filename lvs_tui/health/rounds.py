@@ -19,9 +19,12 @@ from lvs_tui.health.policy import Decision, decide
 from lvs_tui.health.state import Health
 from lvs_tui.ipvs.backend import Backend, DestConfig
 from lvs_tui.model.records import DestKey, Service, ServiceKey
-from lvs_tui.ops.changes import dest_target
+from lvs_tui.ops.changes import dest_target, parse_dest_target
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.runner import Report, run_plan
+
+AWAY_BY_HAND = "weight 0 set by hand: the checker stands aside until it is back in rotation"
+ABSENT = "not in the service: the checker stands aside until it is added back"
 
 Pair = tuple[ServiceKey, DestKey]
 Memory = Mapping[ServiceKey, Mapping[DestKey, DestConfig]]
@@ -88,3 +91,38 @@ def _sorry_causes(config: ServiceHealth, decision: Decision) -> dict[str, str]:
             return {target: f"sorry server: no real server of {config.key} is healthy" if change.action ==
                     "add_dest" else f"sorry server: a real server of {config.key} is healthy again"}
     return {}
+
+
+def remembered(service_round: ServiceRound, before: Mapping[DestKey, DestConfig]) -> tuple[
+        dict[DestKey, DestConfig], set[DestKey]]:
+    """What the checker remembers after a service's round, and the servers the round changed: the
+    decision's memory, but a change not applied is as if not decided (the next round retries)."""
+    assert service_round.decision is not None
+    memory = dict(service_round.decision.taken_out)
+    touched = set()
+    for outcome in () if service_round.report is None else service_round.report.outcomes:
+        target = parse_dest_target(outcome.change.target)
+        if target is None:
+            continue
+        touched.add(target[1])
+        if not outcome.applied:
+            memory.pop(target[1], None)
+            if target[1] in before:
+                memory[target[1]] = before[target[1]]
+    return memory, touched
+
+
+def aside_reasons(config: ServiceHealth, service: Service, memory: Mapping[DestKey, DestConfig],
+                  touched: set[DestKey]) -> dict[DestKey, str]:
+    """The servers the checker leaves alone, and why: out of rotation, but not by its doing (the
+    servers this round changed excepted: the table read before it no longer says)."""
+    reasons = {}
+    for server in config.servers:
+        if server.dest in memory or server.dest in touched:
+            continue
+        now = service.dest(server.dest)
+        if now is None:
+            reasons[server.dest] = ABSENT
+        elif now.weight == 0:
+            reasons[server.dest] = AWAY_BY_HAND
+    return reasons

@@ -109,7 +109,7 @@ async def test_reload_replaces_the_check_loops_exactly_once(monkeypatch: pytest.
         for _ in range(4):  # before the first reload, then after each of three
             await asyncio.sleep(0.1)
             start, began = len(calls), time.monotonic()
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(0.3)
             rates.append((len(calls) - start) / (time.monotonic() - began))
             engine.reload(parse_config(fast(ports)))
     finally:
