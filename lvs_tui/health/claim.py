@@ -93,6 +93,9 @@ def _previous(state: Path, reset: bool) -> tuple[Memory, tuple[str, ...]]:
             raise StateRefused(f"the state file {state} is missing and {left[-1]} is a damaged one an "
                                "earlier start moved aside; check by hand the servers it names (at weight 0 "
                                "or removed), then start with --reset-state")
+        if left:
+            return {}, (f"--reset-state: starting without the memory of what an earlier checker took out "
+                        f"(the damaged copy stays in {left[-1]})",)
         return {}, ()
     try:
         _, taken_out, _ = read_state(state)

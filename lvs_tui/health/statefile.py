@@ -108,7 +108,7 @@ def read_state(path: Path) -> tuple[HealthView, Memory, int | None]:
     try:
         data = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-        raise StateError(path, f"not JSON, perhaps cut short ({_clause(error)})") from None
+        raise StateError(path, f"not JSON, perhaps cut short: {_clause(error)}") from None
     try:
         return _parse(data)
     # InputError and RuleError are ValueErrors; the others only if a check above missed a case:

@@ -154,6 +154,13 @@ def test_a_damaged_state_file_is_moved_aside_and_nothing_starts_until_reset(tmp_
     assert run_health(str(config), state, Journal(tmp_path / "j.jsonl"), None, lambda: director([8080]), None,
                       again) == 2
     assert f"{aside} is a damaged one" in again.text()
+    reset = Log()  # and --reset-state lifts it, saying so
+    stop = Driver(lambda: wait(lambda: "checking 1 service" in reset.text()))
+    assert run_health(str(config), state, Journal(tmp_path / "j.jsonl"), None, lambda: director([8080]), None,
+                      reset, reset=True) == 0
+    stop.check()
+    assert f"--reset-state: starting without the memory of what an earlier checker took out (the damaged " \
+           f"copy stays in {aside})" in reset.text()
 
 
 def test_reset_state_starts_without_the_memory_and_says_so(tmp_path: Path) -> None:

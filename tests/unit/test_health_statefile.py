@@ -97,7 +97,7 @@ def test_a_truncated_file_and_an_unreadable_one(tmp_path: Path) -> None:
     path = tmp_path / "health.json"
     write_state(path, VIEW, MEMORY, pid=None)
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(StateError, match=r"is damaged: not JSON, perhaps cut short"):
+    with pytest.raises(StateError, match=r"is damaged: not JSON, perhaps cut short: "):
         read_state(path)
     with pytest.raises(StateError, match="cannot be read") as caught:
         read_state(tmp_path)  # a directory
