@@ -84,9 +84,10 @@ def _shown(value: object) -> str:
 
 class _Reader:
     def __init__(self, text: str, path: str) -> None:
-        self.path = printable(path)
+        self.path = path
         self.lines = key_lines(text)
         self.problems: list[tuple[int, str]] = []
+        self._said: set[str] = set()
 
     # --- problems ----------------------------------------------------------------------------------
 
@@ -97,9 +98,10 @@ class _Reader:
             line = self.lines.get(where[:length])
             if line is not None:
                 break
-        at = f"{self.path}:{line}" if line is not None else self.path
+        at = printable(self.path) + ("" if line is None else f":{line}")
         said = f"{at}: {printable(key)}: {printable(problem.rstrip('.'))}."
-        if all(said != known for _, known in self.problems):
+        if said not in self._said:  # a bad default is one mistake, not one per server
+            self._said.add(said)
             self.problems.append((line or 0, said))
 
     def said(self) -> list[str]:

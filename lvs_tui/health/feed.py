@@ -40,6 +40,9 @@ class EngineFeed:
         self._thread.stop()
 
     def view(self) -> HealthView:
+        failure = self._thread.failure
+        if failure is not None:
+            return replace(self._engine.view, running=False, problem=failure)
         return self._engine.view
 
     def stand_aside(self, service: ServiceKey, dest: DestKey) -> None:

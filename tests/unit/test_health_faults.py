@@ -17,6 +17,7 @@ from lvs_tui.health import prober
 from lvs_tui.health.checks import Check, CommandCheck, HttpCheck, Result, run_check
 from lvs_tui.health.config import parse_config
 from lvs_tui.health.engine import Engine
+from lvs_tui.health.feed import EngineFeed
 from lvs_tui.health.state import Health
 from lvs_tui.health.statefile import read_state
 from lvs_tui.ipvs.backend import Backend, DestConfig, ServiceConfig
@@ -207,3 +208,16 @@ async def test_a_round_in_flight_when_the_checker_stops_is_recorded(monkeypatch:
         await asyncio.gather(task, return_exceptions=True)
     engine.write_state(None)  # as the service does once the engine has stopped
     assert pair[1] in read_state(state)[1][KEY]
+
+
+def test_a_checker_thread_that_cannot_start_says_so_on_the_status_line(tmp_path: Path) -> None:
+    engine = Engine(parse_config(fast([8080])), BackendThread(director([8080])).submit,
+                    Journal(tmp_path / "j.jsonl"))
+    feed = EngineFeed(engine, netns_path=str(tmp_path / "no-such-namespace"))
+    feed.start()
+    try:
+        view = feed.view()
+    finally:
+        feed.stop()
+    assert not view.running and view.problem is not None
+    assert view.problem.startswith("the health checker stopped: FileNotFoundError")
