@@ -55,6 +55,11 @@ async def move_to(pilot: Pilot[None], app: LvsTopApp, key: DestKey) -> None:
     assert grid.cursor_key == key, f"cursor on {grid.cursor_key}, focus {app.focused}"
 
 
+def taken_out(app: LvsTopApp, port: int) -> bool:
+    status = None if app.frame.health is None else app.frame.health.of(KEY, DestKey(LOOPBACK, port))
+    return status is not None and status.taken_out and "unhealthy" in cell_text(app, port)
+
+
 def status_line(app: LvsTopApp) -> str:
     return str(app.query_one("#status-line", Static).render())
 
@@ -78,8 +83,9 @@ async def test_health_column_status_and_timeline_follow_the_checker(tmp_path: Pa
         await until(pilot, lambda: polled("healthy" in cell_text(app, down.port)))
         assert "Health" in [column.label for column in app.query_one("#dests", Grid).columns]
         await down.stop()
-        await until(pilot, lambda: polled(weights(sim)[down.port] == 0 and
-                                          "unhealthy" in cell_text(app, down.port)))
+        # The weight is 0 as soon as the round acts; the frame says "taken out" once the engine has
+        # taken the round in: wait for that frame, the one the detail view must show.
+        await until(pilot, lambda: polled(weights(sim)[down.port] == 0 and taken_out(app, down.port)))
         assert "health ✔1 ✖1" in status_line(app)
         await pilot.press("tab")
         await until(pilot, lambda: app.query_one("#dests", Grid).row_count == 2)
