@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lvs_tui.ipvs.backend import Backend, DestConfig, ServiceConfig
+from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.model.records import ServiceKey
 from lvs_tui.sim import SimulatedDirector
 
@@ -48,7 +49,14 @@ class BackendThread:
         def run() -> None:
             with self.lock:
                 self.jobs += 1
-                done(job(self.backend))
+                outcome: Any
+                try:
+                    outcome = job(self.backend)
+                except IpvsError as error:
+                    outcome = error
+                except Exception as error:  # as Poller._run_job says it
+                    outcome = IpvsError(f"the change failed unexpectedly: {error!r}")
+                done(outcome)
 
         threading.Thread(target=run, daemon=True).start()
 

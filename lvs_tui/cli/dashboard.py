@@ -24,6 +24,7 @@ from lvs_tui.cli.common import (
     is_demo,
     open_backend,
     ops_setup,
+    say,
     seconds,
 )
 from lvs_tui.model import inputs
@@ -122,8 +123,10 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
     try:
         app = make_app(app_settings(args))
-    except ValueError as error:  # a health config with mistakes, or another checker running
-        return fail(str(error), Exit.USAGE)
+    except ValueError as error:  # a health config with mistakes (one line each), or another checker
+        for line in str(error).splitlines():
+            say(line)
+        return Exit.USAGE
     try:
         app.run()
     except KeyboardInterrupt:
@@ -154,8 +157,8 @@ def health_feed(args: argparse.Namespace, setup: OpsSetup) -> HealthSource:
 
     Raises ValueError, as a sentence, for a config with mistakes or a checker already running.
     """
+    from lvs_tui.health.claim import CheckerRunning, StateRefused, claim_state
     from lvs_tui.health.config import load_config
-    from lvs_tui.health.daemon import CheckerRunning, previous_state
     from lvs_tui.health.engine import Engine
     from lvs_tui.health.feed import EngineFeed, StateFileFeed
     from lvs_tui.health.status import default_state_path
@@ -164,10 +167,16 @@ def health_feed(args: argparse.Namespace, setup: OpsSetup) -> HealthSource:
     if not args.health:
         return lambda submit: StateFileFeed(state)
     config = load_config(args.health)  # ConfigError is a ValueError
+    source = f"lvs-top --health (pid {os.getpid()})"
     try:
-        taken_out = previous_state(state)
+        claim = claim_state(state, source, journal=setup.journal)  # held until the dashboard ends
     except CheckerRunning as error:
         raise ValueError(f"{error}; or drop --health: the health column shows that checker's state") from None
+    except StateRefused as error:
+        raise ValueError(f"{error} (of lvs-top health).") from None
+    except OSError as error:
+        raise ValueError(f"cannot lock the state file {state} ({error.strerror or error}); give another "
+                         "--state file.") from None
     netns = None
     if args.netns:
         from lvs_tui.ipvs.netlink import netns_path
@@ -176,7 +185,7 @@ def health_feed(args: argparse.Namespace, setup: OpsSetup) -> HealthSource:
 
     def feed(submit: SubmitJob) -> HealthFeed:
         engine = Engine(config, submit, setup.journal, read_only=setup.read_only, state_path=state,
-                        source=f"lvs-top --health (pid {os.getpid()})", taken_out=taken_out)
+                        source=source, taken_out=claim.taken_out)
         return EngineFeed(engine, netns)
 
     return feed

@@ -12,21 +12,22 @@ from lvs_tui.cli.common import (
     add_changes,
     add_source,
     add_state,
-    fail,
     open_backend,
     read_only_reason,
+    say,
 )
 
 DESCRIPTION = """\
 Run the health checker as a service: check the real servers of CONFIG (TOML) and take the failing
 ones out of the table. Logs go to stderr (with journald's priorities under systemd); SIGHUP reloads
-CONFIG (a config with mistakes is refused), SIGTERM stops and leaves every weight as it is."""
+CONFIG (a config with mistakes is refused), SIGTERM stops and leaves every weight as it is. One
+checker per state file; a damaged state file stops the start (exit 2) until --reset-state."""
 
 NO_DEMO = "the checker probes real servers, and the demo's are documentation addresses, not to be probed"
 
 # What --check-config ignores: it reads CONFIG and nothing else.
 NOT_WITH_CHECK_CONFIG = (("netns", "--netns"), ("read_only", "--read-only"), ("journal", "--journal"),
-                         ("state", "--state"))
+                         ("state", "--state"), ("reset_state", "--reset-state"))
 
 
 def build_parser() -> CommandParser:
@@ -39,6 +40,10 @@ def build_parser() -> CommandParser:
     add_source(parser, demo=False)
     add_changes(parser)
     add_state(parser)
+    parser.add_argument("--reset-state", action="store_true",
+                        help="start without the memory of what an earlier checker took out: a damaged "
+                             "state file (moved aside) does not stop the start, and the servers an intact "
+                             "one names are forgotten, not brought back (the log lists them)")
     return parser
 
 
@@ -59,22 +64,26 @@ def run(args: argparse.Namespace) -> int:
     if args.check_config:
         return check_config(args.config)
     return run_health(args.config, args.state or default_state_path(), Journal(args.journal),
-                      read_only_reason(args), lambda: open_backend(args), args.netns)
+                      read_only_reason(args), lambda: open_backend(args), args.netns, reset=args.reset_state,
+                      subreaper=True)
 
 
 def check_config(path: str) -> int:
     """Say what the config checks, one line per service; a config with mistakes is exit 2."""
     from lvs_tui.health.config import ConfigError, load_config
+    from lvs_tui.model.printable import printable
 
     try:
         config = load_config(path)
-    except ConfigError as error:
-        return fail(str(error), Exit.USAGE)
+    except ConfigError as error:  # every mistake, one line each
+        for problem in error.problems:
+            say(problem, "health")
+        return Exit.USAGE
     for service in config.services:
         servers = ", ".join(f"{server.dest} ({type(server.check).__name__.removesuffix('Check').lower()}"
                             f" every {server.interval:g}s)" for server in service.servers)
-        print(f"{service.key}: {service.action}, min_healthy {service.min_healthy}, "
-              f"sorry {service.sorry or '-'}: {servers}")
+        print(printable(f"{service.key}: {service.action}, min_healthy {service.min_healthy}, "
+                        f"sorry {service.sorry or '-'}: {servers}"))  # what a file says reaches a terminal
     return Exit.OK
 
 

@@ -1,8 +1,8 @@
 """The check types, run on asyncio: TCP connect, HTTP(S) GET, an external command.
 
-Each check is bounded by its own timeout, so a server that hangs costs only that; the command
-check kills the whole process group it started when the time is up. Results say in a few words
-why a server is unhealthy, for the dashboard and the journal.
+Each check is bounded by its own timeout, so a server that hangs costs only that; a command check
+ends with everything it started (health/process.py). Results say in a few words why a server is
+unhealthy, for the dashboard and the journal; a check that raises is a failed check saying why.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import os
 import re
-import signal
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from lvs_tui.health.process import run_command
 
 BODY_LIMIT = 64 * 1024  # bytes of the answer searched for the expected substring
 
@@ -37,9 +38,8 @@ class HttpCheck:
 
 @dataclass(frozen=True, slots=True)
 class CommandCheck:
-    argv: tuple[str, ...]  # run as is, never through a shell
+    argv: tuple[str, ...]  # run as is, never through a shell (health/process.py runs it)
     timeout: float = 5.0
-    env: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 Check = TcpCheck | HttpCheck | CommandCheck
@@ -50,6 +50,13 @@ class Result:
     healthy: bool
     detail: str  # "HTTP 200", "connection refused", "timed out after 3 s", "exit status 2"
     seconds: float
+    broken: bool = False  # the check itself could not run (a bug, a bad setting): said in the log
+
+
+def fault(error: BaseException) -> str:
+    """An unexpected exception as one clause: its type and its first words."""
+    words = " ".join(str(error).split()) or "no details"
+    return f"{type(error).__name__}: {words if len(words) <= 160 else words[:157] + '...'}"
 
 
 async def run_check(check: Check, address: str, port: int) -> Result:
@@ -64,12 +71,21 @@ async def run_check(check: Check, address: str, port: int) -> Result:
         healthy, detail = False, f"timed out after {check.timeout:g} s"
     except OSError as error:
         healthy, detail = False, _reason(error)
+    except Exception as error:  # a failed check, never a stopped one: the loop goes on checking
+        return could_not_run(error, time.monotonic() - started)
     return Result(healthy, detail, time.monotonic() - started)
+
+
+def could_not_run(error: BaseException, seconds: float) -> Result:
+    """The result of a check that raised: failed, with the cause, and marked to be logged."""
+    return Result(False, f"the check could not run: {fault(error)}", seconds, broken=True)
 
 
 def _reason(error: OSError) -> str:
     """The errno's words ("connection refused"; asyncio's own text repeats the address), else the
-    error's text."""
+    error's text. TLS errors carry OpenSSL's codes in errno, not the system's: their own words."""
+    if isinstance(error, ssl.SSLError):
+        return f"TLS: {getattr(error, 'verify_message', None) or error.reason or error}".lower()
     if error.errno:
         return os.strerror(error.errno).lower()
     return (str(error) or type(error).__name__).lower()
@@ -121,29 +137,7 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
 
 
 async def _command(check: CommandCheck, address: str, port: int) -> tuple[bool, str]:
-    env = {**os.environ, **check.env, "LVS_TOP_ADDRESS": address, "LVS_TOP_PORT": str(port)}
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *check.argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL, start_new_session=True,  # its own group: killed whole
-        )
+        return await run_command(check.argv, address, port, check.timeout)
     except OSError as error:
         return False, f"cannot run {check.argv[0]}: {_reason(error)}"
-    try:
-        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
-        # arrives as the wait ends, and a stopping checker would go on checking.
-        async with asyncio.timeout(check.timeout):
-            status = await proc.wait()
-    except TimeoutError:
-        _kill_group(proc.pid)
-        await proc.wait()
-        return False, f"timed out after {check.timeout:g} s (killed)"
-    except asyncio.CancelledError:  # the checker is stopping: leave no check running behind it
-        _kill_group(proc.pid)
-        raise
-    return status == 0, "exit status 0" if status == 0 else f"exit status {status}"
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):  # it ended just now
-        os.killpg(pid, signal.SIGKILL)

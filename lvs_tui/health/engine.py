@@ -8,6 +8,11 @@ round runs when a server changes state, every second while a recovered server ra
 few seconds anyway (someone else may have changed the table). Only one round is in flight at a time,
 so two rounds never act on the same stale table.
 
+Nothing a round changes is forgotten: each service's part is taken in on its own (one that fails
+does not discard the others'), a failed round or change is logged once per cause and retried at
+the next round, and a stopping engine waits for the round in flight before the state file is
+written for the last time.
+
 All of the engine's state lives on its loop; other threads read the published `HealthView`.
 """
 
@@ -19,23 +24,21 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lvs_tui.health.checks import Result
+from lvs_tui.health.checks import Result, fault
 from lvs_tui.health.config import HealthConfig, ServiceHealth, describe
-from lvs_tui.health.policy import Decision, decide
-from lvs_tui.health.prober import Target, probe_forever
+from lvs_tui.health.prober import ProbeSet, Target
+from lvs_tui.health.rounds import Memory, RoundInput, ServiceRound, aside_reasons, play_round, remembered
 from lvs_tui.health.state import Health, Tracker
-from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, Pair, ServerStatus, write_state
+from lvs_tui.health.statefile import write_state
+from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, Pair, ServerStatus
 from lvs_tui.ipvs.backend import Backend, DestConfig
-from lvs_tui.ipvs.errors import IpvsError
-from lvs_tui.model.records import DestKey, Service, ServiceKey
-from lvs_tui.ops.changes import dest_target, parse_dest_target
+from lvs_tui.model.records import DestKey, ServiceKey
+from lvs_tui.ops.changes import dest_target
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.poller import SubmitJob
-from lvs_tui.ops.runner import Report, run_plan
 
 # Seconds between rounds when nothing changed: someone may change the table under us. Each round
 # reads the whole table, so not too often on a director with thousands of services.
@@ -43,20 +46,12 @@ ROUND_EVERY = 5.0
 RAMP_EVERY = 1.0  # seconds between rounds while a slow start is in progress
 QUEUED_SAID_EVERY = 60.0  # seconds between two warnings that checks fall behind
 HEARTBEAT = 5.0  # the state file is rewritten at least this often, so readers know we are alive
+ROUND_STUCK = 60.0  # seconds a round may take before the log says the backend's thread hangs
+ROUND_WAIT = 5.0  # seconds a stopping engine waits for a round in flight, to record its changes
 
 Log = Callable[[str, str], None]  # (level, message)
 
-AWAY_BY_HAND = "weight 0 set by hand: the checker stands aside until it is back in rotation"
-ABSENT = "not in the service: the checker stands aside until it is added back"
 NO_SERVICE = "the service is not in the kernel's table"
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceRound:
-    config: ServiceHealth
-    service: Service | None
-    decision: Decision | None
-    report: Report | None
 
 
 class Engine:
@@ -85,12 +80,19 @@ class Engine:
         self._events: deque[HealthEvent] = deque(maxlen=EVENTS_KEPT)
         self._wake = asyncio.Event()
         self._busy = False
-        self._round_error: str | None = None
+        self._round_done = asyncio.Event()
+        self._round_started = 0.0
+        self._stuck_said = False
+        self._round_error: str | None = None  # the last cause of a failed round, said once
+        self._service_errors: dict[ServiceKey, str] = {}  # the same, per service
+        self._failures_said: dict[ServiceKey, set[str]] = {}  # changes failing the same way, said once
         self._generation = 0  # bumped by each change of state; a round started before one is stale
         self._last_write = 0.0
         self._queued_said = -QUEUED_SAID_EVERY
         self._written: object = None  # what the state file last said, to write only news
-        self._probes: asyncio.Task[None] | None = None
+        self._probes: ProbeSet | None = None
+        self._retired: set[asyncio.Task[None]] = set()  # loops of a config replaced, still ending
+        self._faults_said: dict[Pair, str] = {}  # the last fault of a check said in the log, per server
         self._loop: asyncio.AbstractEventLoop | None = None
         self._track(config)
         self.view = self._build_view()
@@ -109,14 +111,28 @@ class Engine:
                     async with asyncio.timeout(self._round_every()):
                         await self._wake.wait()
                 self._wake.clear()
-                if not self._busy:
-                    self._start_round()
-                self._publish()
+                try:
+                    self._tick()
+                except Exception as error:  # the checker must not stop on its own bug: said, goes on
+                    self._log("error", f"the checker met an unexpected error ({fault(error)}); it goes on")
         finally:
-            if self._probes is not None:
-                self._probes.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._probes
+            ending = [*self._retired, *(self._probes.cancel() if self._probes is not None else [])]
+            # Awaited, so that command checks kill what they started; nothing they raise escapes.
+            await asyncio.gather(*ending, return_exceptions=True)
+            await self._finish_round()
+
+    def _tick(self) -> None:
+        self._supervise()
+        if not self._busy:
+            self._start_round()
+        else:
+            self._watch_round()
+        self._publish()
+
+    def _supervise(self) -> None:
+        """Loops end only when cancelled; one that ended otherwise is said and started again."""
+        if self._probes is not None and (dead := self._probes.revive()):
+            self._log("error", f"{dead} check loop{'s' * (dead > 1)} had stopped; started again")
 
     def reload(self, config: HealthConfig) -> None:
         """Use a new config (on the engine's loop): servers kept keep their state and memory."""
@@ -130,7 +146,9 @@ class Engine:
         self.config = config
         self._track(config)
         if self._probes is not None:
-            self._probes.cancel()
+            for task in self._probes.cancel():  # every loop of the old config, each by name
+                self._retired.add(task)
+                task.add_done_callback(self._retired.discard)
             self._start_probes()
         self._log("info", f"configuration reloaded from {config.path}: {describe(config)}")
         self._wake.set()
@@ -161,8 +179,19 @@ class Engine:
         targets = [Target((service.key, server.dest), server.dest.address, server.check_port, server.check,
                           server.interval)
                    for service in self.config.services for server in service.servers]
-        self._probes = asyncio.ensure_future(probe_forever(targets, self._on_result, self.config.parallel,
-                                                           self._clock, self._on_queued))
+        probes: ProbeSet | None = None
+
+        def on_result(target: Target, result: Result) -> None:
+            if probes is self._probes:  # a loop of a replaced config counts for nothing
+                self._on_result(target, result)
+
+        probes = ProbeSet(targets, on_result, self.config.parallel, self._clock, self._on_queued,
+                          self._on_fault)
+        self._probes = probes
+
+    def _on_fault(self, target: Target, error: BaseException) -> None:
+        """Something raised around a check (not in it: run_check turns that into a result)."""
+        self._log("error", f"checking {target.address} port {target.port}: {fault(error)}; checking goes on")
 
     def _on_queued(self, target: Target, seconds: float) -> None:
         now = self._clock()
@@ -197,6 +226,9 @@ class Engine:
         tracker = self._trackers.get(pair)
         if tracker is None:  # a server a reload dropped
             return
+        if result.broken and self._faults_said.get(pair) != result.detail:  # said once per cause
+            self._log("error", f"{pair[0]}: {pair[1]}: {result.detail}; counted as a failed check")
+        self._faults_said[pair] = result.detail if result.broken else ""
         changed = tracker.record(result, self._wall())
         if changed is None:
             return
@@ -213,23 +245,30 @@ class Engine:
     # --- rounds ----------------------------------------------------------------------------------
 
     def _start_round(self) -> None:
-        self._busy = True
-        config, now, generation = self.config, self._clock(), self._generation
-        health = {pair: tracker.state for pair, tracker in self._trackers.items()}
-        recovered = dict(self._recovered_at)
-        memory = {key: dict(dests) for key, dests in self._taken_out.items()}
-        causes = self._causes()
+        self._busy, self._round_started = True, self._clock()
+        self._round_done.clear()
+        generation = self._generation
+        given = RoundInput(self.config, {pair: tracker.state for pair, tracker in self._trackers.items()},
+                           dict(self._recovered_at),
+                           {key: dict(dests) for key, dests in self._taken_out.items()}, self._causes(),
+                           self._clock())
         loop = self._loop
         assert loop is not None
+        journal, read_only = self._journal, self._read_only
 
         def job(backend: Backend) -> list[ServiceRound]:
-            return self._round(backend, config, health, recovered, memory, causes, now)
+            return play_round(backend, journal, read_only, given)
 
         def done(outcome: Any) -> None:
             with contextlib.suppress(RuntimeError):  # the loop closed: the engine has stopped
-                loop.call_soon_threadsafe(self._after_round, outcome, memory, generation)
+                loop.call_soon_threadsafe(self._after_round, outcome, given.memory, generation)
 
-        self._submit(job, done)
+        try:
+            self._submit(job, done)
+        except Exception as error:  # the backend's thread is gone: said, and tried again next time
+            self._busy = False
+            self._round_done.set()
+            self._round_failed(f"the round could not be handed to the backend's thread ({fault(error)})")
 
     def _causes(self) -> dict[str, str]:
         causes = {}
@@ -238,54 +277,71 @@ class Engine:
             causes[dest_target(service, dest)] = f"health check {tracker.state.value}: {last}"
         return causes
 
-    def _round(self, backend: Backend, config: HealthConfig, health: Mapping[Pair, Health],
-               recovered: Mapping[Pair, float], memory: Mapping[ServiceKey, Mapping[DestKey, DestConfig]],
-               causes: Mapping[str, str], now: float) -> list[ServiceRound]:
-        """On the backend's thread: read the table, decide and apply, per service."""
-        snapshot = backend.snapshot()
-        rounds = []
-        for service_config in config.services:
-            key = service_config.key
-            service = snapshot.service(key)
-            if service is None:
-                rounds.append(ServiceRound(service_config, None, None, None))
-                continue
-            decision = decide(service_config, service,
-                              {dest: state for (owner, dest), state in health.items() if owner == key},
-                              {dest: at for (owner, dest), at in recovered.items() if owner == key},
-                              memory.get(key, {}), now)
-            report = None
-            if decision.plan.changes and self._read_only is None:
-                sorry = _sorry_causes(service_config, decision)
-                report = run_plan(decision.plan, backend, self._journal, action="health",
-                                  causes={**causes, **sorry})
-            rounds.append(ServiceRound(service_config, service, decision, report))
-        return rounds
+    def _watch_round(self) -> None:
+        """A round that never comes back would stop every change silently: say it, once."""
+        waited = self._clock() - self._round_started
+        if self._busy and waited > ROUND_STUCK and not self._stuck_said:
+            self._stuck_said = True
+            self._log("error", f"no round has come back for {waited:.0f} s: the thread that owns the table "
+                               "does not answer; checks go on, changes wait for it")
 
-    def _after_round(self, outcome: Any, memory: Mapping[ServiceKey, Mapping[DestKey, DestConfig]],
-                     generation: int) -> None:
+    async def _finish_round(self) -> None:
+        """On the way out: let a round in flight come back, so what it changed is recorded."""
+        if self._busy:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ROUND_WAIT):
+                    await self._round_done.wait()
+
+    def _after_round(self, outcome: Any, memory: Memory, generation: int) -> None:
         self._busy = False
-        if isinstance(outcome, IpvsError):
-            if str(outcome) != self._round_error:  # said once per cause, not every round
-                self._log("error", f"cannot act on the table, retrying: {outcome}")
-            self._round_error = str(outcome)
+        self._round_done.set()
+        if self._stuck_said:
+            self._stuck_said = False
+            self._log("info", "rounds come back again")
+        try:
+            self._take_round(outcome, memory)
+        except Exception as error:  # the round's changes stay journaled; the next round retries
+            self._round_failed(f"the round's outcome could not be taken in ({fault(error)})")
+        if generation != self._generation:
+            self._wake.set()  # states changed while this round ran: decide again at once
+        self._publish()
+
+    def _take_round(self, outcome: Any, memory: Memory) -> None:
+        if not isinstance(outcome, list):  # an IpvsError: the round read or changed nothing
+            self._round_failed(f"cannot act on the table ({outcome})")
             return
         self._round_error = None
         held: list[str] = []
         for service_round in outcome:
-            held += self._settle(service_round, memory.get(service_round.config.key, {}))
+            key = service_round.config.key
+            try:
+                held += self._settle(service_round, memory.get(key, {}))
+            except Exception as error:  # one service's trouble; the others' changes are recorded
+                self._service_failed(key, f"its outcome could not be taken in ({fault(error)})")
         for line in sorted(set(held) - set(self._held)):
             self._log("warning", line)  # said once, when it starts holding
         self._held = tuple(held)
-        if generation != self._generation:
-            self._wake.set()  # states changed while this round ran: decide again at once
-        self._publish()
+
+    def _round_failed(self, cause: str) -> None:
+        if cause != self._round_error:  # said once per cause, not every round
+            self._log("error", f"{cause}; retrying every {self._round_period:g} s")
+        self._round_error = cause
+
+    def _service_failed(self, key: ServiceKey, cause: str) -> None:
+        if self._service_errors.get(key) != cause:
+            self._event(key, "error", f"this service's part of the round failed: {cause}; "
+                                      f"retrying every {self._round_period:g} s")
+        self._service_errors[key] = cause
 
     def _settle(self, service_round: ServiceRound, before: Mapping[DestKey, DestConfig]) -> list[str]:
         """Take in one service's round: the checker's memory, who it stands aside for, events."""
         config, service = service_round.config, service_round.service
         decision, report = service_round.decision, service_round.report
         key = config.key
+        if service_round.error is not None:  # nothing of it was applied: memory and asides stand
+            self._service_failed(key, service_round.error)
+            return []
+        self._service_errors.pop(key, None)
         for server in config.servers:
             self._aside.pop((key, server.dest), None)
         if service is None or decision is None:
@@ -298,31 +354,24 @@ class Engine:
                 self._event(key, "warning", f"read-only ({self._read_only}), not done: {said}")
             self._would[key] = said
             return list(decision.held)
-        memory = dict(decision.taken_out)
-        touched = set()  # changed by this round: the table read before it no longer says
+        memory, touched = remembered(service_round, before)
+        failed = set()
         for outcome in () if report is None else report.outcomes:
-            self._event(key, "info" if outcome.ok else "error",
-                        outcome.change.command.display + ("" if outcome.ok else f": {outcome.error}"))
-            target = parse_dest_target(outcome.change.target)
-            changed = None if target is None else target[1]
-            touched.add(changed)
-            if not outcome.applied and changed is not None:  # as if not decided: the next round retries
-                memory.pop(changed, None)
-                if changed in before:
-                    memory[changed] = before[changed]
+            if outcome.ok:
+                self._event(key, "info", outcome.change.command.display)
+            else:  # said once while it keeps failing the same way; every attempt is in the journal
+                failed.add(said := f"{outcome.change.command.display}: {outcome.error}")
+                if said not in self._failures_said.get(key, ()):
+                    self._event(key, "error", f"{said}; retrying every {self._round_period:g} s")
         self._taken_out[key] = memory
+        self._failures_said[key] = failed
+        reasons = aside_reasons(config, service, memory, touched)
         for server in config.servers:
             pair = (key, server.dest)
-            now = service.dest(server.dest)
-            reason = None
-            if server.dest not in memory and server.dest not in touched:
-                if now is None:
-                    reason = ABSENT
-                elif now.weight == 0:
-                    reason = AWAY_BY_HAND
             tracker = self._trackers.get(pair)
             if tracker is None:
                 continue
+            reason = reasons.get(server.dest)
             if reason is not None:
                 self._aside[pair] = reason
                 if tracker.state is not Health.DISABLED:
@@ -371,15 +420,3 @@ class Engine:
             self._last_write = self._clock()
         except OSError as error:
             self._log("error", f"cannot write the state file {self._state_path}: {error.strerror or error}")
-
-
-def _sorry_causes(config: ServiceHealth, decision: Decision) -> dict[str, str]:
-    if config.sorry is None:
-        return {}
-    target = dest_target(config.key, config.sorry)
-    for change in decision.plan.changes:
-        if change.target == target:
-            return {target: f"sorry server: no real server of {config.key} is healthy" if change.action ==
-                    "add_dest" else f"sorry server: a real server of {config.key} is healthy again"}
-    return {}
-

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Protocol
 
 from lvs_tui.health.engine import Engine
-from lvs_tui.health.status import HealthView, StateError, pid_alive, read_state
+from lvs_tui.health.statefile import StateError, read_state
+from lvs_tui.health.status import HealthView, pid_alive
 from lvs_tui.health.thread import EngineThread
 from lvs_tui.model.records import DestKey, ServiceKey
 
@@ -39,6 +40,9 @@ class EngineFeed:
         self._thread.stop()
 
     def view(self) -> HealthView:
+        failure = self._thread.failure
+        if failure is not None:
+            return replace(self._engine.view, running=False, problem=failure)
         return self._engine.view
 
     def stand_aside(self, service: ServiceKey, dest: DestKey) -> None:
@@ -50,7 +54,7 @@ class StateFileFeed:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._seen: tuple[float, int] | None = None
+        self._seen: tuple[int, int] | None = None
         self._view: HealthView | None = None
         self._pid: int | None = None
 
@@ -66,14 +70,15 @@ class StateFileFeed:
         except OSError:
             self._seen, self._view = None, None
             return None
-        if (stat.st_mtime, stat.st_size) != self._seen:
-            self._seen = (stat.st_mtime, stat.st_size)
+        if (stat.st_mtime_ns, stat.st_size) != self._seen:
+            self._seen = (stat.st_mtime_ns, stat.st_size)
             try:
                 self._view, _, self._pid = read_state(self.path)
-            except StateError:
-                self._view = None
-        if self._view is None:
-            return None
+            except StateError as error:  # said on the status line, never raised into the dashboard
+                self._view = HealthView(source="the checker", running=False, problem=str(error))
+                self._pid = None
+        if self._view is None or self._view.problem is not None:
+            return self._view
         # A checker that died without a word leaves its file behind: say so, not its last state.
         return replace(self._view, running=self._pid is not None and pid_alive(self._pid))
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import threading
 
+from lvs_tui.health.checks import fault
 from lvs_tui.health.engine import Engine
 
 
@@ -18,6 +19,7 @@ class EngineThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = threading.Event()
+        self.failure: str | None = None  # why the checker stopped on its own, if it did
 
     def start(self) -> None:
         self._thread.start()
@@ -32,11 +34,16 @@ class EngineThread:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        if self._netns_path is not None:
-            from lvs_tui.ipvs.netlink import enter_netns
+        try:
+            if self._netns_path is not None:
+                from lvs_tui.ipvs.netlink import enter_netns
 
-            enter_netns(self._netns_path)
-        asyncio.run(self._main())
+                enter_netns(self._netns_path)
+            asyncio.run(self._main())
+        except Exception as error:  # said on the status line (EngineFeed), never a silent stop
+            self.failure = f"the health checker stopped: {fault(error)}"
+        finally:
+            self._ready.set()
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()

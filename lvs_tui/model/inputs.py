@@ -50,7 +50,7 @@ def seconds(text: str, what: str, low: float = 0.0, high: float = 86_400.0) -> f
     return float(value)
 
 
-def finite(value: float, what: str, low: float, high: float) -> float:
+def finite(value: object, what: str, low: float, high: float) -> float:
     """A number already parsed (from TOML, say) checked as `seconds` checks text."""
     if isinstance(value, bool) or not isinstance(value, int | float) \
             or (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
@@ -88,4 +88,32 @@ def text(value: str, what: str, limit: int = MAX_INPUT) -> str:
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
         raise InputError(f"{what} must not contain control characters (a NUL, a line break, an escape): "
                          f"{_short(value)}")
+    return value
+
+
+def host_port(text: str, what: str = "the address", low_port: int = 0) -> tuple[str, int]:
+    """`192.0.2.1:80` or `[2001:db8::1]:80` as (the address in the kernel's form, the port): an IPv6
+    address goes in brackets, no scope id, the port in ASCII digits from `low_port` to 65535."""
+    value = text.strip()
+    host, separator, port = value.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    if len(value) > 80 or not separator or (":" in host) != bracketed or host.count("[") > bracketed:
+        raise InputError(f"{what} must be address:port (an IPv6 address in brackets, [2001:db8::1]:80), "
+                         f"not {_short(text)}")
+    if not _DIGITS.fullmatch(port) or not low_port <= int(port) <= PORT_MAX:
+        raise InputError(f"{what} must end in a port from {low_port} to {PORT_MAX}, not {_short(text)}")
+    return address(host[1:-1] if bracketed else host, what), int(port)
+
+
+_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+
+def hostname(text: str, what: str = "the host name") -> str:
+    """A DNS name in ASCII (`www.example.org`; an internationalised one in its `xn--` form), or an
+    IPv4 address: what an HTTP Host header and a TLS server name both carry. No port, no scope."""
+    value = text.strip()
+    if len(value) > 253 or not all(_LABEL.fullmatch(label) for label in value.split(".")):
+        raise InputError(f"{what} must be a host name such as www.example.org (ASCII letters, digits, "
+                         f"- and _ between dots; an internationalised name in its xn-- form), "
+                         f"not {_short(text)}")
     return value

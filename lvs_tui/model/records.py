@@ -79,13 +79,9 @@ def _host_port(address: str, port: int) -> str:
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
-    """`192.0.2.1:80` or `[2001:db8::1]:80` as (canonical address, port); ValueError otherwise."""
-    host, sep, port = text.strip().rpartition(":")
-    if not sep:
-        raise ValueError(f"{text!r} is not address:port")
-    if host.startswith("[") != host.endswith("]") or (":" in host and not host.startswith("[")):
-        raise ValueError(f"{text!r} is not address:port (an IPv6 address goes in brackets)")
-    return inputs.address(host.strip("[]")), inputs.whole(port, "the port", 0, inputs.PORT_MAX)
+    """`192.0.2.1:80` or `[2001:db8::1]:80` as (the address in the kernel's form, port); InputError
+    (a ValueError) otherwise. Port 0 is IPVS's "every port" (persistent services)."""
+    return inputs.host_port(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +123,17 @@ class ServiceKey:
         try:
             if kind == "fwm":
                 mark, _, family = rest.partition(":")
-                return cls.mark(inputs.whole(mark, "the mark", 1, inputs.U32_MAX), family or Family.IPV4)
+                if family not in ("", "ipv4", "ipv6"):
+                    raise ValueError(f"{family!r} is not a family (ipv4 or ipv6)")
+                return cls.mark(inputs.whole(mark, "the firewall mark", 1, inputs.U32_MAX),
+                                family or Family.IPV4)
+            if kind not in ("tcp", "udp", "sctp"):
+                raise ValueError(f"{kind!r} is not a protocol (tcp, udp or sctp)")
             address, port = parse_host_port(rest)
             return cls.inet(kind, address, port)
-        except ValueError:
+        except ValueError as error:
             raise ValueError(f"{text!r} is not a service: write tcp:192.0.2.10:80, udp:[2001:db8::1]:53, "
-                             "sctp:..., fwm:7 or fwm:7:ipv6") from None
+                             f"sctp:..., fwm:7 or fwm:7:ipv6 ({error})") from None
 
     @property
     def id(self) -> str:

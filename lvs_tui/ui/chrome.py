@@ -86,7 +86,10 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
 
 
 def health_summary(view: HealthView) -> Text:
-    """` · health ✔5 ✖1 (lvs-top health (pid 812))`, and loudly what min_healthy holds."""
+    """` · health ✔5 ✖1 (lvs-top health (pid 812))`, and loudly what min_healthy holds. What the
+    view says comes from a state file anyone may have written: Text (never markup), printable."""
+    if view.problem is not None:
+        return Text(f" · health: {printable(view.problem)}", style="bold red")
     if not view.running:
         return Text(f" · health: {printable(view.source) or 'the checker'} is not running", style="bold red")
     counts = view.counts()

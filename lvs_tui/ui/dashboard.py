@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -51,7 +52,7 @@ class DashboardScreen(Screen[None]):
         self._shares: dict[DestKey, Share] = {}
         self._order: tuple[int, SortKey, str, tuple[ServiceKey, ...]] | None = None
         self._health_shown = False
-        self.ready = False  # mounted, its widgets there: frames may be shown
+        self._mounted = False
 
     @property
     def frame(self) -> DashboardFrame:
@@ -72,12 +73,25 @@ class DashboardScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self.query_one("#drains", Static).display = False
         self.services.focus()
-        self.ready = True
+        self._mounted = True
         self.show(self.frame)
         self.top_app.take_frame()  # one published before the screen was ready
 
     def on_unmount(self) -> None:
-        self.ready = False
+        self._mounted = False
+
+    @property
+    def ready(self) -> bool:
+        """Mounted and its widgets there: frames may be shown. At exit Textual removes the widgets
+        before the screen is unmounted, and a frame or a cursor move handled then finds nothing."""
+        if not self._mounted:
+            return False
+        try:
+            for name in ("#services", "#dests", "#status-line"):
+                self.query_one(name)
+        except NoMatches:
+            return False
+        return True
 
     @property
     def services(self) -> Grid:

@@ -15,7 +15,8 @@ from lvs_tui.health.config import parse_config
 from lvs_tui.health.engine import Engine
 from lvs_tui.health.feed import EngineFeed, HealthFeed, StateFileFeed
 from lvs_tui.health.state import Health
-from lvs_tui.health.status import HealthView, ServerStatus, write_state
+from lvs_tui.health.statefile import write_state
+from lvs_tui.health.status import HealthEvent, HealthView, ServerStatus
 from lvs_tui.model.records import DestKey
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.poller import SubmitJob
@@ -54,6 +55,11 @@ async def move_to(pilot: Pilot[None], app: LvsTopApp, key: DestKey) -> None:
     assert grid.cursor_key == key, f"cursor on {grid.cursor_key}, focus {app.focused}"
 
 
+def taken_out(app: LvsTopApp, port: int) -> bool:
+    status = None if app.frame.health is None else app.frame.health.of(KEY, DestKey(LOOPBACK, port))
+    return status is not None and status.taken_out and "unhealthy" in cell_text(app, port)
+
+
 def status_line(app: LvsTopApp) -> str:
     return str(app.query_one("#status-line", Static).render())
 
@@ -77,8 +83,9 @@ async def test_health_column_status_and_timeline_follow_the_checker(tmp_path: Pa
         await until(pilot, lambda: polled("healthy" in cell_text(app, down.port)))
         assert "Health" in [column.label for column in app.query_one("#dests", Grid).columns]
         await down.stop()
-        await until(pilot, lambda: polled(weights(sim)[down.port] == 0 and
-                                          "unhealthy" in cell_text(app, down.port)))
+        # The weight is 0 as soon as the round acts; the frame says "taken out" once the engine has
+        # taken the round in: wait for that frame, the one the detail view must show.
+        await until(pilot, lambda: polled(weights(sim)[down.port] == 0 and taken_out(app, down.port)))
         assert "health ✔1 ✖1" in status_line(app)
         await pilot.press("tab")
         await until(pilot, lambda: app.query_one("#dests", Grid).row_count == 2)
@@ -126,3 +133,48 @@ async def test_a_checker_elsewhere_shows_through_its_state_file(tmp_path: Path) 
             return "is not running" in status_line(app)
 
         await until(pilot, polled_and_said)
+
+
+async def test_a_state_files_texts_are_shown_literally_never_as_markup_or_escapes(tmp_path: Path) -> None:
+    sim = director([8080])
+    state = tmp_path / "health.json"
+    forged = "[link=https://evil.example]click[/link] \x1b[2J"
+    view = HealthView({(KEY, DestKey(LOOPBACK, 8080)): ServerStatus(Health.UNHEALTHY, 0.0, forged)},
+                      (HealthEvent(0.0, KEY, "warning", "[bold red]forged[/] \x9b31m"),),
+                      source="lvs-top health \x1b]0;owned\x07", updated=0.0)
+    write_state(state, view, {}, pid=1)  # pid 1 is alive: a running checker
+    app = app_on(sim, tmp_path / "journal.jsonl", lambda submit: StateFileFeed(state))
+    async with app.run_test(size=(150, 40)) as pilot:
+        def shown() -> bool:
+            app.request_poll()
+            return "unhealthy" in cell_text(app, 8080) if app.frame.snapshot is not None else False
+
+        await until(pilot, shown)
+        assert "(lvs-top health \\x1b]0;owned\\x07)" in status_line(app)
+        await pilot.press("tab")
+        await move_to(pilot, app, DestKey(LOOPBACK, 8080))
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        console = Console(width=150, record=True, file=io.StringIO())
+        console.print(app.screen._fields())
+        fields = console.export_text()
+        assert "[link=https://evil.example]click[/link] \\x1b[2J" in fields
+        assert "[bold red]forged[/] \\x9b31m" in fields
+        assert "\x1b" not in fields and "\x9b" not in fields
+
+
+async def test_a_damaged_state_file_is_said_on_the_status_line(tmp_path: Path) -> None:
+    sim = director([8080])
+    state = tmp_path / "health.json"
+    view = HealthView({(KEY, DestKey(LOOPBACK, 8080)): ServerStatus(Health.HEALTHY, 0.0, "ok")}, updated=0.0)
+    write_state(state, view, {}, pid=1)
+    state.write_text(state.read_text().replace('"since": 0.0', '"since": 1e300'))
+    app = app_on(sim, tmp_path / "journal.jsonl", lambda submit: StateFileFeed(state))
+    async with app.run_test(size=(200, 40)) as pilot:
+        def said() -> bool:
+            app.request_poll()
+            return "damaged" in status_line(app)
+
+        await until(pilot, said)
+        assert "health: the checker's state file is damaged: servers[0].since must be a number" in \
+            status_line(app)

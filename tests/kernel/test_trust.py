@@ -6,13 +6,16 @@ journaled before and after; and the ranges lvs-top enforces are the ones the ker
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.kernel.lab.commands import ipvsadm, ipvsadm_lines, listing, sh
+from tests.kernel.lab.health import RS, Checker, config, servers_toml, watch, web_rules
 from tests.kernel.lab.tables import MIXED_RULES
+from tests.kernel.lab.topology import NatLab
 
 from tests.kernel.lab import lvs_top
 
@@ -140,3 +143,29 @@ def test_lvs_top_takes_exactly_the_values_ipvsadm_takes(tmp_path: Path, rule: st
     path.write_text("\n".join([*head, rule]) + "\n")
     done = lvs_top.here("restore", str(path), "--yes", "--journal", str(tmp_path / "journal.jsonl"))
     assert (done.code == 0) is takes, done.out + done.err
+
+
+def test_a_checker_killed_mid_change_is_followed_by_one_that_brings_the_server_back(
+        topology: NatLab, servers_back: None, tmp_path: Path) -> None:
+    """`kill -9` of `lvs-top health` right after it took a server out, before or after its state file
+    said so (whichever the moment gives): the next checker brings the server back once it answers."""
+    weights_before = {"rs1": 3, "rs2": 2, "rs3": 2}
+    ipvsadm_lines(web_rules(weights_before))
+    text = config(servers_toml(weights_before), interval=0.3, timeout=0.5, rise=2, fall=2,
+                  service='path = "/"\nexpect = [200]')
+    with Checker(tmp_path, text) as first:
+        first.start()
+        first.wait_states({"rs1": "healthy", "rs2": "healthy", "rs3": "healthy"})
+        topology.stop_http("rs1")
+        watch("rs1 at weight 0", lambda now: now.get(RS["rs1"]) == 0, timeout=30)
+        first.signal(signal.SIGKILL)  # at once: the round's state write may not have happened
+        assert first.proc is not None
+        first.proc.wait(timeout=30)
+    said = first.state().get("taken_out", {})
+    print(f"killed; its state file listed as taken out: {said or 'nothing yet'}")
+    topology.start_http("rs1")
+    with Checker(tmp_path, text) as second:
+        second.start()
+        watch("rs1 back at weight 3", lambda now: now.get(RS["rs1"]) == 3, timeout=60)
+        code, _ = second.stop()
+        assert code == 0

@@ -89,6 +89,18 @@ def test_check_config_says_what_it_will_check(tmp_path: Path) -> None:
                              "198.51.100.11:80 (http every 5s)\n")
 
 
+def test_check_config_lists_every_mistake_one_line_each_with_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text('[defaults]  # all\ninterval = nan\ndefaults2 = 1\n[[service]]\nservice = "fwm:0"\n'
+                      '  [[service.server]]\n  address = "198.51.100.11:80"\n  host = "a\\r\\nX-Evil: 1"\n')
+    result = run_cli("health", "--check-config", str(config))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[1] for line in lines] == [f"{config}:{n}" for n in (2, 3, 5, 8)]
+    assert lines[3].startswith(f"lvs-top health: {config}:8: host: must be a host name")
+    assert "'a\\r\\nX-Evil: 1'" in lines[3] and "\r" not in result.stderr  # said, never sent
+
+
 def test_a_closed_pipe_ends_quietly() -> None:
     reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     assert reader.stdin is not None

@@ -9,7 +9,7 @@ from pathlib import Path
 from lvs_tui.health.config import parse_config
 from lvs_tui.health.engine import Engine
 from lvs_tui.health.state import Health
-from lvs_tui.health.status import read_state
+from lvs_tui.health.statefile import read_state
 from lvs_tui.ipvs.backend import DestConfig, DestEdit
 from lvs_tui.model.records import DestKey
 from lvs_tui.ops.journal import Journal, outcomes

@@ -1,5 +1,5 @@
 """The state file: written whole, read back the same, damaged files named, dead checkers noticed;
-and the journal's cause of an automatic change."""
+and the journal's cause of an automatic change (more on the state file in test_health_statefile.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 
 from lvs_tui.health.feed import StateFileFeed
 from lvs_tui.health.state import Health
-from lvs_tui.health.status import HealthEvent, HealthView, ServerStatus, StateError, read_state, write_state
+from lvs_tui.health.statefile import StateError, read_state, write_state
+from lvs_tui.health.status import HealthEvent, HealthView, ServerStatus
 from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
 from lvs_tui.model.records import DestKey, Forward, ServiceKey
 from lvs_tui.ops import changes
@@ -57,10 +58,10 @@ def test_a_dead_checker_is_not_running_and_damage_is_named(tmp_path: Path) -> No
     data = json.loads(path.read_text())
     del data["servers"]
     path.write_text(json.dumps(data))
-    with pytest.raises(StateError, match=r"is damaged .*remove it to start afresh"):
+    with pytest.raises(StateError, match=r"is damaged: servers is missing"):
         read_state(path)
     path.write_text('{"version": 99}')
-    with pytest.raises(StateError, match="is not an lvs-top health state file"):
+    with pytest.raises(StateError, match="not an lvs-top health state file"):
         read_state(path)
     assert StateFileFeed(tmp_path / "missing.json").view() is None
 

@@ -67,7 +67,7 @@ def test_seconds_are_finite_and_bounded() -> None:
             inputs.seconds(text, "the interval")
     for value in (float("nan"), float("inf"), True, "1", 10**400):
         with pytest.raises(inputs.InputError):
-            inputs.finite(value, "the interval", 0.0, 60.0)  # type: ignore[arg-type]
+            inputs.finite(value, "the interval", 0.0, 60.0)
 
 
 def test_an_empty_namespace_is_not_the_hosts(capsys: pytest.CaptureFixture[str]) -> None:

@@ -214,6 +214,27 @@ def test_a_plan_the_kernel_cannot_do_is_refused_before_its_first_write(tmp_path:
     assert list(journal.entries()) == []
 
 
+class RaisesOnTheSecondServer(SimulatedDirector):
+    """A backend that raises something no one planned for (not an IpvsError) on one server."""
+
+    def edit_dest(self, service: ServiceKey, dest: DestKey, edit: DestEdit) -> None:
+        if dest.address == SERVERS[1]:
+            raise RuntimeError("cannot pack the address")
+        super().edit_dest(service, dest, edit)
+
+
+def test_a_change_that_raises_unexpectedly_is_a_failed_change_and_the_rest_still_run(tmp_path: Path) -> None:
+    sim = RaisesOnTheSecondServer(services=0, dests_per_service=0, clock=lambda: 0.0, wall_clock=lambda: 0.0)
+    sim.add_service(ServiceConfig(WEB, "wrr"))
+    for address in SERVERS:
+        sim.add_dest(WEB, DestConfig(address, 8080, weight=5))
+    journal = Journal(tmp_path / "journal.jsonl")
+    report = run_plan(drain_all(sim), sim, journal)  # returns: the report says what was applied
+    assert [outcome.applied for outcome in report.outcomes] == [True, False, True]
+    assert report.failed[0].error == "failed unexpectedly (RuntimeError: cannot pack the address)"
+    assert [entry["result"] for entry in journal.entries()] == ["ok", report.failed[0].error, "ok"]
+
+
 def test_a_journal_that_cannot_be_written_stops_the_plan_before_any_change(tmp_path: Path) -> None:
     sim = director()
     blocker = tmp_path / "not-a-directory"
