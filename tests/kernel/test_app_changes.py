@@ -55,7 +55,7 @@ def run_app(steps: Callable[[Any, Any], Awaitable[None]], journal: Path, read_on
 
     async def drive() -> None:
         app = dashboard.app(*args)
-        async with app.run_test(size=(140, 40)) as pilot:
+        async with dashboard.driven(app, (140, 40)) as pilot:
             await until(pilot, lambda: app.query_one("#dests", Grid).row_count > 0)
             await steps(app, pilot)
 

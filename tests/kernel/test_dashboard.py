@@ -29,7 +29,7 @@ def row_words(grid: object, row: int) -> list[str]:
 
 async def dashboard_rows() -> tuple[list[str], dict[str, list[str]]]:
     app = dashboard.app(changes=False)
-    async with app.run_test(size=(200, 30)) as pilot:
+    async with dashboard.driven(app, (200, 30)) as pilot:
         services = app.query_one("#services", Grid)
         for _ in range(600):
             if services.row_count:
@@ -89,7 +89,7 @@ MODPROBE = Path("/proc/sys/kernel/modprobe")
 
 async def survive_unload() -> tuple[str, int, str, list[str]]:
     app = dashboard.app(changes=False)
-    async with app.run_test(size=(160, 30)) as pilot:
+    async with dashboard.driven(app, (160, 30)) as pilot:
         services = app.query_one("#services", Grid)
         status = app.query_one("#status-line", Static)
 
