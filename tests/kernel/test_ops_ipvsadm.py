@@ -115,9 +115,13 @@ delete_service("delete service ipv6", V6DNS)
 
 
 def _load_mixed() -> Any:
-    clear()
-    ipvsadm_lines(MIXED_RULES)
+    """The mixed table alone (`-C` then its rules, in one `ipvsadm -R`), and its state."""
+    _reload_mixed()
     return table_state()
+
+
+def _reload_mixed() -> None:
+    ipvsadm_lines(["-C", *MIXED_RULES])
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -127,7 +131,7 @@ def test_rendered_command_equals_backend_write(backend: KernelBackend, name: str
     run_ipvsadm(*command.args)
     wanted = table_state()
     assert wanted != before, f"{command.display} changed nothing: the test would prove nothing"
-    _load_mixed()
+    _reload_mixed()
     action()
     got = table_state()
     assert got[0] == wanted[0], f"ipvsadm -Sn differs from the backend's write after {command.display}"

@@ -25,15 +25,14 @@ def build_with_backend(backend: KernelBackend) -> None:
 
 
 def assert_same_as_ipvsadm(ipvsadm_commands: list[str], backend_action: Callable[[], None]) -> None:
-    """Mixed table + ipvsadm commands, versus mixed table + the backend's action."""
-    clear()
-    ipvsadm_lines(MIXED_RULES)
+    """Mixed table + ipvsadm commands, versus mixed table + the backend's action (`-C` then the
+    mixed table's rules, in one `ipvsadm -R`)."""
+    ipvsadm_lines(["-C", *MIXED_RULES])
     before = table_state()
     ipvsadm_lines(ipvsadm_commands)
     wanted = table_state()
     assert wanted != before, "the ipvsadm command changed nothing: the test would prove nothing"
-    clear()
-    ipvsadm_lines(MIXED_RULES)
+    ipvsadm_lines(["-C", *MIXED_RULES])
     backend_action()
     got = table_state()
     assert got[0] == wanted[0], "ipvsadm -Sn differs"

@@ -75,12 +75,19 @@ def save() -> list[str]:
 
 
 def sysctl(name: str) -> str:
-    return sh("sysctl", "-n", name).stdout.strip()
+    """A sysctl of the root namespace ("net.ipv4.ip_forward"), read from /proc/sys: no exec."""
+    return Path("/proc/sys", *name.split(".")).read_text().strip()
 
 
 def set_sysctl(*settings: str, netns: str | None = None) -> None:
-    """`sysctl -qw NAME=VALUE...` (inside `netns`)."""
-    sh("sysctl", "-qw", *settings, netns=netns)
+    """NAME=VALUE sysctls: written to /proc/sys in the root namespace (no exec), else with
+    `ip netns exec NETNS sysctl -qw`."""
+    if netns is not None:
+        sh("sysctl", "-qw", *settings, netns=netns)
+        return
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        Path("/proc/sys", *name.split(".")).write_text(value + "\n")
 
 
 def connection_entries() -> int:
@@ -97,6 +104,8 @@ def flush_connections(timeout: float = 30) -> None:
     With expire_nodest_conn=1, deleting a real server makes the kernel flush every entry whose
     server is gone; a throwaway service triggers that once.
     """
+    if connection_entries() == 0 and len(Path("/proc/net/ip_vs").read_text().splitlines()) <= 3:
+        return  # nothing to flush: no entry, and no service whose real servers could come back
     name = "net.ipv4.vs.expire_nodest_conn"
     old = sysctl(name)
     set_sysctl(f"{name}=1")
