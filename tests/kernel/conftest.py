@@ -19,6 +19,7 @@ from tests.kernel.lab.topology import NatLab
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
 
+NAT_LAB_NEEDED = pytest.StashKey[bool]()
 NOT_IN_LAB = (
     "kernel tests run only inside the lab VM: use scripts/kernel-suite "
     f"(it boots a kernel with IPVS and sets {commands.IN_LAB_ENV}=1)"
@@ -27,6 +28,7 @@ NOT_IN_LAB = (
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if commands.in_lab():
+        config.stash[NAT_LAB_NEEDED] = any("topology" in getattr(item, "fixturenames", ()) for item in items)
         return
     here = Path(__file__).parent
     for item in items:
@@ -62,15 +64,27 @@ def clean_table(ipvs_modules: None) -> Iterator[None]:
     commands.clear()
 
 
-@pytest.fixture(scope="session")
-def topology(ipvs_modules: None) -> Iterator[NatLab]:
-    """The NAT topology: client ns, director (root ns), real servers rs1..rs3 with HTTP + UDP echo."""
+@pytest.fixture(scope="session", autouse=True)
+def nat_lab(request: pytest.FixtureRequest, ipvs_modules: None) -> Iterator[NatLab | None]:
+    """The NAT topology, started with the session when a test needs it: its servers come up while
+    the first tests (which need none) run."""
+    if not request.config.stash.get(NAT_LAB_NEEDED, False):
+        yield None
+        return
     topo = NatLab()
     try:
-        topo.build()
+        topo.start()
         yield topo
     finally:
         topo.close()
+
+
+@pytest.fixture(scope="session")
+def topology(nat_lab: NatLab | None) -> NatLab:
+    """The NAT topology: client ns, director (root ns), real servers rs1..rs3 with HTTP + UDP echo."""
+    assert nat_lab is not None, "the NAT lab was not started: no collected test asked for it"
+    nat_lab.wait()
+    return nat_lab
 
 
 @pytest.fixture(scope="module")

@@ -90,6 +90,12 @@ class NatLab:
     _scripted: dict[str, Scripted] = field(default_factory=dict)
 
     def build(self) -> None:
+        self.start()
+        self.wait()
+
+    def start(self) -> None:
+        """The namespaces, and the servers started: each takes seconds to come up in the VM, which
+        the suite lets happen while it runs tests that need no topology (see `wait`)."""
         set_sysctl("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
         sh("ip", "link", "set", "lo", "up")
         self._namespace(CLIENT, "vc", CLIENT_IP, VIP)
@@ -101,7 +107,9 @@ class NatLab:
             self.http[name] = self._spawn(name, self._http_server(name))
             self._spawn(name, program("udp_echo", address, str(UDP_ECHO_PORT)))
             self._spawn(name, program("slow_http", name, address, str(SLOW_HTTP_PORT)))
-        # The director reaches every real server directly; wait until each HTTP server accepts.
+
+    def wait(self) -> None:
+        """Until each real server's HTTP servers accept connections (the director reaches them)."""
         for name, address in REAL_SERVERS.items():
             for port in (80, SLOW_HTTP_PORT):
                 wait_until(f"the HTTP server of {name} on port {port}",
