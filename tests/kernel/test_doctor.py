@@ -19,6 +19,7 @@ findings, the traffic and the times.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterator
 
@@ -48,6 +49,14 @@ def no_connections_left(ipvs_modules: None) -> Iterator[None]:
     servers would come back from the kernel's trash with their counts: flush them for the modules after."""
     yield
     flush_connections()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def doctor_imports(ipvs_modules: None) -> None:
+    """The doctor's imports, done before any flood: pyroute2's alone take ~15 s in the emulated VM,
+    and a flood from a thread of this process beside them would slow both (and last as long)."""
+    importlib.import_module("pyroute2")
+    importlib.import_module("lvs_tui.doctor.host")
 
 
 @pytest.fixture
