@@ -11,8 +11,8 @@
 
 The doctor that must name ip_forward runs as a real process (lab.lvs_top.run), with no connection
 flood beside it; the other commands go through `lvs_tui.cli.main` in-process (lab.lvs_top.here): a
-process with the doctor's imports (pyroute2's alone take ~15 s) that runs beside a flood takes 40-50 s
-in the emulated VM, and the flood lasts as long, leaving as many half-open entries. Every setting
+process that runs beside a flood is slow in the emulated VM, and the flood lasts as long, leaving as
+many half-open entries. Every setting
 changed is restored, and checked to work again, before the test ends. Run with -s to see the
 findings, the traffic and the times.
 """
@@ -53,9 +53,8 @@ def no_connections_left(ipvs_modules: None) -> Iterator[None]:
 
 @pytest.fixture(scope="module", autouse=True)
 def doctor_imports(ipvs_modules: None) -> None:
-    """The doctor's imports, done before any flood: pyroute2's alone take ~15 s in the emulated VM,
-    and a flood from a thread of this process beside them would slow both (and last as long)."""
-    importlib.import_module("pyroute2")
+    """The doctor's imports, done before any flood: imports are slow in the emulated VM, and a flood
+    from a thread of this process beside them would slow both (and last as long)."""
     importlib.import_module("lvs_tui.doctor.host")
 
 
