@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lvs_tui.ui.grid import Grid
+from lvs_tui.ui.keys import bindings, is_change
 from tests.kernel.lab import dashboard
 from tests.kernel.lab.commands import clear, ipvsadm, ipvsadm_lines, listing, save
 
@@ -71,7 +72,7 @@ async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 60.0
 
 
 def dest_weight(app: Any, service: str, dest: str) -> int | None:
-    snapshot = app.dashboard.snapshot
+    snapshot = app.frame.snapshot
     for svc in snapshot.services:
         if svc.key.id == service:
             for d in svc.dests:
@@ -89,9 +90,9 @@ async def select(app: Any, pilot: Any, service: str, dest: str | None) -> None:
     from lvs_tui.model.records import DestKey
 
     services = app.query_one("#services", Grid)
-    services.move_to(next(s.key for s in app.dashboard.snapshot.services if s.key.id == service))
+    services.move_to(next(s.key for s in app.frame.snapshot.services if s.key.id == service))
     # The real servers pane follows the services cursor through a message: wait for it.
-    await until(pilot, lambda: app._dest_service is not None and app._dest_service.key.id == service)
+    await until(pilot, lambda: (shown := app.dashboard.service_shown) is not None and shown.key.id == service)
     if dest is None:
         services.focus()
         return
@@ -122,7 +123,7 @@ async def maintenance(app: Any, pilot: Any) -> None:
     app.screen.query_one("#scheduler").value = "rr"
     await pilot.pause(0.2)
     await pilot.press("ctrl+s", "y")  # a scheduler change is confirmed once more
-    await until(pilot, lambda: next(s.scheduler for s in app.dashboard.snapshot.services
+    await until(pilot, lambda: next(s.scheduler for s in app.frame.snapshot.services
                                     if s.key.id == "tcp:10.10.0.1:80") == "rr")
     await select(app, pilot, "tcp:10.10.0.1:443", "10.20.1.2:443")
     await pilot.press("b", "enter")
@@ -151,7 +152,7 @@ def test_keys_leave_the_kernel_as_the_equivalent_ipvsadm_commands(tmp_path: Path
 
 
 async def press_every_change_key(app: Any, pilot: Any) -> None:
-    keys = [b.key.split(",")[0] for b in app.BINDINGS if b.action.split("(")[0] in app.WRITE_ACTIONS]
+    keys = [b.key.split(",")[0] for b in bindings() if is_change(b)]
     assert len(keys) >= 14
     # Every key in both panes; a pane is focused once for all its keys (each focus change repaints
     # both grids, a second of work under emulation), again only if a key took the focus away.
@@ -161,7 +162,7 @@ async def press_every_change_key(app: Any, pilot: Any) -> None:
             if not grid.has_focus:
                 grid.focus()
             await pilot.press(key, "y")  # a form or a confirmation would fail the assertion below
-            assert app.screen is app.screen_stack[0], f"{key} opened a screen in a read-only session"
+            assert app.screen is app.dashboard, f"{key} opened a screen in a read-only session"
     app.request_poll()
     await pilot.pause(1.0)
 
