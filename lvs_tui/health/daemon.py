@@ -37,8 +37,8 @@ PRIORITIES = {"error": 3, "warning": 4, "info": 6}
 
 
 class StderrLog:
-    def __init__(self, stream: TextIO = sys.stderr, journald: bool | None = None) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO | None = None, journald: bool | None = None) -> None:
+        self._stream = stream  # None: whatever sys.stderr is when a line is written
         self._journald = bool(os.environ.get("JOURNAL_STREAM")) if journald is None else journald
 
     def __call__(self, level: str, message: str) -> None:
@@ -48,8 +48,9 @@ class StderrLog:
         else:
             line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {level}: {message}"
         with contextlib.suppress(OSError, ValueError):  # a closed stderr must not stop the checker
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            stream = self._stream or sys.stderr
+            stream.write(line + "\n")
+            stream.flush()
 
 
 def run_health(config_path: str, state_path: Path, journal: Journal, read_only: str | None,

@@ -1,7 +1,9 @@
-"""A minimal generic-netlink socket: send one request, collect the replies, raise on a kernel error.
+"""Minimal netlink sockets: send one request, collect the replies, raise on a kernel error.
 
-No pyroute2 here: a plain `socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC)`, requests built with struct,
-replies read with `recv_into` into one reusable buffer. Not thread-safe: one poller thread owns it.
+No pyroute2 here: a plain `socket(AF_NETLINK, SOCK_RAW, protocol)`, requests built with struct,
+replies read with `recv_into` into one reusable buffer. `GenlSocket` speaks generic netlink (IPVS);
+`RouteSocket` rtnetlink (links, addresses, routes, for the doctor). Not thread-safe: one thread
+owns each.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ import socket
 import struct
 import threading
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Protocol, Self, TypeVar
 
 from lvs_tui.ipvs import codec
 from lvs_tui.ipvs import constants as c
 
 _NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 _GENLHDR = struct.Struct("=BBH")  # cmd, version, reserved
-_HDRS = _NLMSGHDR.size + _GENLHDR.size
+NETLINK_ROUTE = 0
 _ERRNO = struct.Struct("=i")
 _RECV_SIZE = 1 << 18  # dump chunks are at most ~32 KiB; doit replies are small
 _CLONE_NEWNET = 0x40000000
@@ -51,47 +53,37 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class GenlSocket:
-    """A generic netlink socket bound to one family (resolved by name at open)."""
+class NetlinkSocket:
+    """One netlink socket of `protocol`: a request out, its replies (each after `skip` bytes of
+    headers) back, the kernel's error raised as NetlinkError."""
 
-    def __init__(self, family: str, version: int, netns: str | None = None) -> None:
-        """Raises NetlinkError(ENOENT) if the family is not registered, OSError for socket/netns trouble."""
-        self._version = version
+    def __init__(self, protocol: int, skip: int, netns: str | None = None) -> None:
+        """Raises OSError for socket or namespace trouble."""
         self._seq = 0
+        self._skip = skip
         self._buf = bytearray(_RECV_SIZE)
-        self._sock = in_netns(netns, _open_socket) if netns else _open_socket()
-        try:
-            self._family_id = self._resolve(family)
-        except BaseException:
-            self._sock.close()
-            raise
-
-    def _resolve(self, name: str) -> int:
-        replies = self._send(c.GENL_ID_CTRL, c.CTRL_CMD_GETFAMILY, 1,
-                             codec.string(c.CTRL_ATTR_FAMILY_NAME, name), dump=False)
-        for body in replies:
-            attrs = codec.parse_attrs(body, 0, len(body))
-            if c.CTRL_ATTR_FAMILY_ID in attrs:
-                return codec.get_u16(body, attrs, c.CTRL_ATTR_FAMILY_ID)
-        raise NetlinkError(errno.ENOENT)
-
-    def request(self, cmd: int, attrs: bytes = b"", *, dump: bool = False) -> list[bytes]:
-        return self._send(self._family_id, cmd, self._version, attrs, dump=dump)
+        self._sock = in_netns(netns, lambda: _open_socket(protocol)) if netns else _open_socket(protocol)
 
     def close(self) -> None:
         self._sock.close()
 
-    def _send(self, msg_type: int, cmd: int, version: int, attrs: bytes, *, dump: bool) -> list[bytes]:
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def exchange(self, msg_type: int, payload: bytes, *, dump: bool) -> list[bytes]:
+        """Send one message (`payload`: everything after the netlink header); the replies' bodies."""
         self._seq = seq = (self._seq + 1) & 0xFFFFFFFF
         flags = c.NLM_F_REQUEST | (c.NLM_F_DUMP if dump else c.NLM_F_ACK)
-        header = _NLMSGHDR.pack(_HDRS + len(attrs), msg_type, flags, seq, 0) + _GENLHDR.pack(cmd, version, 0)
-        self._sock.send(header + attrs)
+        self._sock.send(_NLMSGHDR.pack(_NLMSGHDR.size + len(payload), msg_type, flags, seq, 0) + payload)
         return self._collect(seq)
 
     def _collect(self, seq: int) -> list[bytes]:
         """Read until NLMSG_DONE (dump) or the ack (doit); messages of other sequences are stale, skipped."""
         out: list[bytes] = []
-        buf, sock, unpack = self._buf, self._sock, _NLMSGHDR.unpack_from
+        buf, sock, unpack, skip = self._buf, self._sock, _NLMSGHDR.unpack_from, _NLMSGHDR.size + self._skip
         view = memoryview(buf)
         while True:
             n = sock.recv_into(buf)
@@ -107,12 +99,49 @@ class GenlSocket:
                         if err:
                             raise NetlinkError(-err)
                         return out  # the ack of a doit, or the end of a dump
-                    out.append(data[off + _HDRS:off + length])
+                    out.append(data[off + skip:off + length])
                 off += (length + 3) & ~3
 
 
-def _open_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, c.NETLINK_GENERIC)
+class GenlSocket(NetlinkSocket):
+    """A generic netlink socket bound to one family (resolved by name at open)."""
+
+    def __init__(self, family: str, version: int, netns: str | None = None) -> None:
+        """Raises NetlinkError(ENOENT) if the family is not registered, OSError for socket/netns trouble."""
+        super().__init__(c.NETLINK_GENERIC, _GENLHDR.size, netns)
+        self._version = version
+        try:
+            self._family_id = self._resolve(family)
+        except BaseException:
+            self.close()
+            raise
+
+    def _resolve(self, name: str) -> int:
+        replies = self._send(c.GENL_ID_CTRL, c.CTRL_CMD_GETFAMILY, 1,
+                             codec.string(c.CTRL_ATTR_FAMILY_NAME, name), dump=False)
+        for body in replies:
+            attrs = codec.parse_attrs(body, 0, len(body))
+            if c.CTRL_ATTR_FAMILY_ID in attrs:
+                return codec.get_u16(body, attrs, c.CTRL_ATTR_FAMILY_ID)
+        raise NetlinkError(errno.ENOENT)
+
+    def request(self, cmd: int, attrs: bytes = b"", *, dump: bool = False) -> list[bytes]:
+        return self._send(self._family_id, cmd, self._version, attrs, dump=dump)
+
+    def _send(self, msg_type: int, cmd: int, version: int, attrs: bytes, *, dump: bool) -> list[bytes]:
+        return self.exchange(msg_type, _GENLHDR.pack(cmd, version, 0) + attrs, dump=dump)
+
+
+class RouteSocket(NetlinkSocket):
+    """An rtnetlink socket: each reply is the family's fixed header (ifinfomsg, ifaddrmsg, rtmsg)
+    followed by its attributes."""
+
+    def __init__(self, netns: str | None = None) -> None:
+        super().__init__(NETLINK_ROUTE, 0, netns)
+
+
+def _open_socket(protocol: int) -> socket.socket:
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
     try:
         sock.bind((0, 0))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)

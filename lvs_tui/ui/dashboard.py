@@ -94,6 +94,11 @@ class DashboardScreen(Screen[None]):
         return True
 
     @property
+    def service_shown(self) -> Service | None:
+        """The service whose real servers the lower pane shows."""
+        return self._service
+
+    @property
     def services(self) -> Grid:
         return self.query_one("#services", Grid)
 

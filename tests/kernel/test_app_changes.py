@@ -9,6 +9,7 @@ commands, written out by hand here, leave it; replaying the journal's commands d
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import shlex
 import subprocess
@@ -16,7 +17,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import lab
+from lvs_tui.ui.grid import Grid
+from lvs_tui.ui.keys import bindings, is_change
+from tests.kernel.lab import dashboard
+from tests.kernel.lab.commands import clear, ipvsadm, ipvsadm_lines, listing, save
 
 RULES = [
     "-A -t 10.10.0.1:80 -s wrr",
@@ -41,24 +45,18 @@ BY_HAND = [
 
 def kernel_state() -> tuple[list[str], dict[str, Any]]:
     """`ipvsadm -Sn` and the thresholds it leaves out."""
-    listed = lab.listing("--thresholds")
+    listed = listing("--thresholds")
     thresholds = {sid: {did: (d.int("Uthreshold"), d.int("Lthreshold")) for did, d in s.dests.items()}
                   for sid, s in listed.services.items()}
-    return lab.save(), thresholds
+    return save(), thresholds
 
 
 def run_app(steps: Callable[[Any, Any], Awaitable[None]], journal: Path, read_only: bool = False) -> None:
-    from lvs_tui.cli.common import open_backend, ops_setup
-    from lvs_tui.cli.dashboard import build_parser
-    from lvs_tui.ui.app import LvsTopApp
-    from lvs_tui.ui.grid import Grid
-
-    argv = ["--journal", str(journal)] + (["--read-only"] if read_only else [])
-    args = build_parser().parse_args(argv)
+    args = ["--journal", str(journal)] + (["--read-only"] if read_only else [])
 
     async def drive() -> None:
-        app = LvsTopApp(lambda: open_backend(args), "kernel", interval=3600.0, setup=ops_setup(args))
-        async with app.run_test(size=(140, 40)) as pilot:
+        app = dashboard.app(*args)
+        async with dashboard.driven(app, (140, 40)) as pilot:
             await until(pilot, lambda: app.query_one("#dests", Grid).row_count > 0)
             await steps(app, pilot)
 
@@ -74,7 +72,7 @@ async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 60.0
 
 
 def dest_weight(app: Any, service: str, dest: str) -> int | None:
-    snapshot = app.dashboard.snapshot
+    snapshot = app.frame.snapshot
     for svc in snapshot.services:
         if svc.key.id == service:
             for d in svc.dests:
@@ -83,15 +81,18 @@ def dest_weight(app: Any, service: str, dest: str) -> int | None:
     return None
 
 
+def weight_is(app: Any, service: str, dest: str, weight: int) -> bool:
+    return dest_weight(app, service, dest) == weight
+
+
 async def select(app: Any, pilot: Any, service: str, dest: str | None) -> None:
     """Put the cursor on `service` (and its real server `dest`, focusing that pane)."""
     from lvs_tui.model.records import DestKey
-    from lvs_tui.ui.grid import Grid
 
     services = app.query_one("#services", Grid)
-    services.move_to(next(s.key for s in app.dashboard.snapshot.services if s.key.id == service))
+    services.move_to(next(s.key for s in app.frame.snapshot.services if s.key.id == service))
     # The real servers pane follows the services cursor through a message: wait for it.
-    await until(pilot, lambda: app._dest_service is not None and app._dest_service.key.id == service)
+    await until(pilot, lambda: (shown := app.dashboard.service_shown) is not None and shown.key.id == service)
     if dest is None:
         services.focus()
         return
@@ -111,8 +112,9 @@ async def maintenance(app: Any, pilot: Any) -> None:
     await select(app, pilot, "tcp:10.10.0.1:80", "10.20.2.2:80")
     for _ in range(2):
         weight = dest_weight(app, "tcp:10.10.0.1:80", "10.20.2.2:80")
+        assert weight is not None
         await pilot.press("right_curly_bracket", "enter")
-        await until(pilot, lambda w=weight: dest_weight(app, "tcp:10.10.0.1:80", "10.20.2.2:80") == w + 10)
+        await until(pilot, functools.partial(weight_is, app, "tcp:10.10.0.1:80", "10.20.2.2:80", weight + 10))
     await select(app, pilot, "tcp:10.10.0.1:80", "10.20.3.2:80")
     await pilot.press("delete", "y")
     await until(pilot, lambda: dest_weight(app, "tcp:10.10.0.1:80", "10.20.3.2:80") is None)
@@ -121,7 +123,7 @@ async def maintenance(app: Any, pilot: Any) -> None:
     app.screen.query_one("#scheduler").value = "rr"
     await pilot.pause(0.2)
     await pilot.press("ctrl+s", "y")  # a scheduler change is confirmed once more
-    await until(pilot, lambda: next(s.scheduler for s in app.dashboard.snapshot.services
+    await until(pilot, lambda: next(s.scheduler for s in app.frame.snapshot.services
                                     if s.key.id == "tcp:10.10.0.1:80") == "rr")
     await select(app, pilot, "tcp:10.10.0.1:443", "10.20.1.2:443")
     await pilot.press("b", "enter")
@@ -129,44 +131,46 @@ async def maintenance(app: Any, pilot: Any) -> None:
 
 
 def test_keys_leave_the_kernel_as_the_equivalent_ipvsadm_commands(tmp_path: Path) -> None:
-    lab.ipvsadm_lines(RULES)
+    ipvsadm_lines(RULES)
     journal = tmp_path / "journal.jsonl"
     run_app(maintenance, journal)
     by_keys = kernel_state()
 
-    lab.clear()
-    lab.ipvsadm_lines(RULES)
+    clear()
+    ipvsadm_lines(RULES)
     for args in BY_HAND:
-        lab.ipvsadm(*args)
+        ipvsadm(*args)
     assert kernel_state() == by_keys
 
     entries = [json.loads(line) for line in journal.read_text().splitlines()]
     assert [e["result"] for e in entries] == ["ok"] * len(BY_HAND)
-    lab.clear()
-    lab.ipvsadm_lines(RULES)
+    clear()
+    ipvsadm_lines(RULES)
     for entry in entries:  # the journal is a replayable record of what was done
         subprocess.run(shlex.split(entry["command"]), check=True, capture_output=True)
     assert kernel_state() == by_keys
 
 
 async def press_every_change_key(app: Any, pilot: Any) -> None:
-    from lvs_tui.ui.grid import Grid
-
-    keys = [b.key.split(",")[0] for b in app.BINDINGS if b.action.split("(")[0] in app.WRITE_ACTIONS]
+    keys = [b.key.split(",")[0] for b in bindings() if is_change(b)]
     assert len(keys) >= 14
-    for key in keys:
-        for pane in ("#services", "#dests"):
-            app.query_one(pane, Grid).focus()
+    # Every key in both panes; a pane is focused once for all its keys (each focus change repaints
+    # both grids, a second of work under emulation), again only if a key took the focus away.
+    for pane in ("#services", "#dests"):
+        grid = app.query_one(pane, Grid)
+        for key in keys:
+            if not grid.has_focus:
+                grid.focus()
             await pilot.press(key, "y")  # a form or a confirmation would fail the assertion below
-            assert app.screen is app.screen_stack[0], f"{key} opened a screen in a read-only session"
+            assert app.screen is app.dashboard, f"{key} opened a screen in a read-only session"
     app.request_poll()
     await pilot.pause(1.0)
 
 
 def test_read_only_session_sends_nothing_whatever_is_pressed(tmp_path: Path) -> None:
-    lab.ipvsadm_lines(RULES)
-    before = lab.ipvsadm("-Sn").stdout
+    ipvsadm_lines(RULES)
+    before = ipvsadm("-Sn").stdout
     journal = tmp_path / "journal.jsonl"
     run_app(press_every_change_key, journal, read_only=True)
-    assert lab.ipvsadm("-Sn").stdout == before
+    assert ipvsadm("-Sn").stdout == before
     assert not journal.exists()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
-import lab
 import pytest
+
+from tests.kernel.lab.commands import ipvsadm, ipvsadm_lines, landed
+from tests.kernel.lab.topology import NatLab
+from tests.kernel.lab.traffic import IPV4_UDP_OVERHEAD
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
@@ -16,25 +18,18 @@ N, SIZE = 200, 400
 
 
 def settled_snapshot(backend: KernelBackend) -> Snapshot:
-    """A snapshot taken once the counters stopped moving (they land on the 2 s estimator tick)."""
-
-    def counters() -> object:
-        service = backend.snapshot().services[0]
-        return service.stats.inpkts, service.stats.outpkts, service.stats.inbytes, service.stats.outbytes
-
-    lab.settle(counters)
-    return backend.snapshot()
+    """A snapshot taken once the counters landed (on the kernel's 2 s estimator tick)."""
+    return landed(backend.snapshot)
 
 
-def test_client_side_rates_match_the_udp_traffic_sent(topology: lab.Lab, backend: KernelBackend) -> None:
+def test_client_side_rates_match_the_udp_traffic_sent(topology: NatLab, backend: KernelBackend) -> None:
     from lvs_tui.model.rates import rates_between, snapshot_rates
     from lvs_tui.model.records import DestKey, ServiceKey
 
-    lab.ipvsadm_lines(["-A -u 10.10.0.1:9000 -s rr", "-a -u 10.10.0.1:9000 -r 10.20.1.2:9000 -m"])
+    ipvsadm_lines(["-A -u 10.10.0.1:9000 -s rr", "-a -u 10.10.0.1:9000 -r 10.20.1.2:9000 -m"])
     key, rs1 = ServiceKey.inet("udp", "10.10.0.1", 9000), DestKey("10.20.1.2", 9000)
     prev = settled_snapshot(backend)
     assert topology.udp(N, SIZE) == N  # every datagram went through and came back
-    time.sleep(1)
     cur = settled_snapshot(backend)
 
     seconds = cur.monotonic - prev.monotonic
@@ -43,7 +38,7 @@ def test_client_side_rates_match_the_udp_traffic_sent(topology: lab.Lab, backend
     assert prev_svc is not None and cur_svc is not None
     rates = rates_between(prev_svc.stats, cur_svc.stats, seconds)
     assert rates is not None
-    wire = N * (SIZE + lab.IPV4_UDP_OVERHEAD)  # IPVS counts whole IP packets
+    wire = N * (SIZE + IPV4_UDP_OVERHEAD)  # IPVS counts whole IP packets
     assert rates.inpps * seconds == pytest.approx(N)
     assert rates.outpps * seconds == pytest.approx(N)
     assert rates.inbps * seconds == pytest.approx(wire)
@@ -58,7 +53,7 @@ def test_client_side_rates_match_the_udp_traffic_sent(topology: lab.Lab, backend
     assert not both.resets
 
     # Zeroing between two snapshots is a reset, never a negative rate.
-    lab.ipvsadm("-Z")
+    ipvsadm("-Z")
     zeroed = backend.snapshot()
     after_zero = snapshot_rates(cur, zeroed)
     assert key in after_zero.resets and key not in after_zero.services

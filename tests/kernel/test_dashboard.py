@@ -4,11 +4,15 @@ equal ipvsadm's for the same table."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import lab
+from textual.widgets import Static
+
+from lvs_tui.ui.grid import Grid
+from tests.kernel.lab import dashboard
+from tests.kernel.lab.commands import clear, estimator_tick, ipvsadm_lines, listing, load_modules, sh
+from tests.kernel.lab.topology import NatLab
 
 RULES = [
     "-A -t 10.10.0.1:80 -s wrr",
@@ -24,12 +28,8 @@ def row_words(grid: object, row: int) -> list[str]:
 
 
 async def dashboard_rows() -> tuple[list[str], dict[str, list[str]]]:
-    from lvs_tui.ipvs.kernel import KernelBackend
-    from lvs_tui.ui.app import LvsTopApp
-    from lvs_tui.ui.grid import Grid
-
-    app = LvsTopApp(KernelBackend, "kernel", interval=3600.0)
-    async with app.run_test(size=(200, 30)) as pilot:
+    app = dashboard.app(changes=False)
+    async with dashboard.driven(app, (200, 30)) as pilot:
         services = app.query_one("#services", Grid)
         for _ in range(600):
             if services.row_count:
@@ -43,14 +43,14 @@ async def dashboard_rows() -> tuple[list[str], dict[str, list[str]]]:
     return service_row, dest_rows
 
 
-def test_dashboard_tables_equal_ipvsadm(topology: lab.Lab) -> None:
-    lab.ipvsadm_lines(RULES)
-    assert topology.traffic(12) == {"rs1": 2, "rs2": 4, "rs3": 6}
-    time.sleep(2.5)  # counters land on the next 2-second estimator tick
+def test_dashboard_tables_equal_ipvsadm(topology: NatLab) -> None:
+    ipvsadm_lines(RULES)
+    assert topology.requests(12) == {"rs1": 2, "rs2": 4, "rs3": 6}
+    estimator_tick()  # counters land on the next 2-second estimator tick
     service_row, dest_rows = asyncio.run(dashboard_rows())
 
-    stats = lab.listing("--stats").services["tcp:10.10.0.1:80"]
-    plain = lab.listing().services["tcp:10.10.0.1:80"]
+    stats = listing("--stats").services["tcp:10.10.0.1:80"]
+    plain = listing().services["tcp:10.10.0.1:80"]
     # Service row: Service(2 words) Scheduler Srv Active InAct Conns InPkts OutPkts InBytes OutBytes
     assert service_row[:4] == ["TCP", "10.10.0.1:80", "wrr", "3/3"]
     active = sum(d.int("ActiveConn") for d in plain.dests.values())
@@ -60,7 +60,7 @@ def test_dashboard_tables_equal_ipvsadm(topology: lab.Lab) -> None:
     assert [int(w) for w in service_row[6:11]] == [stats.int(c) for c in columns]
     assert stats.int("Conns") == 12
 
-    thresholds = lab.listing("--thresholds").services["tcp:10.10.0.1:80"]
+    thresholds = listing("--thresholds").services["tcp:10.10.0.1:80"]
     assert set(dest_rows) == set(plain.dests)
     for dest_id, words in dest_rows.items():
         # Real server, Fwd, Weight, U/L thr, Active, InAct, Pers, Conns, InBytes, OutBytes, Share, State
@@ -76,10 +76,10 @@ def unload_ipvs() -> str:
     """Remove every ip_vs module and stop the kernel from loading it again; returns the modprobe
     path to restore."""
     original = MODPROBE.read_text().strip()
-    lab.clear()
+    clear()
     loaded = [line.split()[0] for line in Path("/proc/modules").read_text().splitlines()]
     for module in [m for m in loaded if m.startswith("ip_vs_")] + ["ip_vs"]:
-        lab.sh("rmmod", module)
+        sh("rmmod", module)
     MODPROBE.write_text("/bin/false\n")
     return original
 
@@ -88,14 +88,8 @@ MODPROBE = Path("/proc/sys/kernel/modprobe")
 
 
 async def survive_unload() -> tuple[str, int, str, list[str]]:
-    from textual.widgets import Static
-
-    from lvs_tui.ipvs.kernel import KernelBackend
-    from lvs_tui.ui.app import LvsTopApp
-    from lvs_tui.ui.grid import Grid
-
-    app = LvsTopApp(KernelBackend, "kernel", interval=3600.0)
-    async with app.run_test(size=(160, 30)) as pilot:
+    app = dashboard.app(changes=False)
+    async with dashboard.driven(app, (160, 30)) as pilot:
         services = app.query_one("#services", Grid)
         status = app.query_one("#status-line", Static)
 
@@ -115,8 +109,8 @@ async def survive_unload() -> tuple[str, int, str, list[str]]:
             rows_while_failed = services.row_count
         finally:
             MODPROBE.write_text(modprobe + "\n")
-            lab.load_modules()
-        lab.ipvsadm_lines(["-A -u 10.10.0.1:53 -s rr"])
+            load_modules()
+        ipvsadm_lines(["-A -u 10.10.0.1:53 -s rr"])
         await poll_until(lambda: "modprobe" not in str(status.render()) and services.row_count == 1)
         recovered = str(status.render())
         shown = [row_words(services, 1)[1]]
@@ -124,7 +118,7 @@ async def survive_unload() -> tuple[str, int, str, list[str]]:
 
 
 def test_the_dashboard_survives_ip_vs_unloaded_under_it_and_recovers() -> None:
-    lab.ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
+    ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
     failed, rows_while_failed, recovered, shown = asyncio.run(survive_unload())
     assert "IPVS is not available" in failed  # one sentence, with what to do
     assert rows_while_failed == 1  # the last good figures stay on screen

@@ -9,26 +9,35 @@
   its requests fail, the doctor finds it from the counters alone (packets in, none out) and names it,
   and the real-server check on it names its default route.
 
-The doctor that must find rs3 from the counters runs as a real process (`python -m lvs_tui doctor`);
-the other commands go through `lvs_tui.cli.main` in-process (modes_lab.lvs_top_here), as a process
-takes 20-30 s to start in the emulated VM. Every setting changed is restored, and checked to work
-again, before the test ends. Run with -s to see the findings, the traffic and the times.
+The doctor that must name ip_forward runs as a real process (lab.lvs_top.run), with no connection
+flood beside it; the other commands go through `lvs_tui.cli.main` in-process (lab.lvs_top.here): a
+process that runs beside a flood is slow in the emulated VM, and the flood lasts as long, leaving as
+many half-open entries. Every setting
+changed is restored, and checked to work again, before the test ends. Run with -s to see the
+findings, the traffic and the times.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterator
 
-import lab
 import pytest
-from modes_lab import Flood, Run, failures, ip, lvs_top, lvs_top_here, requests
 
-SERVICE = f"tcp:{lab.VIP}:80"
-RULES = [f"-A -t {lab.VIP}:80 -s rr",
-         *(f"-a -t {lab.VIP}:80 -r {address}:80 -m" for address in lab.REAL_SERVERS.values())]
-EVERY_SERVER = dict.fromkeys(lab.REAL_SERVERS, 1)
-RS3 = lab.REAL_SERVERS["rs3"]
+from tests.kernel.lab import lvs_top
+from tests.kernel.lab.commands import flush_connections, ipvsadm_lines, set_sysctl, sysctl
+from tests.kernel.lab.lvs_top import Run
+from tests.kernel.lab.modes import REQUEST_TIMEOUT, ip
+from tests.kernel.lab.topology import CLIENT, REAL_SERVERS, VIP, NatLab
+from tests.kernel.lab.traffic import Flood, failures
+from tests.kernel.lab.traffic import requests as requests_from
+
+SERVICE = f"tcp:{VIP}:80"
+RULES = [f"-A -t {VIP}:80 -s rr",
+         *(f"-a -t {VIP}:80 -r {address}:80 -m" for address in REAL_SERVERS.values())]
+EVERY_SERVER = dict.fromkeys(REAL_SERVERS, 1)
+RS3 = REAL_SERVERS["rs3"]
 RS3_DIRECTOR = "10.20.3.1"  # the director's address on rs3's network: rs3's default gateway
 BYPASS = "10.99.0.1"  # the client's end of a link that lets rs3 answer without the director
 SAMPLE = "3"  # the kernel sums the counters every 2 s: samples 3 s apart always span a sum
@@ -39,30 +48,42 @@ def no_connections_left(ipvs_modules: None) -> Iterator[None]:
     """The streams of connections leave thousands of entries (TIME_WAIT lasts 2 minutes), whose real
     servers would come back from the kernel's trash with their counts: flush them for the modules after."""
     yield
-    lab.flush_connections()
+    flush_connections()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def doctor_imports(ipvs_modules: None) -> None:
+    """The doctor's imports, done before any flood: imports are slow in the emulated VM, and a flood
+    from a thread of this process beside them would slow both (and last as long)."""
+    importlib.import_module("lvs_tui.doctor.host")
 
 
 @pytest.fixture
-def nat_service(topology: lab.Lab) -> Iterator[lab.Lab]:
+def nat_service(topology: NatLab) -> Iterator[NatLab]:
     """The NAT service 10.10.0.1:80, round robin over rs1..rs3 (clean_table empties the table after)."""
-    lab.ipvsadm_lines(RULES)
+    ipvsadm_lines(RULES)
     yield topology
 
 
+def requests(n: int) -> dict[str, int]:
+    """`n` requests to the VIP from the client, each given up after REQUEST_TIMEOUT (1 s)."""
+    return requests_from(CLIENT, VIP, n, timeout=REQUEST_TIMEOUT)
+
+
 def nat_check(netns: str, director: str) -> Run:
-    return lvs_top_here("realserver", "--mode", "nat", "--vip", lab.VIP, "--director", director, "--check",
-                   "--json", netns=netns)
+    return lvs_top.here("realserver", "--mode", "nat", "--vip", VIP, "--director", director, "--check",
+                        "--json", netns=netns)
 
 
 def test_nat_reaches_every_real_server_and_the_doctor_finds_no_error_under_traffic(
-    nat_service: lab.Lab,
+    nat_service: NatLab,
 ) -> None:
-    answers = requests("client", lab.VIP, 6)
-    print(f"6 requests to {lab.VIP}: {answers}")
+    answers = requests(6)
+    print(f"6 requests to {VIP}: {answers}")
     assert answers == {"rs1": 2, "rs2": 2, "rs3": 2}, "round robin over a working NAT should give 2 each"
 
-    with Flood("client", lab.VIP) as flood:
-        doctor = lvs_top_here("doctor", "--sample", SAMPLE, "--json")
+    with Flood(CLIENT, VIP) as flood:
+        doctor = lvs_top.here("doctor", "--sample", SAMPLE, "--json")
     assert flood.established > 0 and flood.unanswered <= 0.05 * flood.attempts, \
         "the stream of connections went unanswered: the healthy NAT does not work"
     assert doctor.code == 0, f"the doctor exits 1 on a working NAT director:\n{doctor.report()}"
@@ -75,16 +96,16 @@ def test_nat_reaches_every_real_server_and_the_doctor_finds_no_error_under_traff
     assert RS3_DIRECTOR in ok["cause"], ok
 
 
-def test_ip_forwarding_off_breaks_nat_and_the_doctor_names_it(nat_service: lab.Lab) -> None:
-    before = lab.sh("sysctl", "-n", "net.ipv4.ip_forward").stdout.strip()
-    lab.sh("sysctl", "-qw", "net.ipv4.ip_forward=0")
+def test_ip_forwarding_off_breaks_nat_and_the_doctor_names_it(nat_service: NatLab) -> None:
+    before = sysctl("net.ipv4.ip_forward")
+    set_sysctl("net.ipv4.ip_forward=0")
     try:
-        off = requests("client", lab.VIP, 3)
-        print(f"ip_forward=0: 3 requests to {lab.VIP}: {off}")
-        doctor = lvs_top_here("doctor", "--sample", "0.5", "--json")
+        off = requests(3)
+        print(f"ip_forward=0: 3 requests to {VIP}: {off}")
+        doctor = lvs_top.run("doctor", "--sample", "0.5", "--json")  # as a process, as an operator runs it
     finally:
-        lab.sh("sysctl", "-qw", f"net.ipv4.ip_forward={before}")
-    on = requests("client", lab.VIP, 3)
+        set_sysctl(f"net.ipv4.ip_forward={before}")
+    on = requests(3)
     print(f"ip_forward={before} again: 3 requests: {on}")
 
     assert failures(off) == 3, f"with forwarding off the replies cannot pass the director, yet: {off}"
@@ -97,7 +118,7 @@ def test_ip_forwarding_off_breaks_nat_and_the_doctor_names_it(nat_service: lab.L
 
 
 def test_a_real_server_whose_replies_bypass_the_director_is_found_from_the_counters(
-    nat_service: lab.Lab,
+    nat_service: NatLab,
 ) -> None:
     # rs3 gets a second link, straight to the client, and its default route goes there: what it
     # receives through the director it answers past it, from its own address, and the client drops that.
@@ -105,14 +126,21 @@ def test_a_real_server_whose_replies_bypass_the_director_is_found_from_the_count
         ip("rs3", "link add byp0 type veth peer name byp1 netns client", "addr add 10.99.0.2/30 dev byp0",
            "link set byp0 up", f"route replace default via {BYPASS}")
         ip("client", f"addr add {BYPASS}/30 dev byp1", "link set byp1 up")
-        answers = requests("client", lab.VIP, 3)
-        print(f"rs3 routed via {BYPASS}: 3 requests to {lab.VIP}: {answers}")
-        with Flood("client", lab.VIP) as flood:
-            doctor = lvs_top("doctor", "--sample", SAMPLE, "--json")
+        answers = requests(3)
+        print(f"rs3 routed via {BYPASS}: 3 requests to {VIP}: {answers}")
+        with Flood(CLIENT, VIP) as flood:
+            doctor = lvs_top.here("doctor", "--sample", SAMPLE, "--json")
         check = nat_check("rs3", RS3_DIRECTOR)
     finally:
         ip("rs3", f"route replace default via {RS3_DIRECTOR}", "link del byp0", check=False)  # and byp1
-    again = requests("client", lab.VIP, 3)
+    # The flood left hundreds of half-open entries to rs3 on the director (SYN_RECV, kept 60 s). A new
+    # connection whose client port matches one goes to rs3 by that entry, unscheduled: IPVS
+    # reschedules a reused port only over an entry in TIME_WAIT or CLOSE (conn_reuse_mode), and the
+    # client reuses the ports of the flood's unanswered attempts (they left no TIME_WAIT behind). So
+    # NAT through rs3 is checked on a fresh connection table: the same rules, loaded again.
+    flush_connections()
+    ipvsadm_lines(RULES)
+    again = requests(3)
     print(f"rs3 routed via the director again: 3 requests: {again}")
 
     shares = (answers.get("rs1"), answers.get("rs2"), answers.get("rs3"), failures(answers))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from typing import TYPE_CHECKING
 
-import lab
 import pytest
+
+from tests.kernel.lab import lvs_top
+from tests.kernel.lab.commands import ipvsadm, ipvsadm_lines, save
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
@@ -27,10 +27,10 @@ def test_adding_an_existing_service_raises_object_exists(backend: KernelBackend)
     from lvs_tui.ipvs.errors import ObjectExists
     from lvs_tui.model.records import ServiceKey
 
-    lab.ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
+    ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
     with pytest.raises(ObjectExists, match=r"10\.10\.0\.1"):
         backend.add_service(ServiceConfig(ServiceKey.inet("tcp", "10.10.0.1", 80), "wlc"))
-    assert lab.save() == ["-A -t 10.10.0.1:80 -s rr"]  # untouched
+    assert save() == ["-A -t 10.10.0.1:80 -s rr"]  # untouched
 
 
 def test_adding_an_existing_dest_raises_object_exists(backend: KernelBackend) -> None:
@@ -38,10 +38,10 @@ def test_adding_an_existing_dest_raises_object_exists(backend: KernelBackend) ->
     from lvs_tui.ipvs.errors import ObjectExists
     from lvs_tui.model.records import ServiceKey
 
-    lab.ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr", "-a -t 10.10.0.1:80 -r 10.20.1.2:80 -m -w 3"])
+    ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr", "-a -t 10.10.0.1:80 -r 10.20.1.2:80 -m -w 3"])
     with pytest.raises(ObjectExists, match=r"10\.20\.1\.2"):
         backend.add_dest(ServiceKey.inet("tcp", "10.10.0.1", 80), DestConfig("10.20.1.2", 80, weight=5))
-    assert lab.save()[1] == "-a -t 10.10.0.1:80 -r 10.20.1.2:80 -m -w 3"
+    assert save()[1] == "-a -t 10.10.0.1:80 -r 10.20.1.2:80 -m -w 3"
 
 
 def test_missing_scheduler_module_raises_scheduler_missing(backend: KernelBackend) -> None:
@@ -50,10 +50,10 @@ def test_missing_scheduler_module_raises_scheduler_missing(backend: KernelBacken
     from lvs_tui.model.records import ServiceKey
 
     # ipvsadm fails the same way: the kernel finds no module ip_vs_nosuch.
-    assert lab.ipvsadm("-A", "-t", "10.10.0.1:80", "-s", "nosuch", check=False).returncode != 0
+    assert ipvsadm("-A", "-t", "10.10.0.1:80", "-s", "nosuch", check=False).returncode != 0
     with pytest.raises(SchedulerMissing, match="nosuch"):
         backend.add_service(ServiceConfig(ServiceKey.inet("tcp", "10.10.0.1", 80), "nosuch"))
-    assert lab.save() == []
+    assert save() == []
 
 
 def test_missing_objects_raise_object_not_found(backend: KernelBackend) -> None:
@@ -61,7 +61,7 @@ def test_missing_objects_raise_object_not_found(backend: KernelBackend) -> None:
     from lvs_tui.ipvs.errors import ObjectNotFound
     from lvs_tui.model.records import DestKey, ServiceKey
 
-    lab.ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
+    ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
     gone = ServiceKey.inet("udp", "10.10.0.9", 53)
     here = ServiceKey.inet("tcp", "10.10.0.1", 80)
     with pytest.raises(ObjectNotFound, match=r"10\.10\.0\.9"):
@@ -81,10 +81,10 @@ def test_invalid_values_raise_invalid_argument(backend: KernelBackend) -> None:
     from lvs_tui.ipvs.errors import InvalidArgument
     from lvs_tui.model.records import ServiceKey
 
-    lab.ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
+    ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
     with pytest.raises(InvalidArgument):
         backend.add_dest(ServiceKey.inet("tcp", "10.10.0.1", 80), DestConfig("10.20.1.2", 80, weight=-1))
-    assert lab.save() == ["-A -t 10.10.0.1:80 -s rr"]
+    assert save() == ["-A -t 10.10.0.1:80 -s rr"]
 
 
 def test_unknown_netns_raises_namespace_not_found() -> None:
@@ -109,8 +109,5 @@ def test_without_cap_net_admin_raises_permission_denied() -> None:
         """
     )
     # Still root (so a checkout in a private directory stays readable), minus CAP_NET_ADMIN alone.
-    proc = subprocess.run(
-        ["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", sys.executable, "-c", code],
-        capture_output=True, text=True, timeout=120,
-    )
+    proc = lvs_top.python(code, wrapper=["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin"])
     assert proc.stdout.startswith("PermissionDenied "), proc.stdout + proc.stderr

@@ -15,9 +15,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import lab
 import pytest
-from health_lab import (
+
+from tests.kernel.lab.commands import ipvsadm, ipvsadm_lines, listing, wait_until
+from tests.kernel.lab.health import (
     ROUND_SLACK,
     RS,
     WEB,
@@ -26,12 +27,15 @@ from health_lab import (
     failures_outside,
     monotonic_of,
     servers_toml,
+    start_under_load,
     timeline,
     wait_answers_from,
     watch,
     web_rules,
     weights,
 )
+from tests.kernel.lab.topology import VIP, NatLab
+from tests.kernel.lab.traffic import Answer
 
 pytestmark = pytest.mark.usefixtures("servers_back")
 
@@ -47,7 +51,7 @@ UPPER, LOWER = 50000, 40000  # connection thresholds (-x, -y) of the `remove` te
 RS1 = RS["rs1"]
 
 
-def failed_report(answers: list[lab.Answer], stopped: float) -> str:
+def failed_report(answers: list[Answer], stopped: float) -> str:
     failed = [a for a in answers if a.failed]
     reasons = sorted({a.server.split("(")[0] for a in failed})
     starts = [f"{a.start - stopped:+.2f}" for a in failed]
@@ -56,19 +60,15 @@ def failed_report(answers: list[lab.Answer], stopped: float) -> str:
 
 
 def test_a_stopped_server_is_quiesced_under_load_left_out_by_sigterm_and_brought_back_by_a_new_checker(
-    topology: lab.Lab, tmp_path: Path
+    topology: NatLab, tmp_path: Path
 ) -> None:
-    lab.ipvsadm_lines(web_rules(WEIGHTS))
+    ipvsadm_lines(web_rules(WEIGHTS))
     text = config(servers_toml(WEIGHTS), interval=INTERVAL, timeout=TIMEOUT, rise=RISE, fall=FALL,
                   service='path = "/"\nexpect = [200]')
     load = topology.load(limit=20000)
     try:
         with Checker(tmp_path, text) as first:
-            print(f"checker up in {first.start():.1f} s")
-            first.wait_states(dict.fromkeys(RS, "healthy"))
-            load.wait_ready()
-            load.go()
-            load.wait_for(15)
+            start_under_load(first, load, 15)
             assert {a.server for a in load.answers} == {"rs1", "rs2", "rs3"}
 
             stopped = time.monotonic()
@@ -82,21 +82,21 @@ def test_a_stopped_server_is_quiesced_under_load_left_out_by_sigterm_and_brought
                 f"[{(FALL - 1) * INTERVAL - 0.1:.1f}, {DETECT:.1f}] s\n{timeline(first, stopped)}")
             assert weights() == {RS1: 0, RS["rs2"]: 2, RS["rs3"]: 2}
             first.wait_server("rs1", state="unhealthy", taken_out=True, detail="connection refused")
-            assert first.state()["taken_out"] == {WEB: [f"-a -t {lab.VIP}:80 -r {RS1} -m -w 3"]}
+            assert first.state()["taken_out"] == {WEB: [f"-a -t {VIP}:80 -r {RS1} -m -w 3"]}
             load.wait_for(20, since=out)
 
             # SIGTERM: a prompt, clean stop that leaves the weights as they are.
-            table = lab.ipvsadm("-Sn").stdout
+            table = ipvsadm("-Sn").stdout
             code, took = first.stop()
             print(f"SIGTERM -> exit {code} in {took:.2f} s")
             assert code == 0 and took <= 10, f"exit {code} after {took:.2f} s: not a prompt clean stop"
             assert "stopped; weights are left as they are" in first.log()
-        assert lab.ipvsadm("-Sn").stdout == table, "the stop changed the table"
-        assert f"-a -t {lab.VIP}:80 -r {RS1} -m -w 0" in table
+        assert ipvsadm("-Sn").stdout == table, "the stop changed the table"
+        assert f"-a -t {VIP}:80 -r {RS1} -m -w 0" in table
         state = first.state()
         assert state["pid"] is None
         assert (first.server("rs1")["state"], first.server("rs1")["taken_out"]) == ("unhealthy", True)
-        assert state["taken_out"] == {WEB: [f"-a -t {lab.VIP}:80 -r {RS1} -m -w 3"]}
+        assert state["taken_out"] == {WEB: [f"-a -t {VIP}:80 -r {RS1} -m -w 3"]}
 
         # A new checker on the same state file knows it was the checker that took rs1 out: once rs1
         # answers again, it brings it back (a server at weight 0 it had not taken out, it would leave).
@@ -124,9 +124,9 @@ def test_a_stopped_server_is_quiesced_under_load_left_out_by_sigterm_and_brought
 
     entries = second.journal()
     assert [(e["action"], e["target"], e["command"], e["result"], e["cause"], e["pid"]) for e in entries] == [
-        ("health", f"{WEB}>{RS1}", f"ipvsadm -e -t {lab.VIP}:80 -r {RS1} -m -w 0", "ok",
+        ("health", f"{WEB}>{RS1}", f"ipvsadm -e -t {VIP}:80 -r {RS1} -m -w 0", "ok",
          "health check unhealthy: connection refused", first.pid),
-        ("health", f"{WEB}>{RS1}", f"ipvsadm -e -t {lab.VIP}:80 -r {RS1} -m -w 3", "ok",
+        ("health", f"{WEB}>{RS1}", f"ipvsadm -e -t {VIP}:80 -r {RS1} -m -w 3", "ok",
          "health check healthy: HTTP 200", second.pid),
     ]
     assert [(e["before"]["weight"], e["after"]["weight"]) for e in entries] == [(3, 0), (0, 3)]
@@ -135,32 +135,28 @@ def test_a_stopped_server_is_quiesced_under_load_left_out_by_sigterm_and_brought
     assert stopped < journaled <= out + 1.0  # appended just after the kernel changed
     texts = [e["text"] for e in state["events"]]  # the first checker's last word
     assert f"{RS1} unhealthy after {FALL} checks in a row: connection refused" in texts
-    assert f"ipvsadm -e -t {lab.VIP}:80 -r {RS1} -m -w 0" in texts
+    assert f"ipvsadm -e -t {VIP}:80 -r {RS1} -m -w 0" in texts
     texts = [e["text"] for e in second.state()["events"]]
     assert f"{RS1} healthy after {RISE} checks in a row: HTTP 200" in texts
     assert second.state()["pid"] is None
 
 
 def test_remove_with_every_server_down_brings_in_the_sorry_server_then_adds_them_back_ramping_up(
-    topology: lab.Lab, tmp_path: Path
+    topology: NatLab, tmp_path: Path
 ) -> None:
     slow_start = 4.0
     ramped = {"rs1": 4, "rs2": 8, "rs3": 4}
     sorry = f"{topology.sorry()}:80"
     # Connection thresholds, to see them come back (high: a server re-added comes back with the
     # connections it had, TIME_WAIT ones too, and above its upper threshold it would get no more).
-    lab.ipvsadm_lines(web_rules(ramped, options=f" -x {UPPER} -y {LOWER}"))
-    original = lab.ipvsadm("-Sn").stdout
+    ipvsadm_lines(web_rules(ramped, options=f" -x {UPPER} -y {LOWER}"))
+    original = ipvsadm("-Sn").stdout
     text = config(servers_toml(ramped), interval=INTERVAL, timeout=TIMEOUT, rise=RISE, fall=FALL,
                   service=f'action = "remove"\nslow_start = {slow_start}\nsorry = "{sorry}"')
     load = topology.load(limit=20000)
     try:
         with Checker(tmp_path, text) as checker:
-            print(f"checker up in {checker.start():.1f} s")
-            checker.wait_states(dict.fromkeys(RS, "healthy"))
-            load.wait_ready()
-            load.go()
-            load.wait_for(15)
+            start_under_load(checker, load, 15)
 
             stopped = time.monotonic()
             for name in RS:
@@ -175,7 +171,7 @@ def test_remove_with_every_server_down_brings_in_the_sorry_server_then_adds_them
                 checker.wait_server(name, state="unhealthy", taken_out=True, detail="connection refused")
             # What each will be added back with: every setting it had, thresholds too.
             (service, lines), = checker.state()["taken_out"].items()
-            settings = [f"-a -t {lab.VIP}:80 -r {RS[name]} -m -w {weight} -x {UPPER} -y {LOWER}"
+            settings = [f"-a -t {VIP}:80 -r {RS[name]} -m -w {weight} -x {UPPER} -y {LOWER}"
                         for name, weight in ramped.items()]
             assert service == WEB and sorted(lines) == settings
             load.wait_for(15, since=sorry_in)
@@ -202,7 +198,7 @@ def test_remove_with_every_server_down_brings_in_the_sorry_server_then_adds_them
                   timeout=RECOVER + slow_start + 30, seen=seen)
             wait_answers_from(load, "rs1", full)
             wait_answers_from(load, "rs3", full)
-            lab.wait_until("the state file to take nobody out", lambda: checker.state()["taken_out"] == {})
+            wait_until("the state file to take nobody out", lambda: checker.state()["taken_out"] == {})
             assert checker.stop()[0] == 0, checker.log()
     finally:
         answers = load.stop()
@@ -220,15 +216,15 @@ def test_remove_with_every_server_down_brings_in_the_sorry_server_then_adds_them
     assert {a.server for a in answers if sorry_in < a.start and a.end < up} == {"sorry"}
     assert {a.server for a in answers if sorry_out < a.start and a.end < others} == {"rs2"}  # 5 at least
     # Back with all their settings: the very table it started from.
-    assert lab.ipvsadm("-Sn").stdout == original
-    listed = lab.listing("--thresholds").services[WEB].dests
+    assert ipvsadm("-Sn").stdout == original
+    listed = listing("--thresholds").services[WEB].dests
     assert {(d.int("Uthreshold"), d.int("Lthreshold")) for d in listed.values()} == {(UPPER, LOWER)}
 
     entries = checker.journal_of("rs2")
     commands = [e["command"].split() for e in entries]
-    assert commands[0] == ["ipvsadm", "-d", "-t", f"{lab.VIP}:80", "-r", RS["rs2"]]
+    assert commands[0] == ["ipvsadm", "-d", "-t", f"{VIP}:80", "-r", RS["rs2"]]
     assert entries[0]["cause"] == "health check unhealthy: connection refused"
-    assert commands[1][:7] == ["ipvsadm", "-a", "-t", f"{lab.VIP}:80", "-r", RS["rs2"], "-m"]
+    assert commands[1][:7] == ["ipvsadm", "-a", "-t", f"{VIP}:80", "-r", RS["rs2"], "-m"]
     assert commands[1][-4:] == ["-x", str(UPPER), "-y", str(LOWER)]
     assert [c[1] for c in commands[2:]] == ["-e"] * (len(commands) - 2)
     journaled = [e["after"]["weight"] for e in entries[1:]]
@@ -238,8 +234,8 @@ def test_remove_with_every_server_down_brings_in_the_sorry_server_then_adds_them
     assert {e["cause"] for e in entries[1:]} == {"health check healthy: HTTP 200"}
     assert all(e["result"] == "ok" for e in checker.journal())
     assert [(e["command"], e["cause"]) for e in checker.journal() if e["target"] == f"{WEB}>{sorry}"] == [
-        (f"ipvsadm -a -t {lab.VIP}:80 -r {sorry} -m -w 1",
+        (f"ipvsadm -a -t {VIP}:80 -r {sorry} -m -w 1",
          f"sorry server: no real server of {WEB} is healthy"),
-        (f"ipvsadm -d -t {lab.VIP}:80 -r {sorry}",
+        (f"ipvsadm -d -t {VIP}:80 -r {sorry}",
          f"sorry server: a real server of {WEB} is healthy again"),
     ]

@@ -19,25 +19,27 @@ import statistics
 import time
 from pathlib import Path
 
-import lab
 import pytest
-from health_lab import (
+
+from tests.kernel.lab import lvs_top
+from tests.kernel.lab.commands import ipvsadm, ipvsadm_lines, wait_until
+from tests.kernel.lab.health import (
     ROUND_SLACK,
     RS,
     WEB,
     Checker,
     config,
     line_of,
-    lvs_top,
     monotonic_of,
     processes,
     servers_toml,
+    start_under_load,
     timeline,
     watch,
     web_rules,
+    weights,
 )
-
-from lvs_tui.cli import main
+from tests.kernel.lab.topology import REAL_SERVERS, SCRIPTED_PORT, NatLab, Scripted
 
 INTERVAL, TIMEOUT = 0.3, 0.5
 WEIGHTS = {"rs1": 3, "rs2": 2, "rs3": 2}
@@ -66,19 +68,19 @@ def rise_fall_changes(results: str, rise: int, fall: int) -> int:
     return changes
 
 
-def checks_since(server: lab.Scripted, since: float) -> str:
+def checks_since(server: Scripted, since: float) -> str:
     return "".join(letter for at, letter in server.log() if at > since)
 
 
 @pytest.mark.usefixtures("servers_back")
 def test_a_flapping_server_changes_weight_no_faster_than_rise_and_fall_allow(
-    topology: lab.Lab, tmp_path: Path
+    topology: NatLab, tmp_path: Path
 ) -> None:
     rise = fall = 3
     rs2 = topology.scripted()["rs2"]
-    lab.ipvsadm_lines(web_rules(WEIGHTS))
+    ipvsadm_lines(web_rules(WEIGHTS))
     text = config(servers_toml(WEIGHTS), interval=INTERVAL, timeout=TIMEOUT, rise=rise, fall=fall,
-                  service=f"port = {lab.SCRIPTED_PORT}")
+                  service=f"port = {SCRIPTED_PORT}")
     with Checker(tmp_path, text) as checker:
         print(f"checker up in {checker.start():.1f} s")
         checker.wait_states(dict.fromkeys(RS, "healthy"))
@@ -129,21 +131,17 @@ def test_a_flapping_server_changes_weight_no_faster_than_rise_and_fall_allow(
 
 @pytest.mark.usefixtures("servers_back")
 def test_sighup_refuses_a_broken_config_keeps_acting_and_takes_up_a_good_one_with_min_healthy(
-    topology: lab.Lab, tmp_path: Path
+    topology: NatLab, tmp_path: Path
 ) -> None:
     scripted = topology.scripted()
-    lab.ipvsadm_lines(web_rules(WEIGHTS))
+    ipvsadm_lines(web_rules(WEIGHTS))
     servers = servers_toml(WEIGHTS)
-    service = f'port = {lab.SCRIPTED_PORT}\npath = "/health"\nexpect = [200]'
+    service = f'port = {SCRIPTED_PORT}\npath = "/health"\nexpect = [200]'
     text = config(servers, interval=INTERVAL, timeout=TIMEOUT, rise=2, fall=2, service=service)
     load = topology.load(limit=20000)
     try:
         with Checker(tmp_path, text) as checker:
-            print(f"checker up in {checker.start():.1f} s")
-            checker.wait_states(dict.fromkeys(RS, "healthy"))
-            load.wait_ready()
-            load.go()
-            load.wait_for(10)  # wrr 3:2:2: rs1 answers 3 of any 7 in a row
+            start_under_load(checker, load, 10)  # wrr 3:2:2: rs1 answers 3 of any 7 in a row
 
             broken = text.replace("rise = 2", "rise = 0")
             checker.config.write_text(broken)
@@ -173,8 +171,8 @@ def test_sighup_refuses_a_broken_config_keeps_acting_and_takes_up_a_good_one_wit
             scripted["rs3"].set("F")
             one_left = watch("one server left in rotation", lambda w: sorted(w.values()) == [0, 0, 2],
                              timeout=detect_bound(2) + 30)
-            (kept,) = [name for name, dest in RS.items() if weights_now()[dest] > 0]
-            lab.wait_until("the state file to say who is held", lambda: checker.state()["held"] != [])
+            (kept,) = [name for name, dest in RS.items() if weights()[dest] > 0]
+            wait_until("the state file to say who is held", lambda: checker.state()["held"] != [])
             (held,) = checker.state()["held"]
             print(f"all failing -> {kept} held: {held!r}, after {one_left - failing:.2f} s")
             assert held == (f"{RS[kept]} of {WEB} fails its checks but stays in rotation: taking it out "
@@ -189,7 +187,7 @@ def test_sighup_refuses_a_broken_config_keeps_acting_and_takes_up_a_good_one_wit
             scripted["rs1"].set("S")
             swapped = watch(f"rs1 back and {kept} out", lambda w: w[RS1] == 3 and w[RS[kept]] == 0,
                             timeout=detect_bound(2) + 30)
-            lab.wait_until("the state file to hold nobody", lambda: checker.state()["held"] == [])
+            wait_until("the state file to hold nobody", lambda: checker.state()["held"] == [])
             load.wait_for(10, since=swapped)
             assert checker.stop()[0] == 0, checker.log()
     finally:
@@ -204,10 +202,6 @@ def test_sighup_refuses_a_broken_config_keeps_acting_and_takes_up_a_good_one_wit
     causes = [(e["target"], e["after"]["weight"], e["cause"]) for e in checker.journal()]
     assert causes[0] == (f"{WEB}>{RS1}", 0, "health check unhealthy: HTTP 503, expected 200")
     assert (f"{WEB}>{RS1}", 3, "health check healthy: HTTP 200") in causes
-
-
-def weights_now() -> dict[str, int]:
-    return lab.proc_weights(WEB) or {}
 
 
 CHECK_SCRIPT = """#!/bin/sh
@@ -231,7 +225,7 @@ def hanging() -> int:
 
 @pytest.mark.usefixtures("servers_back")
 def test_a_command_decides_health_and_a_hanging_one_is_killed_at_its_timeout(
-    topology: lab.Lab, tmp_path: Path
+    topology: NatLab, tmp_path: Path
 ) -> None:
     assert hanging() == 0
     scripts = tmp_path / "scripts"
@@ -240,7 +234,7 @@ def test_a_command_decides_health_and_a_hanging_one_is_killed_at_its_timeout(
     for path, body in ((check, CHECK_SCRIPT), (hang, HANG_SCRIPT)):
         path.write_text(body)
         path.chmod(0o755)
-    lab.ipvsadm_lines(web_rules(WEIGHTS))
+    ipvsadm_lines(web_rules(WEIGHTS))
     hangs = {"rs3": f'  command = ["{hang}"]\n  timeout = {TIMEOUT}\n'}
     text = config(servers_toml(WEIGHTS, hangs), check="command", interval=INTERVAL, timeout=COMMAND_TIMEOUT,
                   rise=2, fall=2, service=f'command = ["{check}"]')
@@ -259,7 +253,7 @@ def test_a_command_decides_health_and_a_hanging_one_is_killed_at_its_timeout(
         print(f"hanging processes (sh's two sleeps) seen in 20 samples: {samples}")
         assert 1 <= max(samples) <= 4, samples
 
-        down = scripts / f"down-{lab.REAL_SERVERS['rs1']}"
+        down = scripts / f"down-{REAL_SERVERS['rs1']}"
         failing = time.monotonic()
         down.touch()
         bound = detect_bound(2, COMMAND_TIMEOUT)
@@ -275,10 +269,10 @@ def test_a_command_decides_health_and_a_hanging_one_is_killed_at_its_timeout(
         code, took = checker.stop()
         print(f"SIGTERM -> exit {code} in {took:.2f} s")
         assert code == 0, checker.log()
-    lab.wait_until("no hanging check left", lambda: hanging() == 0, timeout=5, step=0.1)
+    wait_until("no hanging check left", lambda: hanging() == 0, timeout=5, step=0.1)
 
     calls = set((scripts / "calls").read_text().splitlines())
-    assert calls == {f"{lab.REAL_SERVERS['rs1']} 80", f"{lab.REAL_SERVERS['rs2']} 80"}
+    assert calls == {f"{REAL_SERVERS['rs1']} 80", f"{REAL_SERVERS['rs2']} 80"}
     assert [(e["target"], e["cause"]) for e in checker.journal()] == [
         (f"{WEB}>{RS['rs3']}", f"health check unhealthy: timed out after {TIMEOUT:g} s (killed)"),
         (f"{WEB}>{RS1}", "health check unhealthy: exit status 1"),
@@ -287,10 +281,10 @@ def test_a_command_decides_health_and_a_hanging_one_is_killed_at_its_timeout(
 
 
 def test_a_config_with_mistakes_is_refused_naming_file_line_and_key_and_changes_nothing(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path,
 ) -> None:
-    lab.ipvsadm_lines(web_rules(WEIGHTS))
-    table = lab.ipvsadm("-Sn").stdout
+    ipvsadm_lines(web_rules(WEIGHTS))
+    table = ipvsadm("-Sn").stdout
     good = config(servers_toml(WEIGHTS))
     bad_address = RS["rs2"].replace(".2:", ".999:")
     mistakes = [  # name, config, the key named, its line's start, what is wrong
@@ -306,27 +300,23 @@ def test_a_config_with_mistakes_is_refused_naming_file_line_and_key_and_changes_
         path.write_text(text)
         where = f"{path}:{line_of(text, line)}: {key}: "
         args = ["health", str(path), "--state", str(state), "--journal", str(journal)]
-        if i == 0:  # once as a process, as an operator runs it: its exit status
-            process = lvs_top(*args)
-            code, err = process.returncode, process.stderr
-        else:  # then in this process (a start takes seconds in the VM): the same main()
-            capfd.readouterr()
-            code = main(args)
-            err = capfd.readouterr().err
-        print(f"{name}: exit {code}: {err.strip()}")
-        assert code == 2, (name, err)
-        assert where in err and problem in err and "Nothing was started." in err, (name, where, err)
-        capfd.readouterr()
-        assert main(["health", "--check-config", str(path)]) == 2, name
-        assert where in capfd.readouterr().err, name
-        assert lab.ipvsadm("-Sn").stdout == table, name
+        # Once as a process, as an operator runs it: its exit status; then in this process (a start
+        # takes seconds in the VM): the same main().
+        run = lvs_top.run(*args) if i == 0 else lvs_top.here(*args)
+        assert run.code == 2, (name, run.err)
+        assert where in run.err and problem in run.err and "Nothing was started." in run.err, \
+            (name, where, run.err)
+        checked = lvs_top.here("health", "--check-config", str(path))
+        assert checked.code == 2, name
+        assert where in checked.err, name
+        assert ipvsadm("-Sn").stdout == table, name
         assert not state.exists() and not journal.exists(), name
 
     path = tmp_path / "good.toml"
     path.write_text(good)
-    capfd.readouterr()
-    assert main(["health", "--check-config", str(path)]) == 0
-    assert capfd.readouterr().out.strip() == (
+    checked = lvs_top.here("health", "--check-config", str(path))
+    assert checked.code == 0
+    assert checked.out.strip() == (
         f"{WEB}: quiesce, min_healthy 0, sorry -: " +
         ", ".join(f"{dest} (http every 0.3s)" for dest in RS.values()))
-    assert lab.ipvsadm("-Sn").stdout == table
+    assert ipvsadm("-Sn").stdout == table

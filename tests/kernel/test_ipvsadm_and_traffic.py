@@ -3,9 +3,11 @@ traffic from the client namespace is spread by the scheduler and counted by the 
 
 from __future__ import annotations
 
-import lab
-from ipvsadm_listing import parse_rules, parse_tunnel_info
-from tables import MIXED_RULES
+from tests.kernel.lab.commands import ipvsadm_lines, landed, listing, save
+from tests.kernel.lab.ipvsadm_listing import parse_rules, parse_tunnel_info
+from tests.kernel.lab.tables import MIXED_RULES
+from tests.kernel.lab.topology import NatLab
+from tests.kernel.lab.traffic import IPV4_UDP_OVERHEAD
 
 WRR = (
     "-A -t 10.10.0.1:80 -s wrr",
@@ -16,13 +18,13 @@ WRR = (
 
 
 def test_listing_parser_reads_the_mixed_table() -> None:
-    lab.ipvsadm_lines(MIXED_RULES)
-    plain = lab.listing()
+    ipvsadm_lines(MIXED_RULES)
+    plain = listing()
     assert plain.version == "1.2.1"
     assert plain.size > 0
     assert len(plain.services) == sum(rule.startswith("-A") for rule in MIXED_RULES)
     assert sum(len(s.dests) for s in plain.services.values()) == sum(r.startswith("-a") for r in MIXED_RULES)
-    assert parse_rules(lab.save()) == {sid: set(s.dests) for sid, s in plain.services.items()}
+    assert parse_rules(save()) == {sid: set(s.dests) for sid, s in plain.services.items()}
 
     https = plain.services["tcp:10.10.0.1:443"]
     assert (https.scheduler, https.persistent, https.mask) == ("wlc", 300, "255.255.255.0")
@@ -38,27 +40,27 @@ def test_listing_parser_reads_the_mixed_table() -> None:
     # Kernel 6.1 keeps the forwarding method asked for, even towards a local address.
     assert plain.services["tcp:10.10.0.1:8080"].dests["127.0.0.1:8081"].columns["Forward"] == "Masq"
 
-    tun = lab.listing("--tun-info").services
+    tun = listing("--tun-info").services
     info = {did: parse_tunnel_info(d.columns["TunnelInfo"]) for did, d in tun["fwm:5"].dests.items()}
     assert [(i.type, i.port, i.flags) for i in info.values() if i] == [
         ("gue", 6080, ("nocsum",)),
         ("gue", 6081, ("remcsum",)),
         ("gue", 6082, ("csum",)),
     ]
-    thresholds = lab.listing("--thresholds").services["tcp:10.10.0.1:80"].dests["10.20.3.2:80"]
+    thresholds = listing("--thresholds").services["tcp:10.10.0.1:80"].dests["10.20.3.2:80"]
     assert (thresholds.int("Uthreshold"), thresholds.int("Lthreshold")) == (500, 100)
 
 
-def test_wrr_1_2_3_spreads_60_requests_10_20_30(topology: lab.Lab) -> None:
-    lab.ipvsadm_lines(WRR)
-    assert topology.traffic(60) == {"rs1": 10, "rs2": 20, "rs3": 30}
+def test_wrr_1_2_3_spreads_60_requests_10_20_30(topology: NatLab) -> None:
+    ipvsadm_lines(WRR)
+    assert topology.requests(60) == {"rs1": 10, "rs2": 20, "rs3": 30}
 
     def counters() -> object:
-        service = lab.listing("--stats").services["tcp:10.10.0.1:80"]
+        service = listing("--stats").services["tcp:10.10.0.1:80"]
         return service.columns, {did: d.columns for did, d in service.dests.items()}
 
-    lab.settle(counters)
-    service = lab.listing("--stats").services["tcp:10.10.0.1:80"]
+    landed(counters)
+    service = listing("--stats").services["tcp:10.10.0.1:80"]
     conns = {did: d.int("Conns") for did, d in service.dests.items()}
     assert conns == {"10.20.1.2:80": 10, "10.20.2.2:80": 20, "10.20.3.2:80": 30}
     for column in ("Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"):
@@ -70,12 +72,12 @@ def test_wrr_1_2_3_spreads_60_requests_10_20_30(topology: lab.Lab) -> None:
     assert service.int("OutBytes") > service.int("InBytes") > 60 * 100
 
 
-def test_udp_echo_counts_every_datagram(topology: lab.Lab) -> None:
-    lab.ipvsadm_lines(["-A -u 10.10.0.1:9000 -s rr", "-a -u 10.10.0.1:9000 -r 10.20.1.2:9000 -m"])
+def test_udp_echo_counts_every_datagram(topology: NatLab) -> None:
+    ipvsadm_lines(["-A -u 10.10.0.1:9000 -s rr", "-a -u 10.10.0.1:9000 -r 10.20.1.2:9000 -m"])
     assert topology.udp(50, 200) == 50
-    lab.settle(lambda: lab.listing("--stats").services["udp:10.10.0.1:9000"].columns)
-    service = lab.listing("--stats").services["udp:10.10.0.1:9000"]
-    size = 200 + lab.IPV4_UDP_OVERHEAD
+    landed(lambda: listing("--stats").services["udp:10.10.0.1:9000"].columns)
+    service = listing("--stats").services["udp:10.10.0.1:9000"]
+    size = 200 + IPV4_UDP_OVERHEAD
     assert {c: service.int(c) for c in service.columns} == {
         "Conns": 1, "InPkts": 50, "OutPkts": 50, "InBytes": 50 * size, "OutBytes": 50 * size,
     }

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import collections
 import ipaddress
+import socket
 
-import lab
 import pytest
 
 from lvs_tui.ipvs.errors import NamespaceNotFound
+from lvs_tui.ipvs.netlink import in_netns
 from lvs_tui.model.connections import Connection, by_client, for_dest
 from lvs_tui.ops.conntable import read_connections, read_dest_connections
+from tests.kernel.lab.commands import flush_connections, ipvsadm, ipvsadm_lines, sh, wait_until
+from tests.kernel.lab.topology import CLIENT, CLIENT_IP, REAL_SERVERS, NatLab
 
 RULES = (
     "-A -t 10.10.0.1:80 -s rr",
@@ -30,21 +33,8 @@ RULES = (
 @pytest.fixture(autouse=True)
 def no_connections(clean_table: None) -> None:
     """Start from an empty connection table: `ipvsadm -C` leaves entries until they expire (TIME_WAIT
-    lasts 2 minutes), so earlier tests' traffic would show up here.
-
-    With expire_nodest_conn=1, deleting a real server makes the kernel flush every entry whose
-    server is gone; a throwaway service triggers that once.
-    """
-    sysctl = "net.ipv4.vs.expire_nodest_conn"
-    old = lab.sh("sysctl", "-n", sysctl).stdout.strip()
-    lab.sh("sysctl", "-qw", f"{sysctl}=1")
-    try:
-        lab.ipvsadm_lines(["-A -t 10.10.0.1:1 -s rr", "-a -t 10.10.0.1:1 -r 10.20.1.2:1 -m"])
-        lab.clear()
-        lab.wait_until("an empty connection table", lambda: not any(True for _ in read_connections()),
-                       timeout=30)
-    finally:
-        lab.sh("sysctl", "-qw", f"{sysctl}={old}")
+    lasts 2 minutes), so earlier tests' traffic would show up here."""
+    flush_connections()
 
 
 Entry = tuple[str, str, int, str, int, str, int, str]
@@ -58,7 +48,7 @@ def _endpoint(text: str) -> tuple[str, int]:
 def ipvsadm_entries() -> collections.Counter[Entry]:
     """`ipvsadm -Lcn` as (protocol, client, cport, virtual, vport, dest, dport, state) entries."""
     entries: collections.Counter[Entry] = collections.Counter()
-    for line in lab.ipvsadm("-Lcn").stdout.splitlines()[2:]:  # title, column header
+    for line in ipvsadm("-Lcn").stdout.splitlines()[2:]:  # title, column header
         proto, _expire, state, source, virtual, dest = line.split()[:6]
         entries[(proto.lower(), *_endpoint(source), *_endpoint(virtual), *_endpoint(dest), state)] += 1
     return entries
@@ -69,10 +59,10 @@ def entry(conn: Connection) -> Entry:
             conn.dest, conn.dest_port, conn.state)
 
 
-def test_read_connections_matches_ipvsadm_and_groups_one_server(topology: lab.Lab) -> None:
-    lab.ipvsadm_lines(RULES)
-    assert sum(topology.traffic(30).values()) == 30
-    sticky = topology.traffic(6, f"http://{lab.VIP}:8080/")
+def test_read_connections_matches_ipvsadm_and_groups_one_server(topology: NatLab) -> None:
+    ipvsadm_lines(RULES)
+    assert sum(topology.requests(30).values()) == 30
+    sticky = topology.requests(6, port=8080)
     assert len(sticky) == 1, sticky  # persistence: one server took all six
     assert topology.udp(3, 100) == 3
 
@@ -82,13 +72,13 @@ def test_read_connections_matches_ipvsadm_and_groups_one_server(topology: lab.La
     assert len(conns) == 30 + 6 + 1 + 1  # + one template + one UDP flow
 
     (template,) = [c for c in conns if c.is_template]
-    sticky_address = lab.REAL_SERVERS[next(iter(sticky))]
-    assert (template.protocol, template.client, template.client_port) == ("tcp", lab.CLIENT_IP, 0)
+    sticky_address = REAL_SERVERS[next(iter(sticky))]
+    assert (template.protocol, template.client, template.client_port) == ("tcp", CLIENT_IP, 0)
     assert (template.virtual_port, template.dest, template.dest_port) == (8080, sticky_address, 80)
     assert 0 < template.expires <= 120
     assert all(c.expires > 0 and c.pe_name is None for c in conns)
 
-    rs1 = lab.REAL_SERVERS["rs1"]
+    rs1 = REAL_SERVERS["rs1"]
     on_rs1 = sticky_address == rs1
     mine = list(for_dest(read_connections(), rs1))
     assert len(mine) == 10 + 1 + (6 + 1 if on_rs1 else 0)
@@ -102,7 +92,7 @@ def test_read_connections_matches_ipvsadm_and_groups_one_server(topology: lab.La
 
     (group,) = by_client(mine)
     states = collections.Counter(c.state for c in mine if not c.is_template)
-    assert group.client == lab.CLIENT_IP
+    assert group.client == CLIENT_IP
     assert group.states == dict(states)
     assert group.connections == 10 + 1 + (6 if on_rs1 else 0)
     assert group.templates == (1 if on_rs1 else 0)
@@ -110,9 +100,9 @@ def test_read_connections_matches_ipvsadm_and_groups_one_server(topology: lab.La
     assert states["UDP"] == 1  # the UDP flow's one state name
 
 
-def test_read_connections_in_a_namespace_sees_that_namespace(topology: lab.Lab) -> None:
-    lab.ipvsadm_lines(RULES)
-    topology.traffic(3)
+def test_read_connections_in_a_namespace_sees_that_namespace(topology: NatLab) -> None:
+    ipvsadm_lines(RULES)
+    topology.requests(3)
     assert len(list(read_connections())) == 3
     # The client namespace has its own (empty) IPVS table: reading the host's would give 3.
     assert list(read_connections(netns="client")) == []
@@ -127,27 +117,26 @@ IPV6 = {  # (netns or None for the director, device, address/64)
     "rs1": ("rs1", "vr10", "fd00:20:1::2/64"),
 }
 
-UDP6_SEND = """
-import socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.bind(("fd00:10::2", 40000))
-s.sendto(b"x", ("fd00:10::1", 9000))
-"""
+def udp6_send() -> None:
+    """One datagram from [fd00:10::2]:40000 to the IPv6 VIP (from the client namespace)."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        sock.bind(("fd00:10::2", 40000))
+        sock.sendto(b"x", ("fd00:10::1", 9000))
 
 
 def _ip(netns: str | None, *args: str, check: bool = True) -> None:
-    lab.sh("ip", *(("-n", netns) if netns else ()), *args, check=check)
+    sh("ip", *(("-n", netns) if netns else ()), *args, check=check)
 
 
-def test_ipv6_entries_match_ipvsadm(topology: lab.Lab) -> None:
+def test_ipv6_entries_match_ipvsadm(topology: NatLab) -> None:
     try:
         for netns, dev, address in IPV6.values():
             _ip(netns, "addr", "add", address, "dev", dev, "nodad")
         _ip("client", "-6", "route", "add", "default", "via", "fd00:10::1")
-        lab.ipvsadm_lines(["-A -u [fd00:10::1]:9000 -s rr",
+        ipvsadm_lines(["-A -u [fd00:10::1]:9000 -s rr",
                            "-a -u [fd00:10::1]:9000 -r [fd00:20:1::2]:9000 -m"])
-        topology.client(UDP6_SEND)
-        lab.wait_until("the IPv6 entry", lambda: any(True for _ in read_connections()), timeout=10)
+        in_netns(CLIENT, udp6_send)
+        wait_until("the IPv6 entry", lambda: any(True for _ in read_connections()), timeout=10, step=0.05)
         conns = list(read_connections())
         assert [entry(c) for c in conns] == [
             ("udp", "fd00:10::2", 40000, "fd00:10::1", 9000, "fd00:20:1::2", 9000, "UDP")

@@ -12,9 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import lab
 import pytest
-from drain_polls import active, check_polls, criterion, current, follow, sandwiched
 
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.changes import DrainStart, plan_drain, plan_remove_dest, plan_undo
@@ -22,41 +20,44 @@ from lvs_tui.ops.drain import DrainBoard, DrainCounts
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.runner import run_plan
 from lvs_tui.ops.sysctl import read_sysctls
+from tests.kernel.lab.commands import flush_connections, ipvsadm, ipvsadm_lines, listing, save, wait_until
+from tests.kernel.lab.drain_polls import active, check_polls, criterion, current, follow, sandwiched
+from tests.kernel.lab.topology import REAL_SERVERS, SLOW_HTTP_PORT, UDP_ECHO_PORT, VIP, NatLab
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
 
-WEB = ServiceKey.inet("tcp", lab.VIP, 80)
-ECHO = ServiceKey.inet("udp", lab.VIP, lab.UDP_ECHO_PORT)
-RS1 = lab.REAL_SERVERS["rs1"]
+WEB = ServiceKey.inet("tcp", VIP, 80)
+ECHO = ServiceKey.inet("udp", VIP, UDP_ECHO_PORT)
+RS1 = REAL_SERVERS["rs1"]
 LONG = 10  # seconds the long request takes; the drain lands while it is in flight
 
 
 @pytest.fixture(autouse=True)
 def no_connections(clean_table: None) -> Iterator[None]:
     """No entry of an earlier test in the connection table or in a re-added server's counts."""
-    lab.flush_connections()
+    flush_connections()
     yield
-    lab.flush_connections()
+    flush_connections()
 
 
 def test_drain_under_load_lets_the_long_request_finish_and_removes_only_when_drained(
-    topology: lab.Lab, backend: KernelBackend, tmp_path: Path
+    topology: NatLab, backend: KernelBackend, tmp_path: Path
 ) -> None:
     sysctls = read_sysctls()
     journal = Journal(tmp_path / "journal.jsonl")
-    rs1 = DestKey(RS1, lab.SLOW_HTTP_PORT)
-    others = [f"-a -t {lab.VIP}:80 -r {address}:{lab.SLOW_HTTP_PORT} -m -w 1"
-              for name, address in lab.REAL_SERVERS.items() if name != "rs1"]
-    lab.ipvsadm_lines([f"-A -t {lab.VIP}:80 -s rr", f"-a -t {lab.VIP}:80 -r {rs1} -m -w 2"])
+    rs1 = DestKey(RS1, SLOW_HTTP_PORT)
+    others = [f"-a -t {VIP}:80 -r {address}:{SLOW_HTTP_PORT} -m -w 1"
+              for name, address in REAL_SERVERS.items() if name != "rs1"]
+    ipvsadm_lines([f"-A -t {VIP}:80 -s rr", f"-a -t {VIP}:80 -r {rs1} -m -w 2"])
     load = topology.load(pause=0.05)
     long_request = topology.load(path=f"/slow?s={LONG}", limit=1)
     try:
         # The long request first, alone in the service: it lands on rs1.
         long_request.wait_ready()
         long_request.go()
-        lab.wait_until("the long request on rs1", lambda: active(WEB, rs1) == 1, timeout=30)
-        lab.ipvsadm_lines(others)
+        wait_until("the long request on rs1", lambda: active(WEB, rs1) == 1, timeout=30)
+        ipvsadm_lines(others)
         load.wait_ready()
         load.go()
         load.wait_for(12)
@@ -65,7 +66,7 @@ def test_drain_under_load_lets_the_long_request_finish_and_removes_only_when_dra
         service = current(backend, WEB)
         dest = service.dest(rs1)
         assert dest is not None and dest.active_conns >= 1
-        plan = plan_drain([service], RS1, lab.SLOW_HTTP_PORT, sysctls)
+        plan = plan_drain([service], RS1, SLOW_HTTP_PORT, sysctls)
         assert plan.drains == (DrainStart(WEB, rs1, 2),)
         assert [change.action for change in plan.changes] == ["edit_dest"]
         board = DrainBoard()
@@ -102,9 +103,9 @@ def test_drain_under_load_lets_the_long_request_finish_and_removes_only_when_dra
     assert {a.server for a in after_drain} == {"rs2", "rs3"}, "rs1 answered after its drain"
     assert {a.server for a in answers if a.start > removed} == {"rs2", "rs3"}
 
-    assert not [rule for rule in lab.save() if RS1 in rule]
-    assert set(lab.listing().services[WEB.id].dests) == {f"{address}:{lab.SLOW_HTTP_PORT}"
-                                                         for name, address in lab.REAL_SERVERS.items()
+    assert not [rule for rule in save() if RS1 in rule]
+    assert set(listing().services[WEB.id].dests) == {f"{address}:{SLOW_HTTP_PORT}"
+                                                         for name, address in REAL_SERVERS.items()
                                                          if name != "rs1"}
     entries = list(journal.entries())
     assert [(e["action"], e["target"], e["result"]) for e in entries] == [
@@ -113,18 +114,18 @@ def test_drain_under_load_lets_the_long_request_finish_and_removes_only_when_dra
 
 
 def test_udp_drain_waits_for_the_persistence_template(
-    topology: lab.Lab, backend: KernelBackend, tmp_path: Path
+    topology: NatLab, backend: KernelBackend, tmp_path: Path
 ) -> None:
     """UDP flows count as inactive entries; a template alone keeps a server undrained."""
     sysctls = read_sysctls()
     original = backend.timeouts()
-    lab.ipvsadm("--set", "0", "0", "1")  # UDP entries expire 1 s after their last packet
+    ipvsadm("--set", "0", "0", "1")  # UDP entries expire 1 s after their last packet
     try:
-        lab.ipvsadm_lines([f"-A -u {lab.VIP}:9000 -s rr -p 6",
-                           f"-a -u {lab.VIP}:9000 -r {RS1}:9000 -m -w 3",
-                           f"-a -u {lab.VIP}:9000 -r {lab.REAL_SERVERS['rs2']}:9000 -m -w 1"])
+        ipvsadm_lines([f"-A -u {VIP}:9000 -s rr -p 6",
+                           f"-a -u {VIP}:9000 -r {RS1}:9000 -m -w 3",
+                           f"-a -u {VIP}:9000 -r {REAL_SERVERS['rs2']}:9000 -m -w 1"])
         assert topology.udp(3, 10) == 3
-        (sticky,) = [DestKey(d.address, d.port) for d in lab.listing("--persistent-conn")
+        (sticky,) = [DestKey(d.address, d.port) for d in listing("--persistent-conn")
                      .services[ECHO.id].dests.values() if d.int("PersistConn") == 1]
         service = current(backend, ECHO)
         dest = service.dest(sticky)
@@ -138,7 +139,7 @@ def test_udp_drain_waits_for_the_persistence_template(
         board.start(ECHO, dest, dest.weight, time.monotonic())
         polls, final = follow(board, backend, ECHO, sticky, timeout=90)
     finally:
-        lab.ipvsadm("--set", str(original.tcp), str(original.tcp_fin), str(original.udp))
+        ipvsadm("--set", str(original.tcp), str(original.tcp_fin), str(original.udp))
 
     drained = check_polls(polls, final, ECHO, sticky)
     assert polls[0].counts.persistent == 1
@@ -167,18 +168,18 @@ HOST_DRAINS = {("tcp:10.10.0.1:80", "10.20.1.2:80", 3), ("tcp:10.10.0.1:8080", "
 
 
 def test_host_drain_in_every_service_aggregates_and_undo_restores_every_weight(
-    topology: lab.Lab, backend: KernelBackend, tmp_path: Path
+    topology: NatLab, backend: KernelBackend, tmp_path: Path
 ) -> None:
     sysctls = read_sysctls()
     journal = Journal(tmp_path / "journal.jsonl")
-    lab.ipvsadm_lines(HOST_RULES)
-    original = lab.ipvsadm("-Sn").stdout
+    ipvsadm_lines(HOST_RULES)
+    original = ipvsadm("-Sn").stdout
     assert topology.requests(4) == {"rs1": 3, "rs2": 1}  # wrr 3:1
     (sticky, count), = topology.requests(3, port=8080).items()  # persistent: one server takes all
     assert sticky in ("rs1", "rs3") and count == 3
     assert topology.udp(2, 10) == 2
-    lab.wait_until("no active connection", lambda: all(
-        d.int("ActiveConn") == 0 for s in lab.listing().services.values() for d in s.dests.values()))
+    wait_until("no active connection", lambda: all(
+        d.int("ActiveConn") == 0 for s in listing().services.values() for d in s.dests.values()))
 
     before = backend.snapshot()
     plan = plan_drain(before.services, RS1, None, sysctls)
@@ -192,7 +193,7 @@ def test_host_drain_in_every_service_aggregates_and_undo_restores_every_weight(
     assert not report.failed, report.summary()
 
     weight = re.compile(r"-w \d+")
-    assert lab.ipvsadm("-Sn").stdout.splitlines() == [
+    assert ipvsadm("-Sn").stdout.splitlines() == [
         weight.sub("-w 0", line) if f"-r {RS1}:" in line else line for line in original.splitlines()]
     assert topology.requests(4) == {"rs2": 4}
 
@@ -221,7 +222,7 @@ def test_host_drain_in_every_service_aggregates_and_undo_restores_every_weight(
     assert undo is not None and len(undo.changes) == 3
     undone = run_plan(undo, backend, journal, action="undo")
     assert not undone.failed, undone.summary()
-    assert lab.ipvsadm("-Sn").stdout == original
+    assert ipvsadm("-Sn").stdout == original
     assert board.update(backend.snapshot(), time.monotonic()) == []
     assert board.hosts() == [] and not board.active()
     assert [(e["action"], e["result"]) for e in journal.entries()] == [("edit_dest", "ok")] * 3 + [

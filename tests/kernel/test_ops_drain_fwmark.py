@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import lab
 import pytest
-from drain_polls import POLL, active, current, listed_counts
 
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.changes import plan_drain
@@ -19,6 +17,9 @@ from lvs_tui.ops.drain import DrainBoard
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.runner import run_plan
 from lvs_tui.ops.sysctl import read_sysctls
+from tests.kernel.lab.commands import flush_connections, ipvsadm_lines, sh, wait_until
+from tests.kernel.lab.drain_polls import POLL, active, current, listed_counts
+from tests.kernel.lab.topology import REAL_SERVERS, SLOW_HTTP_PORT, VIP, NatLab
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
@@ -29,33 +30,33 @@ LONG = 6  # seconds the long request takes
 
 @pytest.fixture(autouse=True)
 def no_connections(clean_table: None) -> Iterator[None]:
-    lab.flush_connections()
+    flush_connections()
     yield
-    lab.flush_connections()
+    flush_connections()
 
 
 @pytest.fixture
 def marked() -> Iterator[None]:
     """Mark 5 on TCP to 10.10.0.1:80 arriving from the client namespace."""
-    lab.sh("tc", "qdisc", "add", "dev", "vc", "clsact")
+    sh("tc", "qdisc", "add", "dev", "vc", "clsact")
     try:
-        lab.sh("tc", "filter", "add", "dev", "vc", "ingress", "protocol", "ip", "flower", "ip_proto", "tcp",
-               "dst_ip", lab.VIP, "dst_port", "80", "action", "skbedit", "mark", "5")
+        sh("tc", "filter", "add", "dev", "vc", "ingress", "protocol", "ip", "flower", "ip_proto", "tcp",
+               "dst_ip", VIP, "dst_port", "80", "action", "skbedit", "mark", "5")
         yield
     finally:
-        lab.sh("tc", "qdisc", "del", "dev", "vc", "clsact", check=False)
+        sh("tc", "qdisc", "del", "dev", "vc", "clsact", check=False)
 
 
 def test_fwmark_drain_waits_for_active_tcp_connections(
-    topology: lab.Lab, backend: KernelBackend, marked: None, tmp_path: Path
+    topology: NatLab, backend: KernelBackend, marked: None, tmp_path: Path
 ) -> None:
-    rs1 = DestKey(lab.REAL_SERVERS["rs1"], lab.SLOW_HTTP_PORT)
-    lab.ipvsadm_lines(["-A -f 5 -s rr", f"-a -f 5 -r {rs1} -m -w 1"])
+    rs1 = DestKey(REAL_SERVERS["rs1"], SLOW_HTTP_PORT)
+    ipvsadm_lines(["-A -f 5 -s rr", f"-a -f 5 -r {rs1} -m -w 1"])
     long_request = topology.load(path=f"/slow?s={LONG}", limit=1)
     try:
         long_request.wait_ready()
         long_request.go()
-        lab.wait_until("the long request through the fwmark service", lambda: active(MARK, rs1) == 1,
+        wait_until("the long request through the fwmark service", lambda: active(MARK, rs1) == 1,
                        timeout=30)
         service = current(backend, MARK)
         dest = service.dest(rs1)

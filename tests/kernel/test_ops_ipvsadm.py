@@ -8,16 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import lab
 import pytest
-from tables import MIXED_RULES
-from test_writes import table_state
 
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.model.records import DestKey, Forward, ServiceKey, Timeouts, Tunnel, TunnelType
 from lvs_tui.ops import commands, rules
 from lvs_tui.ops.commands import Command
 from lvs_tui.ops.rules import Rule, ServiceRule
+from tests.kernel.lab.commands import clear, ipvsadm_lines, landed, listing, restore, save
+from tests.kernel.lab.commands import ipvsadm as run_ipvsadm
+from tests.kernel.lab.compare import table_state
+from tests.kernel.lab.tables import MIXED_RULES
+from tests.kernel.lab.topology import NatLab
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
@@ -115,43 +117,47 @@ delete_service("delete service ipv6", V6DNS)
 
 
 def _load_mixed() -> Any:
-    lab.clear()
-    lab.ipvsadm_lines(MIXED_RULES)
+    """The mixed table alone (`-C` then its rules, in one `ipvsadm -R`), and its state."""
+    _reload_mixed()
     return table_state()
+
+
+def _reload_mixed() -> None:
+    ipvsadm_lines(["-C", *MIXED_RULES])
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_rendered_command_equals_backend_write(backend: KernelBackend, name: str) -> None:
     before = _load_mixed()
     command, action = CASES[name](backend)
-    lab.ipvsadm(*command.args)
+    run_ipvsadm(*command.args)
     wanted = table_state()
     assert wanted != before, f"{command.display} changed nothing: the test would prove nothing"
-    _load_mixed()
+    _reload_mixed()
     action()
     got = table_state()
     assert got[0] == wanted[0], f"ipvsadm -Sn differs from the backend's write after {command.display}"
     assert got[1] == wanted[1], f"config or thresholds differ after {command.display}"
 
 
-def test_rendered_zero(topology: lab.Lab) -> None:
+def test_rendered_zero(topology: NatLab) -> None:
 
     def stats() -> dict[str, Any]:
-        listed = lab.listing("--stats").services
+        listed = listing("--stats").services
         return {sid: (s.columns, {did: d.columns for did, d in s.dests.items()}) for sid, s in listed.items()}
 
-    lab.ipvsadm_lines(MIXED_RULES)
-    topology.traffic(4)
+    ipvsadm_lines(MIXED_RULES)
+    topology.requests(4)
     topology.udp(5, 50)
-    before = lab.settle(stats)
+    before = landed(stats)
     assert isinstance(before, dict) and before["tcp:10.10.0.1:80"][0]["Conns"] == "4"
-    lab.ipvsadm(*commands.zero(ServiceKey.inet("tcp", "10.10.0.1", 80)).args)
+    run_ipvsadm(*commands.zero(ServiceKey.inet("tcp", "10.10.0.1", 80)).args)
     after = stats()
     web, web_dests = after.pop("tcp:10.10.0.1:80")
     assert set(web.values()) == {"0"} and all(set(d.values()) == {"0"} for d in web_dests.values())
     assert after == {sid: v for sid, v in before.items() if sid != "tcp:10.10.0.1:80"}
     assert after["udp:10.10.0.1:9000"][0]["InPkts"] == "5"
-    lab.ipvsadm(*commands.zero().args)
+    run_ipvsadm(*commands.zero().args)
     assert all(set(s.values()) == {"0"} for s, _ in stats().values())
 
 
@@ -162,7 +168,7 @@ def test_rendered_set_timeouts_equals_backend(backend: KernelBackend) -> None:
         wanted = Timeouts(701, 0, 199)
         command = commands.set_timeouts(wanted)
         assert command.args == ("--set", "701", "0", "199")
-        lab.ipvsadm(*command.args)
+        run_ipvsadm(*command.args)
         by_ipvsadm = backend.timeouts()
         backend.set_timeouts(original)
         backend.set_timeouts(wanted)
@@ -176,8 +182,8 @@ def test_save_clear_restore_round_trips_with_thresholds(backend: KernelBackend) 
     original = _load_mixed()
     lines = commands.save_lines(backend.snapshot())
     assert any(" -x 500 -y 100" in line for line in lines), "thresholds missing from the save"
-    lab.clear()
-    lab.restore(lines)
+    clear()
+    restore(lines)
     assert table_state() == original
     # the same text again: saving is deterministic and the restore lost nothing
     assert commands.save_lines(backend.snapshot()) == lines
@@ -188,7 +194,7 @@ def test_save_is_ipvsadm_save_plus_thresholds(backend: KernelBackend) -> None:
 
     _load_mixed()
     ours = [re.sub(r" -[xy] \d+", "", line) for line in commands.save_lines(backend.snapshot())]
-    theirs = [" ".join(line.split()) for line in lab.save()]
+    theirs = [" ".join(line.split()) for line in save()]
     assert sorted(ours) == sorted(theirs)
 
 
@@ -204,19 +210,19 @@ def _apply(backend: KernelBackend, rules: list[Rule]) -> None:
 def test_parsed_ipvsadm_save_rebuilds_the_table_through_the_backend(backend: KernelBackend) -> None:
 
     _load_mixed()
-    saved = lab.ipvsadm("-Sn").stdout
-    wanted = sorted(lab.save())
+    saved = run_ipvsadm("-Sn").stdout
+    wanted = sorted(save())
     parsed = rules.parse_rules(saved)
     assert len(parsed) == len(MIXED_RULES)
-    lab.clear()
+    clear()
     _apply(backend, parsed)
-    assert sorted(lab.save()) == wanted
+    assert sorted(save()) == wanted
 
 
 def test_parsed_lvs_top_save_rebuilds_everything_through_the_backend(backend: KernelBackend) -> None:
 
     original = _load_mixed()
     parsed = rules.parse_rules("\n".join(commands.save_lines(backend.snapshot())))
-    lab.clear()
+    clear()
     _apply(backend, parsed)
     assert table_state() == original

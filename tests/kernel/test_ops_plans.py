@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import lab
 import pytest
 
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceEdit
@@ -32,20 +31,31 @@ from lvs_tui.ops.commands import save_lines
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.runner import Report, run_plan
 from lvs_tui.ops.sysctl import read_sysctls
+from tests.kernel.lab.commands import (
+    clear,
+    flush_connections,
+    ipvsadm,
+    ipvsadm_lines,
+    landed,
+    listing,
+    sh,
+    wait_until,
+)
+from tests.kernel.lab.topology import REAL_SERVERS, UDP_ECHO_PORT, VIP, NatLab
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
 
-WEB = ServiceKey.inet("tcp", lab.VIP, 80)
-RS1, RS2, RS3 = (DestKey(address, 80) for address in lab.REAL_SERVERS.values())
+WEB = ServiceKey.inet("tcp", VIP, 80)
+RS1, RS2, RS3 = (DestKey(address, 80) for address in REAL_SERVERS.values())
 
 
 @pytest.fixture(autouse=True)
 def no_connections(clean_table: None) -> Iterator[None]:
     """No entry of an earlier test in the connection table or in a re-added server's counts."""
-    lab.flush_connections()
+    flush_connections()
     yield
-    lab.flush_connections()
+    flush_connections()
 
 
 def service_of(snapshot: Snapshot, key: ServiceKey) -> Service:
@@ -62,11 +72,11 @@ def apply(plan: Plan, backend: KernelBackend, journal: Journal) -> Report:
 
 
 def test_weight_steps_and_a_scheduler_change_move_the_traffic(
-    topology: lab.Lab, backend: KernelBackend, tmp_path: Path
+    topology: NatLab, backend: KernelBackend, tmp_path: Path
 ) -> None:
     sysctls = read_sysctls()
     journal = Journal(tmp_path / "journal.jsonl")
-    lab.ipvsadm_lines(["-A -t 10.10.0.1:80 -s wrr", f"-a -t 10.10.0.1:80 -r {RS1} -m -w 1",
+    ipvsadm_lines(["-A -t 10.10.0.1:80 -s wrr", f"-a -t 10.10.0.1:80 -r {RS1} -m -w 1",
                        f"-a -t 10.10.0.1:80 -r {RS2} -m -w 1"])
 
     def dest(key: DestKey) -> tuple[Service, Any]:
@@ -76,13 +86,13 @@ def test_weight_steps_and_a_scheduler_change_move_the_traffic(
     plan = plan_weight(*dest(RS1), 3, sysctls)
     assert not plan.destructive and not plan.drains
     apply(plan, backend, journal)
-    assert lab.listing().services[WEB.id].dests[RS1.id].int("Weight") == 3
+    assert listing().services[WEB.id].dests[RS1.id].int("Weight") == 3
     assert topology.requests(40) == {"rs1": 30, "rs2": 10}  # wrr 3:1
 
     plan = plan_edit_service(service_of(backend.snapshot(), WEB), ServiceEdit(scheduler="rr"))
     assert plan.destructive and plan.title == f"Change the scheduler of {WEB} from wrr to rr"
     apply(plan, backend, journal)
-    listed = lab.listing().services[WEB.id]
+    listed = listing().services[WEB.id]
     assert listed.scheduler == "rr"
     assert {did: d.int("Weight") for did, d in listed.dests.items()} == {RS1.id: 3, RS2.id: 1}
     assert topology.requests(40) == {"rs1": 20, "rs2": 20}  # rr: weights no longer count
@@ -99,10 +109,10 @@ def test_weight_steps_and_a_scheduler_change_move_the_traffic(
     assert [e["after"]["weight"] for e in journal.entries() if e["action"] == "edit_dest"] == [3, 0, 1]
 
 
-def test_zero_clears_one_service_then_all(topology: lab.Lab, backend: KernelBackend, tmp_path: Path) -> None:
+def test_zero_clears_one_service_then_all(topology: NatLab, backend: KernelBackend, tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
-    echo = ServiceKey.inet("udp", lab.VIP, lab.UDP_ECHO_PORT)
-    lab.ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr", f"-a -t 10.10.0.1:80 -r {RS1} -m",
+    echo = ServiceKey.inet("udp", VIP, UDP_ECHO_PORT)
+    ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr", f"-a -t 10.10.0.1:80 -r {RS1} -m",
                        f"-a -t 10.10.0.1:80 -r {RS2} -m", "-A -u 10.10.0.1:9000 -s rr",
                        "-a -u 10.10.0.1:9000 -r 10.20.1.2:9000 -m"])
     assert topology.requests(6) == {"rs1": 3, "rs2": 3}
@@ -110,11 +120,11 @@ def test_zero_clears_one_service_then_all(topology: lab.Lab, backend: KernelBack
 
     def stats() -> dict[str, Any]:
         return {sid: (s.columns, {did: d.columns for did, d in s.dests.items()})
-                for sid, s in lab.listing("--stats").services.items()}
+                for sid, s in listing("--stats").services.items()}
 
-    lab.wait_until("the counters", lambda: stats()[WEB.id][0]["Conns"] == "6"
+    wait_until("the counters", lambda: stats()[WEB.id][0]["Conns"] == "6"
                    and stats()[echo.id][0]["InPkts"] == "4", timeout=30)
-    lab.settle(stats)  # the kernel folds its per-CPU counters in every 2 s
+    landed(stats)  # the kernel folds its per-CPU counters in every 2 s
     before = stats()
 
     apply(plan_zero(WEB, backend.snapshot()), backend, journal)
@@ -127,7 +137,7 @@ def test_zero_clears_one_service_then_all(topology: lab.Lab, backend: KernelBack
     plan = plan_zero(None, backend.snapshot())
     assert plan.title == "Zero the counters of all 2 services" and plan.warnings
     apply(plan, backend, journal)
-    listed = lab.listing("--stats").services
+    listed = listing("--stats").services
     assert all(s.int("Conns") == 0 and s.int("InPkts") == 0 for s in listed.values())
     assert all(d.int("Conns") == 0 for s in listed.values() for d in s.dests.values())
     assert plan_undo(plan, [plan.changes[0]]) is None  # counters cannot come back
@@ -150,17 +160,17 @@ TABLE = (
     "-a -f 5 -r 10.20.2.2:0 -g -w 4",
     "-A -f 7 -s rr",
 )
-ECHO = ServiceKey.inet("udp", lab.VIP, 9000)
-HTTPS = ServiceKey.inet("tcp", lab.VIP, 443)
+ECHO = ServiceKey.inet("udp", VIP, 9000)
+HTTPS = ServiceKey.inet("tcp", VIP, 443)
 
 
 def table_state() -> tuple[str, dict[str, Any]]:
     """`ipvsadm -Sn` and what it leaves out: thresholds (and, to be sure, the tunnel columns)."""
-    thresholds = lab.listing("--thresholds").services
-    tunnels = lab.listing("--tun-info").services
+    thresholds = listing("--thresholds").services
+    tunnels = listing("--tun-info").services
     extra = {sid: {did: (d.columns, tunnels[sid].dests[did].columns) for did, d in s.dests.items()}
              for sid, s in thresholds.items()}
-    return lab.ipvsadm("-Sn").stdout, extra
+    return ipvsadm("-Sn").stdout, extra
 
 
 Step = Callable[[Snapshot, dict[str, tuple[Plan, Report]]], Plan]
@@ -211,7 +221,7 @@ def steps() -> list[tuple[str, Step]]:
 
 def test_every_change_equals_its_ipvsadm_command(backend: KernelBackend, tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
-    lab.ipvsadm_lines(TABLE)
+    ipvsadm_lines(TABLE)
     start = table_state()
     commands: list[list[str]] = []
     done: dict[str, tuple[Plan, Report]] = {}
@@ -227,11 +237,11 @@ def test_every_change_equals_its_ipvsadm_command(backend: KernelBackend, tmp_pat
     assert with_backend != start
     assert len(commands) >= 15  # the host drain and its undo are three changes each
 
-    lab.clear()
-    lab.ipvsadm_lines(TABLE)
+    clear()
+    ipvsadm_lines(TABLE)
     assert table_state() == start
     for argv in commands:
-        lab.sh(*argv)
+        sh(*argv)
     with_ipvsadm = table_state()
     assert with_backend[0] == with_ipvsadm[0], "ipvsadm -Sn differs"
     assert with_backend[1] == with_ipvsadm[1], "thresholds or tunnels differ"

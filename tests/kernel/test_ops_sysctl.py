@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import lab
+from tests.kernel.lab.commands import set_sysctl, sysctl
 
 
 def test_sysctls_equal_sysctl_and_follow_a_change() -> None:
@@ -11,11 +11,11 @@ def test_sysctls_equal_sysctl_and_follow_a_change() -> None:
     names = ["expire_nodest_conn", "expire_quiescent_template", "run_estimation", "conn_reuse_mode"]
     read = read_sysctls()
     for name in names:
-        assert read.get(name, -1) == int(lab.sh("sysctl", "-n", f"net.ipv4.vs.{name}").stdout)
+        assert read.get(name, -1) == int(sysctl(f"net.ipv4.vs.{name}"))
     before = read.get("expire_nodest_conn")
-    lab.sh("sysctl", "-qw", "net.ipv4.vs.expire_nodest_conn=1")
+    set_sysctl("net.ipv4.vs.expire_nodest_conn=1")
     try:
         assert read_sysctls().get("expire_nodest_conn") == 1
         assert remove_warnings(read_sysctls())
     finally:
-        lab.sh("sysctl", "-qw", f"net.ipv4.vs.expire_nodest_conn={before}")
+        set_sysctl(f"net.ipv4.vs.expire_nodest_conn={before}")

@@ -1,6 +1,6 @@
 """The real-server kit (`lvs-top realserver`, run inside each real server's namespace) and the
 doctor (`lvs-top doctor --netns lvd`) on DR and TUN, with real traffic through the bridged topology
-of modes_lab (director lvd, client lvc, DR real servers lvr1/lvr2, TUN real server lvr3):
+of lab.modes (director lvd, client lvc, DR real servers lvr1/lvr2, TUN real server lvr3):
 
 - healthy: requests reach every real server, the client finds the VIP at the director's MAC, the
   doctor finds no error and each real server's check passes;
@@ -16,9 +16,10 @@ of modes_lab (director lvd, client lvc, DR real servers lvr1/lvr2, TUN real serv
 
 Each mistake is undone (or its namespace removed) and the traffic checked again. The topology is
 built once for the module and removed after it. `--apply` runs as a real process inside the fresh
-namespace (`ip netns exec lvr5 python -m lvs_tui realserver ... --apply`); the checks and the doctor
-go through `lvs_tui.cli.main` in-process, in a thread that joined the namespace (modes_lab.lvs_top_here),
-as a process takes 20-30 s to start in the emulated VM. Run with -s to see the findings and the traffic.
+namespace (lab.lvs_top.run: `ip netns exec lvr5 python -m lvs_tui realserver ... --apply`); the
+checks and the doctor go through `lvs_tui.cli.main` in-process, in a thread that joined the
+namespace (lab.lvs_top.here), as a process takes seconds to start in the emulated VM. Run with -s
+to see the findings and the traffic.
 """
 
 from __future__ import annotations
@@ -27,41 +28,31 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import lab
 import pytest
-from modes_lab import (
+
+from tests.kernel.lab import lvs_top
+from tests.kernel.lab.commands import set_sysctl, sh, sysctl
+from tests.kernel.lab.lvs_top import Run
+from tests.kernel.lab.modes import (
     BRIDGE_MAC,
     CLIENT,
     DIRECTOR,
     DR_VIP,
+    REQUEST_TIMEOUT,
     TUN_SERVERS,
     TUN_VIP,
     ModesLab,
-    Run,
     arping,
     director,
-    failures,
     ip,
-    lvs_top,
-    lvs_top_here,
     mac,
     neighbour,
-    requests,
-    sysctl,
 )
+from tests.kernel.lab.traffic import failures
+from tests.kernel.lab.traffic import requests as requests_from
 
 DR_SERVICE, TUN_SERVICE = f"tcp:{DR_VIP}:80", f"tcp:{TUN_VIP}:80"
 FRESH_VIP = "10.30.0.101"  # the DR service of the --apply test, whose only real server is new
-
-
-@pytest.fixture(scope="module")
-def modes(ipvs_modules: None) -> Iterator[ModesLab]:
-    topo = ModesLab()
-    try:
-        topo.build()
-        yield topo
-    finally:
-        topo.close()
 
 
 @pytest.fixture
@@ -73,15 +64,20 @@ def fresh_neighbours(modes: ModesLab) -> Iterator[ModesLab]:
     ip(CLIENT, "neigh flush all")
 
 
+def requests(address: str, n: int) -> dict[str, int]:
+    """`n` requests to `address` from the client, each given up after REQUEST_TIMEOUT (1 s)."""
+    return requests_from(CLIENT, address, n, timeout=REQUEST_TIMEOUT)
+
+
 def check(netns: str, mode: str, vip: str) -> Run:
-    return lvs_top_here("realserver", "--mode", mode, "--vip", vip, "--check", "--json", netns=netns)
+    return lvs_top.here("realserver", "--mode", mode, "--vip", vip, "--check", "--json", netns=netns)
 
 
 def test_dr_and_tun_reach_every_real_server_and_neither_doctor_nor_check_finds_an_error(
     fresh_neighbours: ModesLab,
 ) -> None:
-    dr = requests(CLIENT, DR_VIP, 10)
-    tun = requests(CLIENT, TUN_VIP, 4)
+    dr = requests(DR_VIP, 10)
+    tun = requests(TUN_VIP, 4)
     print(f"10 requests to the DR VIP: {dr}; 4 to the TUN VIP: {tun}")
     assert dr == {"lvr1": 5, "lvr2": 5}, f"round robin over two DR real servers should give 5 each: {dr}"
     assert tun == {"lvr3": 4}, f"the TUN real server should answer every request: {tun}"
@@ -89,7 +85,7 @@ def test_dr_and_tun_reach_every_real_server_and_neither_doctor_nor_check_finds_a
     print(f"the client has the DR VIP at {at}; the director's bridge is {BRIDGE_MAC}")
     assert at == BRIDGE_MAC, "the client must reach the VIP at the director, not at a real server"
 
-    doctor = lvs_top_here("doctor", "--netns", DIRECTOR, "--sample", "0.5", "--json")
+    doctor = lvs_top.here("doctor", "--netns", DIRECTOR, "--sample", "0.5", "--json")
     assert doctor.code == 0 and doctor.errors() == [], \
         f"errors on a working DR/TUN director:\n{doctor.report()}"
     # ipip's 20 bytes do not fit in br0's 1500: the doctor is right to warn about full-size packets.
@@ -107,13 +103,13 @@ def test_dr_and_tun_reach_every_real_server_and_neither_doctor_nor_check_finds_a
 def test_a_dr_vip_missing_on_the_director_is_found_by_the_doctor(fresh_neighbours: ModesLab) -> None:
     try:
         ip(DIRECTOR, f"addr del {DR_VIP}/32 dev br0")
-        lost = requests(CLIENT, DR_VIP, 2)
+        lost = requests(DR_VIP, 2)
         print(f"no VIP on the director: 2 requests to the DR VIP: {lost}")
-        doctor = lvs_top_here("doctor", "--netns", DIRECTOR, "--sample", "0.5", "--json")
+        doctor = lvs_top.here("doctor", "--netns", DIRECTOR, "--sample", "0.5", "--json")
     finally:
         ip(DIRECTOR, f"addr replace {DR_VIP}/32 dev br0")
     ip(CLIENT, "neigh flush all")
-    back = requests(CLIENT, DR_VIP, 2)
+    back = requests(DR_VIP, 2)
     print(f"the VIP back on the director: 2 requests: {back}")
 
     assert failures(lost) == 2, f"nobody should answer ARP for the VIP (the real servers must not): {lost}"
@@ -129,12 +125,12 @@ def test_a_dr_real_server_with_arp_ignore_0_answers_arp_for_the_vip_and_its_chec
     rs = mac("lvr2", "eth0")
     before = arping(CLIENT, DR_VIP)
     assert before == {BRIDGE_MAC}, f"only the director ({BRIDGE_MAC}) may answer ARP for the VIP: {before}"
-    sysctl("lvr2", "net.ipv4.conf.all.arp_ignore=0", "net.ipv4.conf.eth0.arp_ignore=0")
+    set_sysctl("net.ipv4.conf.all.arp_ignore=0", "net.ipv4.conf.eth0.arp_ignore=0", netns="lvr2")
     try:
         after = arping(CLIENT, DR_VIP)
         run = check("lvr2", "dr", DR_VIP)
     finally:
-        sysctl("lvr2", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.eth0.arp_ignore=1")
+        set_sysctl("net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.eth0.arp_ignore=1", netns="lvr2")
     print(f"lvr2's eth0 is {rs}")
     assert after == {BRIDGE_MAC, rs}, \
         f"with arp_ignore=0 lvr2 ({rs}) should answer ARP for the VIP too, as the director does: {after}"
@@ -151,12 +147,12 @@ def test_a_dr_real_server_without_the_vip_on_lo_loses_its_share_and_its_check_sa
 ) -> None:
     try:
         ip("lvr1", f"addr del {DR_VIP}/32 dev lo")
-        lost = requests(CLIENT, DR_VIP, 4)
+        lost = requests(DR_VIP, 4)
         print(f"no VIP on lvr1's lo: 4 requests to the DR VIP: {lost}")
         run = check("lvr1", "dr", DR_VIP)
     finally:
         ip("lvr1", f"addr replace {DR_VIP}/32 dev lo")
-    back = requests(CLIENT, DR_VIP, 2)
+    back = requests(DR_VIP, 2)
     print(f"the VIP back on lvr1's lo: 2 requests: {back}")
 
     assert (lost.get("lvr2"), lost.get("lvr1"), failures(lost)) == (2, None, 2), \
@@ -174,25 +170,25 @@ def test_a_tun_real_server_without_the_tunnel_device_loses_its_share_and_its_che
     # A namespace made while the kernel creates fallback tunnels in the root namespace only: no tunl0,
     # although ipip is loaded (as in a container on a host where the sysctl is set).
     knob = "net.core.fb_tunnels_only_for_init_net"
-    old = lab.sh("sysctl", "-n", knob).stdout.strip()
-    lab.sh("sysctl", "-qw", f"{knob}=1")
+    old = sysctl(knob)
+    set_sysctl(f"{knob}=1")
     try:
         modes.host("lvr4", "10.30.0.14")
     finally:
-        lab.sh("sysctl", "-qw", f"{knob}={old}")
+        set_sysctl(f"{knob}={old}")
     try:
-        assert lab.sh("ip", "-n", "lvr4", "link", "show", "tunl0", check=False).returncode != 0, \
+        assert sh("ip", "-n", "lvr4", "link", "show", "tunl0", check=False).returncode != 0, \
             "lvr4 should have no tunl0"
         modes.web("lvr4")
         modes.wait_web("lvr4")
         director("-a", "-t", f"{TUN_VIP}:80", "-r", "10.30.0.14:80", "-i")
-        lost = requests(CLIENT, TUN_VIP, 4)
+        lost = requests(TUN_VIP, 4)
         print(f"lvr4 (no tunl0) added to the TUN service: 4 requests: {lost}")
         run = check("lvr4", "tun", TUN_VIP)
     finally:
         director("-d", "-t", f"{TUN_VIP}:80", "-r", "10.30.0.14:80", check=False)
         modes.remove("lvr4")
-    back = requests(CLIENT, TUN_VIP, 2)
+    back = requests(TUN_VIP, 2)
     print(f"lvr4 taken out again: 2 requests: {back}")
 
     assert (lost.get("lvr3"), lost.get("lvr4"), failures(lost)) == (2, None, 2), \
@@ -217,14 +213,14 @@ def test_realserver_apply_turns_a_fresh_namespace_into_a_working_dr_real_server(
         director("-A", "-t", f"{FRESH_VIP}:80", "-s", "rr")
         director("-a", "-t", f"{FRESH_VIP}:80", "-r", f"{address}:80", "-g")
         modes.wait_web("lvr5")
-        direct = requests(CLIENT, address, 1)
-        before = requests(CLIENT, FRESH_VIP, 2)
+        direct = requests(address, 1)
+        before = requests(FRESH_VIP, 2)
         print(f"lvr5 fresh: 1 request to its own address {direct}; 2 to the VIP {FRESH_VIP}: {before}")
         checked = check("lvr5", "dr", FRESH_VIP)
         args = ("realserver", "--mode", "dr", "--vip", FRESH_VIP, "--interface", "eth0")
-        printed = lvs_top_here(*args, "--print", netns="lvr5")
-        applied = lvs_top(*args, "--journal", str(journal), "--apply", netns="lvr5")
-        after = requests(CLIENT, FRESH_VIP, 3)
+        printed = lvs_top.here(*args, "--print", netns="lvr5")
+        applied = lvs_top.run(*args, "--journal", str(journal), "--apply", netns="lvr5")
+        after = requests(FRESH_VIP, 3)
         print(f"after --apply: 3 requests to the VIP: {after}")
         silent = arping(CLIENT, FRESH_VIP)
     finally:

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import lab
-from compare import consistent_read, differences, from_snapshot
-from ipvsadm_listing import parse_rules
-from tables import MIXED_RULES
+from tests.kernel.lab.commands import ipvsadm, ipvsadm_lines, save, wait_until
+from tests.kernel.lab.compare import consistent_read, differences, from_snapshot
+from tests.kernel.lab.ipvsadm_listing import parse_rules
+from tests.kernel.lab.tables import MIXED_RULES
+from tests.kernel.lab.topology import CLIENT, NatLab
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
 
 
-def test_snapshot_equals_ipvsadm_on_the_mixed_table(topology: lab.Lab, backend: KernelBackend) -> None:
-    lab.ipvsadm_lines(MIXED_RULES)
-    assert topology.traffic(12) == {"rs1": 2, "rs2": 4, "rs3": 6}
+def test_snapshot_equals_ipvsadm_on_the_mixed_table(topology: NatLab, backend: KernelBackend) -> None:
+    ipvsadm_lines(MIXED_RULES)
+    assert topology.requests(12) == {"rs1": 2, "rs2": 4, "rs3": 6}
     assert topology.udp(30, 300) == 30
     # Counters and rates land on the estimator's 2-second ticks, which a loaded VM can delay: wait
     # for the UDP service's rate rather than for a fixed time.
-    lab.wait_until("the estimator's rates of the UDP service", lambda: any(
+    wait_until("the estimator's rates of the UDP service", lambda: any(
         service.key.id == "udp:10.10.0.1:9000" and service.stats.inpps > 0
         for service in backend.snapshot().services), timeout=30, step=0.5)
 
@@ -36,19 +37,19 @@ def test_snapshot_equals_ipvsadm_on_the_mixed_table(topology: lab.Lab, backend: 
     assert web["stats"]["inbps"] > 0 and echo["stats"]["inpps"] > 0
     assert sum(d["inactive_conns"] + d["active_conns"] for d in web["dests"].values()) > 0
     # ... and if the snapshot holds exactly the objects `ipvsadm -Sn` saves.
-    assert {sid: set(s["dests"]) for sid, s in actual["services"].items()} == parse_rules(lab.save())
+    assert {sid: set(s["dests"]) for sid, s in actual["services"].items()} == parse_rules(save())
 
 
-def test_persistent_conns_are_read(topology: lab.Lab, backend: KernelBackend) -> None:
+def test_persistent_conns_are_read(topology: NatLab, backend: KernelBackend) -> None:
     """A persistence template shows in PersistConn; the snapshot must count it too."""
-    lab.ipvsadm_lines(
+    ipvsadm_lines(
         [
             "-A -t 10.10.0.1:80 -s rr -p 120",
             "-a -t 10.10.0.1:80 -r 10.20.1.2:80 -m",
             "-a -t 10.10.0.1:80 -r 10.20.2.2:80 -m",
         ]
     )
-    assert topology.traffic(4) in ({"rs1": 4}, {"rs2": 4})  # persistence: one client, one server
+    assert topology.requests(4) in ({"rs1": 4}, {"rs2": 4})  # persistence: one client, one server
     expected, actual = consistent_read(lambda: from_snapshot(backend.snapshot()))
     assert differences(expected, actual) == []
     dests = expected["services"]["tcp:10.10.0.1:80"]["dests"].values()
@@ -56,17 +57,17 @@ def test_persistent_conns_are_read(topology: lab.Lab, backend: KernelBackend) ->
 
 
 def test_timeouts_equal_ipvsadm(backend: KernelBackend) -> None:
-    text = lab.ipvsadm("-Ln", "--timeout").stdout  # "Timeout (tcp tcpfin udp): 900 120 300"
+    text = ipvsadm("-Ln", "--timeout").stdout  # "Timeout (tcp tcpfin udp): 900 120 300"
     tcp, tcp_fin, udp = (int(v) for v in text.split(":")[1].split())
     timeouts = backend.timeouts()
     assert (timeouts.tcp, timeouts.tcp_fin, timeouts.udp) == (tcp, tcp_fin, udp)
 
 
-def test_netns_backend_reads_that_namespace_only(topology: lab.Lab) -> None:
+def test_netns_backend_reads_that_namespace_only(topology: NatLab) -> None:
     from lvs_tui.ipvs.kernel import KernelBackend
 
-    lab.ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
-    lab.sh("ip", "netns", "exec", "client", "ipvsadm", "-A", "-u", "192.0.2.1:53", "-s", "lc")
+    ipvsadm_lines(["-A -t 10.10.0.1:80 -s rr"])
+    ipvsadm("-A", "-u", "192.0.2.1:53", "-s", "lc", netns=CLIENT)
     try:
         inside = KernelBackend(netns="client")
         try:
@@ -75,4 +76,4 @@ def test_netns_backend_reads_that_namespace_only(topology: lab.Lab) -> None:
         finally:
             inside.close()
     finally:
-        lab.sh("ip", "netns", "exec", "client", "ipvsadm", "-C")
+        ipvsadm("-C", netns=CLIENT)

@@ -6,24 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import lab
 import pytest
-from compare import COUNTERS, consistent_read, from_snapshot
-from tables import MIXED_RULES, mixed_configs
+
+from tests.kernel.lab.commands import clear, ipvsadm, ipvsadm_lines, landed, listing
+from tests.kernel.lab.compare import COUNTERS, consistent_read, from_snapshot, table_state
+from tests.kernel.lab.tables import MIXED_RULES, mixed_configs
+from tests.kernel.lab.topology import NatLab
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
-
-
-def table_state() -> tuple[list[str], dict[str, Any]]:
-    """`ipvsadm -Sn` (sorted) and every service's config and real servers' thresholds."""
-    listed = lab.listing("--thresholds")
-    thresholds = {
-        sid: (s.scheduler, s.flags, s.persistent, s.mask, s.pe, s.ops,
-              {did: (d.int("Uthreshold"), d.int("Lthreshold")) for did, d in s.dests.items()})
-        for sid, s in listed.services.items()
-    }
-    return sorted(lab.save()), thresholds
 
 
 def build_with_backend(backend: KernelBackend) -> None:
@@ -34,15 +25,14 @@ def build_with_backend(backend: KernelBackend) -> None:
 
 
 def assert_same_as_ipvsadm(ipvsadm_commands: list[str], backend_action: Callable[[], None]) -> None:
-    """Mixed table + ipvsadm commands, versus mixed table + the backend's action."""
-    lab.clear()
-    lab.ipvsadm_lines(MIXED_RULES)
+    """Mixed table + ipvsadm commands, versus mixed table + the backend's action (`-C` then the
+    mixed table's rules, in one `ipvsadm -R`)."""
+    ipvsadm_lines(["-C", *MIXED_RULES])
     before = table_state()
-    lab.ipvsadm_lines(ipvsadm_commands)
+    ipvsadm_lines(ipvsadm_commands)
     wanted = table_state()
     assert wanted != before, "the ipvsadm command changed nothing: the test would prove nothing"
-    lab.clear()
-    lab.ipvsadm_lines(MIXED_RULES)
+    ipvsadm_lines(["-C", *MIXED_RULES])
     backend_action()
     got = table_state()
     assert got[0] == wanted[0], "ipvsadm -Sn differs"
@@ -50,9 +40,9 @@ def assert_same_as_ipvsadm(ipvsadm_commands: list[str], backend_action: Callable
 
 
 def test_adding_the_mixed_table_equals_ipvsadm(backend: KernelBackend) -> None:
-    lab.ipvsadm_lines(MIXED_RULES)
+    ipvsadm_lines(MIXED_RULES)
     wanted = table_state()
-    lab.clear()
+    clear()
     build_with_backend(backend)
     got = table_state()
     assert got[0] == wanted[0]
@@ -175,13 +165,13 @@ def test_write_equals_ipvsadm(backend: KernelBackend, name: str) -> None:
     assert_same_as_ipvsadm(commands, lambda: action(backend, keys))
 
 
-def test_zero_one_service_then_all(topology: lab.Lab, backend: KernelBackend) -> None:
+def test_zero_one_service_then_all(topology: NatLab, backend: KernelBackend) -> None:
     from lvs_tui.model.records import ServiceKey
 
-    lab.ipvsadm_lines(MIXED_RULES)
-    topology.traffic(6)
+    ipvsadm_lines(MIXED_RULES)
+    topology.requests(6)
     topology.udp(10, 100)
-    lab.settle(lambda: {sid: s.columns for sid, s in lab.listing("--stats").services.items()})
+    landed(lambda: {sid: s.columns for sid, s in listing("--stats").services.items()})
 
     def counters() -> dict[str, Any]:
         _, table = consistent_read(lambda: from_snapshot(backend.snapshot()))
@@ -210,7 +200,7 @@ def test_zero_one_service_then_all(topology: lab.Lab, backend: KernelBackend) ->
     for svc, dests in after_all.values():
         assert svc == zeroed and all(d == zeroed for d in dests.values())
     # the same figures ipvsadm reports
-    stats = lab.listing("--stats").services
+    stats = listing("--stats").services
     assert all(s.int("Conns") == 0 and s.int("InPkts") == 0 for s in stats.values())
 
 
@@ -219,11 +209,11 @@ def test_set_timeouts_equals_ipvsadm_set(backend: KernelBackend) -> None:
 
     original = backend.timeouts()
     try:
-        lab.ipvsadm("--set", "700", "0", "200")
-        wanted = lab.ipvsadm("-Ln", "--timeout").stdout
-        lab.ipvsadm("--set", str(original.tcp), str(original.tcp_fin), str(original.udp))
+        ipvsadm("--set", "700", "0", "200")
+        wanted = ipvsadm("-Ln", "--timeout").stdout
+        ipvsadm("--set", str(original.tcp), str(original.tcp_fin), str(original.udp))
         backend.set_timeouts(Timeouts(tcp=700, tcp_fin=0, udp=200))  # 0 = leave tcp_fin unchanged
-        assert lab.ipvsadm("-Ln", "--timeout").stdout == wanted
+        assert ipvsadm("-Ln", "--timeout").stdout == wanted
         assert backend.timeouts() == Timeouts(700, original.tcp_fin, 200)
     finally:
-        lab.ipvsadm("--set", str(original.tcp), str(original.tcp_fin), str(original.udp))
+        ipvsadm("--set", str(original.tcp), str(original.tcp_fin), str(original.udp))

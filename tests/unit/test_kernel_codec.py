@@ -510,6 +510,7 @@ def nlmsg(msg_type: int, seq: int, payload: bytes) -> bytes:
 def reply_socket(chunks: list[bytes]) -> GenlSocket:
     sock = GenlSocket.__new__(GenlSocket)
     sock._buf = bytearray(1 << 16)
+    sock._skip = 4  # the generic netlink header
     sock._sock = FakeSocket(chunks)  # type: ignore[assignment]
     return sock
 

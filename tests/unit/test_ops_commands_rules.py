@@ -33,7 +33,7 @@ from lvs_tui.ops.rules import DestRule, RulesError, ServiceRule
 
 def _tables() -> ModuleType:
     """The kernel suite's mixed table (a pure module): the same rules and configs, written twice."""
-    path = Path(__file__).parents[1] / "kernel" / "tables.py"
+    path = Path(__file__).parents[1] / "kernel" / "lab" / "tables.py"
     spec = importlib.util.spec_from_file_location("kernel_tables", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import lab
-from ipvsadm_listing import FORWARD, Listing, parse_tunnel_info
+from tests.kernel.lab.commands import estimator_stopped, listing, save
+from tests.kernel.lab.ipvsadm_listing import FORWARD, Listing, parse_tunnel_info
 
 if TYPE_CHECKING:
     from lvs_tui.model.records import Snapshot, Stats
@@ -24,7 +24,7 @@ VIEWS = ("", "--stats", "--rate", "--thresholds", "--persistent-conn", "--tun-in
 
 
 def read_listings() -> dict[str, Listing]:
-    return {view: lab.listing(*view.split()) for view in VIEWS}
+    return {view: listing(*view.split()) for view in VIEWS}
 
 
 def from_ipvsadm(views: dict[str, Listing]) -> Table:
@@ -191,19 +191,32 @@ def _diff_fields(where: str, expected: dict[str, Any], actual: dict[str, Any], w
     return out
 
 
-def consistent_read(read: Callable[[], Table], attempts: int = 40) -> tuple[Table, Table]:
+def consistent_read(read: Callable[[], Table], attempts: int = 4) -> tuple[Table, Table]:
     """(ipvsadm's table, read()) taken while the table did not change.
 
-    Counters and rates move on the kernel's 2-second estimator tick: read ipvsadm, then `read()`,
-    then ipvsadm again, and keep the result only when both ipvsadm reads agree. Right after traffic
-    the rates decay at every tick for some 20 s, and in the emulated VM one attempt can take about
-    as long as a tick, so many attempts may miss: there are enough to outlast the decay.
+    Counters and rates move on the kernel's 2-second estimator tick, and right after traffic the
+    rates decay at every tick for some 20 s: the estimator is stopped meanwhile (see
+    `estimator_stopped`). Then read ipvsadm, then `read()`, then ipvsadm again, and keep the result
+    only when both ipvsadm reads agree (a connection may still expire or change state).
     """
-    for _ in range(attempts):
-        before = from_ipvsadm(read_listings())
-        actual = read()
-        after = from_ipvsadm(read_listings())
-        if before == after:
-            return before, actual
-        time.sleep(0.3)
+    with estimator_stopped():
+        for _ in range(attempts):
+            before = from_ipvsadm(read_listings())
+            actual = read()
+            after = from_ipvsadm(read_listings())
+            if before == after:
+                return before, actual
+            time.sleep(0.3)
     raise AssertionError(f"the IPVS table kept changing over {attempts} attempts")
+
+
+def table_state() -> tuple[list[str], dict[str, Any]]:
+    """`ipvsadm -Sn` (sorted) and every service's config and real servers' thresholds (which `-S`
+    leaves out): what a write must leave as the equivalent ipvsadm command does."""
+    listed = listing("--thresholds")
+    thresholds = {
+        sid: (s.scheduler, s.flags, s.persistent, s.mask, s.pe, s.ops,
+              {did: (d.int("Uthreshold"), d.int("Lthreshold")) for did, d in s.dests.items()})
+        for sid, s in listed.services.items()
+    }
+    return sorted(save()), thresholds

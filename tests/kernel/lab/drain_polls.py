@@ -8,11 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import lab
-
 from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot
 from lvs_tui.ops.changes import DrainStart
 from lvs_tui.ops.drain import DrainBoard, DrainCounts, DrainStatus
+from tests.kernel.lab.commands import listing
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.kernel import KernelBackend
@@ -22,7 +21,7 @@ POLL = 0.25  # seconds between polls
 
 def listed_counts(service: ServiceKey, dest: DestKey) -> DrainCounts | None:
     """ipvsadm's counts of one real server (`-Ln --exact --persistent-conn`), None when it is gone."""
-    listed = lab.listing("--persistent-conn").services.get(service.id)
+    listed = listing("--persistent-conn").services.get(service.id)
     row = None if listed is None else listed.dests.get(dest.id)
     if row is None:
         return None

@@ -1,6 +1,6 @@
-"""The health checker as the kernel tests run it: `python -m lvs_tui health CONFIG --state STATE
---journal JOURNAL`, a real process on the director, as an operator runs it; plus what the tests
-read back (the kernel's weights, the journal, the state file, the checker's log) and the time
+"""The health checker as the kernel tests run it: `lvs-top health CONFIG --state STATE --journal
+JOURNAL`, a real process on the director (lab.lvs_top.start), as an operator runs it; plus what the
+tests read back (the kernel's weights, the journal, the state file, the checker's log) and the time
 figures they assert on.
 
 Every time here is time.monotonic(), which the client namespace's load shares (CLOCK_MONOTONIC is
@@ -11,42 +11,26 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import lab
+from tests.kernel.lab import lvs_top
+from tests.kernel.lab.commands import proc_weights, wait_until
+from tests.kernel.lab.topology import REAL_SERVERS, VIP, Scripted
+from tests.kernel.lab.traffic import Answer, Load
 
-REPO = Path(__file__).resolve().parents[2]
-WEB = f"tcp:{lab.VIP}:80"  # the service the health tests check
-RS = {name: f"{address}:80" for name, address in lab.REAL_SERVERS.items()}  # rsN -> its dest id
-PYCACHE = Path("/tmp/lvs-top-pycache")
+WEB = f"tcp:{VIP}:80"  # the service the health tests check
+RS = {name: f"{address}:80" for name, address in REAL_SERVERS.items()}  # rsN -> its dest id
 # What a round may add to the checks' own timing: the engine acts at once on a change of state,
 # reads the table and writes through netlink. Measured: 0.1-0.5 s in the emulated VM, but once
 # 2.7 s while the host's two cores were busy with another job; 3 s keeps the bound meaningful
 # (the periodic round alone comes every 5 s) without failing on a busy host.
 ROUND_SLACK = 3.0
-
-
-def lvs_top_env() -> dict[str, str]:
-    """lvs-top's environment: this checkout first; and its bytecode cached in a directory of the VM
-    (the checkout is read-only there): a start takes ~10 s in the emulated VM, ~3 of them compiling."""
-    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path, "PYTHONPYCACHEPREFIX": str(PYCACHE)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
-def lvs_top(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`lvs-top ARGS` run to its end, as a separate process."""
-    return subprocess.run([sys.executable, "-m", "lvs_tui", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=lvs_top_env(), stdin=subprocess.DEVNULL)
 
 
 def config(servers: str, *, check: str = "http", interval: float = 0.3, timeout: float = 0.5, rise: int = 2,
@@ -72,13 +56,13 @@ def servers_toml(weights: dict[str, int], extra: dict[str, str] | None = None) -
 
 def web_rules(weights: dict[str, int], scheduler: str = "wrr", options: str = "") -> list[str]:
     """The table the checker starts from: the web service on port 80 of these real servers."""
-    return [f"-A -t {lab.VIP}:80 -s {scheduler}", *(
-        f"-a -t {lab.VIP}:80 -r {RS[name]} -m -w {weight}{options}" for name, weight in weights.items())]
+    return [f"-A -t {VIP}:80 -s {scheduler}", *(
+        f"-a -t {VIP}:80 -r {RS[name]} -m -w {weight}{options}" for name, weight in weights.items())]
 
 
 def weights() -> dict[str, int]:
     """dest id -> weight of the web service, as the kernel has it now ({} without the service)."""
-    return lab.proc_weights(WEB) or {}
+    return proc_weights(WEB) or {}
 
 
 def watch(what: str, ready: Callable[[dict[str, int]], bool], timeout: float,
@@ -132,14 +116,17 @@ class Checker:
     def start(self, timeout: float = 120) -> float:
         """Start it and wait until it runs: its state file names its pid. Returns how long it took."""
         started = time.monotonic()
+        args = ("health", str(self.config), "--state", str(self.state_path),
+                "--journal", str(self.journal_path), *self.options)
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "lvs_tui", "health", str(self.config), "--state", str(self.state_path),
-                 "--journal", str(self.journal_path), *self.options],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=REPO, env=lvs_top_env())
-        lab.wait_until("the checker's state file", lambda: self._running() and
-                       self.state().get("pid") == self.pid, timeout=timeout, step=0.1)
-        return time.monotonic() - started
+            self.proc = lvs_top.start(*args, log=log)
+        def running() -> bool:
+            return self._running() and self.state().get("pid") == self.pid
+
+        wait_until("the checker's state file", running, timeout=timeout, step=0.05)
+        seconds = time.monotonic() - started
+        lvs_top.started(args, seconds)
+        return seconds
 
     @property
     def pid(self) -> int:
@@ -190,7 +177,7 @@ class Checker:
         return {name: by_dest[dest] for name, dest in RS.items() if dest in by_dest}
 
     def wait_states(self, wanted: dict[str, str], timeout: float = 30) -> None:
-        lab.wait_until(f"the state file to say {wanted}",
+        wait_until(f"the state file to say {wanted}",
                        lambda: self._running() and all(self.states().get(n) == s for n, s in wanted.items()),
                        timeout=timeout, step=0.1)
 
@@ -203,7 +190,7 @@ class Checker:
             return len(entries) == 1 and all(entries[0].get(k) == v for k, v in wanted.items())
 
         try:
-            lab.wait_until(f"{name} in the state file with {wanted}", matches, timeout=timeout, step=0.1)
+            wait_until(f"{name} in the state file with {wanted}", matches, timeout=timeout, step=0.1)
         except TimeoutError as error:
             raise AssertionError(f"{error}; the state file says {self.server(name)}") from None
         return self.server(name)
@@ -230,11 +217,11 @@ class Checker:
         def found() -> bool:
             return self._running() and any(text in line for line in self.log().splitlines())
 
-        lab.wait_until(f"{text!r} in the checker's log", found, timeout=timeout, step=0.1)
+        wait_until(f"{text!r} in the checker's log", found, timeout=timeout, step=0.1)
         return next(line for line in self.log().splitlines() if text in line)
 
 
-def timeline(checker: Checker, since: float, served: lab.Scripted | None = None) -> str:
+def timeline(checker: Checker, since: float, served: Scripted | None = None) -> str:
     """What happened after `since`, in seconds from it: the checks a scripted server answered, the
     checker's events and its journal entries (for the message of a failed timing assertion)."""
     lines = []
@@ -248,10 +235,18 @@ def timeline(checker: Checker, since: float, served: lab.Scripted | None = None)
     return "\n".join(sorted(lines, key=lambda line: float(line.split()[0])))
 
 
-def wait_answers_from(load: lab.Load, server: str, since: float) -> None:
+def start_under_load(checker: Checker, load: Load, answers: int) -> None:
+    """Start the checker and wait until it finds every real server healthy; then start the load
+    (its client started beside the checker) and wait for its first `answers` answers."""
+    print(f"checker up in {checker.start():.1f} s")
+    checker.wait_states(dict.fromkeys(RS, "healthy"))
+    load.start(answers)
+
+
+def wait_answers_from(load: Load, server: str, since: float) -> None:
     """Until a request started after `since` was answered by `server` ("rs1", "sorry")."""
     try:
-        lab.wait_until(f"{server} answering clients", lambda: server in {a.server for a in load.since(since)})
+        wait_until(f"{server} answering clients", lambda: server in {a.server for a in load.since(since)})
     except TimeoutError as error:
         answers = load.since(since)
         seen = collections.Counter(a.server for a in answers)
@@ -259,7 +254,7 @@ def wait_answers_from(load: lab.Load, server: str, since: float) -> None:
         raise AssertionError(f"{error}: answers since: {dict(seen)}, the last: {last}") from None
 
 
-def failures_outside(answers: list[lab.Answer], windows: list[tuple[float, float]]) -> list[lab.Answer]:
+def failures_outside(answers: list[Answer], windows: list[tuple[float, float]]) -> list[Answer]:
     """The failed requests that did not start inside one of the `windows`."""
     return [a for a in answers if a.failed and not any(low <= a.start <= high for low, high in windows)]
 
