@@ -10,6 +10,7 @@ from typing import Any
 
 from lvs_tui.ipvs.backend import Backend, DestConfig, ServiceConfig
 from lvs_tui.ipvs.errors import IpvsError
+from lvs_tui.model.printable import fault
 from lvs_tui.model.records import ServiceKey
 from lvs_tui.sim import SimulatedDirector
 
@@ -55,7 +56,7 @@ class BackendThread:
                 except IpvsError as error:
                     outcome = error
                 except Exception as error:  # as Poller._run_job says it
-                    outcome = IpvsError(f"the change failed unexpectedly: {error!r}")
+                    outcome = IpvsError(f"failed unexpectedly ({fault(error)})")
                 done(outcome)
 
         threading.Thread(target=run, daemon=True).start()

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from lvs_tui.health.process import run_command
+from lvs_tui.model.printable import fault
 
 BODY_LIMIT = 64 * 1024  # bytes of the answer searched for the expected substring
 
@@ -51,12 +52,6 @@ class Result:
     detail: str  # "HTTP 200", "connection refused", "timed out after 3 s", "exit status 2"
     seconds: float
     broken: bool = False  # the check itself could not run (a bug, a bad setting): said in the log
-
-
-def fault(error: BaseException) -> str:
-    """An unexpected exception as one clause: its type and its first words."""
-    words = " ".join(str(error).split()) or "no details"
-    return f"{type(error).__name__}: {words if len(words) <= 160 else words[:157] + '...'}"
 
 
 async def run_check(check: Check, address: str, port: int) -> Result:

@@ -103,9 +103,9 @@ def parse_config(text: str, path: str = "<config>") -> HealthConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(error))
+        match = re.search(r"\(at line ([0-9]+), column [0-9]+\)", str(error))
         line = f":{match.group(1)}" if match else ""
-        problem = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(error))
+        problem = re.sub(r"\s*\(at (line [0-9]+, column [0-9]+|end of document)\)", "", str(error))
         raise ConfigError([f"{name}{line}: not valid TOML: {printable(problem)}."]) from None
     except RecursionError:
         raise ConfigError([f"{name}: not a config: arrays or tables nested too deeply."]) from None

@@ -23,13 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from lvs_tui.health.checks import fault
 from lvs_tui.health.claim import CheckerRunning, StateRefused, claim_state, lock_path
 from lvs_tui.health.config import ConfigError, describe, load_config
 from lvs_tui.health.engine import Engine
 from lvs_tui.health.process import become_subreaper
 from lvs_tui.ipvs.backend import Backend
-from lvs_tui.model.printable import printable
+from lvs_tui.model.printable import fault, printable
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.poller import Poller
 

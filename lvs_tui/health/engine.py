@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lvs_tui.health.checks import Result, fault
+from lvs_tui.health.checks import Result
 from lvs_tui.health.config import HealthConfig, ServiceHealth, describe
 from lvs_tui.health.prober import ProbeSet, Target
 from lvs_tui.health.rounds import Memory, RoundInput, ServiceRound, aside_reasons, play_round, remembered
@@ -35,6 +35,7 @@ from lvs_tui.health.state import Health, Tracker
 from lvs_tui.health.statefile import write_state
 from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, Pair, ServerStatus
 from lvs_tui.ipvs.backend import Backend, DestConfig
+from lvs_tui.model.printable import fault
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.changes import dest_target
 from lvs_tui.ops.journal import Journal

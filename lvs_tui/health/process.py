@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import itertools
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -41,6 +42,8 @@ _serial = itertools.count(1)
 _subreaper = False
 _swept = -SWEEP_EVERY
 _deferred = False
+
+_PID = re.compile("[0-9]+")  # a process directory under /proc
 
 
 def become_subreaper() -> bool:
@@ -180,7 +183,7 @@ def _children() -> set[int]:
     """This process's children, from /proc (no /proc/self/task/*/children on every kernel)."""
     me, found = os.getpid(), set()
     for name in os.listdir("/proc"):
-        if not name.isdigit():
+        if not _PID.fullmatch(name):
             continue
         try:
             with open(f"/proc/{name}/stat", "rb") as stat:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lvs_tui.health.checks import fault
 from lvs_tui.health.config import HealthConfig, ServiceHealth
 from lvs_tui.health.policy import Decision, decide
 from lvs_tui.health.state import Health
 from lvs_tui.ipvs.backend import Backend, DestConfig
+from lvs_tui.model.printable import fault
 from lvs_tui.model.records import DestKey, Service, ServiceKey
 from lvs_tui.ops.changes import dest_target, parse_dest_target
 from lvs_tui.ops.journal import Journal
@@ -77,8 +77,10 @@ def _play_service(backend: Backend, journal: Journal, read_only: str | None, giv
                       given.memory.get(key, {}), given.now)
     report = None
     if decision.plan.changes and read_only is None:
+        # Each change stands alone (a dead server stays out though the sorry server is refused):
+        # keep going, and the next round retries what failed.
         report = run_plan(decision.plan, backend, journal, action="health",
-                          causes={**given.causes, **_sorry_causes(config, decision)})
+                          causes={**given.causes, **_sorry_causes(config, decision)}, keep_going=True)
     return ServiceRound(config, service, decision, report)
 
 

@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import threading
 
-from lvs_tui.health.checks import fault
 from lvs_tui.health.engine import Engine
+from lvs_tui.model.printable import fault
 
 
 class EngineThread:

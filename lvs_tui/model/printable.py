@@ -16,6 +16,12 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escaped, text)
 
 
+def fault(error: BaseException) -> str:
+    """An unexpected exception as one printable clause: its type and its first words."""
+    words = printable(" ".join(str(error).split())) or "no details"
+    return f"{type(error).__name__}: {words if len(words) <= 160 else words[:157] + '...'}"
+
+
 def _escaped(match: re.Match[str]) -> str:
     char = match.group()
     return " " if char == "\t" else f"\\x{ord(char):02x}"

@@ -22,6 +22,7 @@ from typing import Any
 
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
+from lvs_tui.model.printable import fault
 from lvs_tui.model.records import Snapshot
 
 
@@ -120,7 +121,7 @@ class Poller:
         except IpvsError as error:
             outcome = error
         except Exception as error:  # a bug in a job must not kill the poller
-            outcome = IpvsError(f"the change failed unexpectedly: {error!r}")
+            outcome = IpvsError(f"failed unexpectedly ({fault(error)})")
         with contextlib.suppress(Exception):
             done(outcome)
 

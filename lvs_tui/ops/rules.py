@@ -127,8 +127,11 @@ def _check_order(number: int, rule: Rule, services: dict[ServiceKey, set[DestKey
 
 def parse_dest_rule(line: str) -> DestRule:
     """One `-a` line (as `Command.rule` writes it) back into the real server it adds."""
+    tokens = line.split()
+    if not tokens:
+        raise RuleError(1, "empty: expected -a (add a real server)")
     try:
-        rule = _parse_line(1, line.split())
+        rule = _parse_line(1, tokens)
     except (InvalidArgument, InputError) as exc:
         raise RuleError(1, str(exc)) from None
     if not isinstance(rule, DestRule):

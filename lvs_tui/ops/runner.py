@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
+from lvs_tui.model.printable import fault
 from lvs_tui.ops.changes import Change, Plan
 from lvs_tui.ops.journal import Entry, Journal
 
@@ -161,7 +162,7 @@ def _apply(change: Change, backend: Backend, journal: Journal, action: str, caus
     except IpvsError as failure:
         error = str(failure)
     except Exception as failure:  # a bug, or an OSError from below: a failed change, never a crash
-        error = f"the change failed unexpectedly: {failure!r}"
+        error = f"failed unexpectedly ({fault(failure)})"
     outcome = Entry(action, change.target, change.command.display, change.before, change.after,
                     "ok" if error is None else error, cause)
     with contextlib.suppress(OSError):  # the intent then stays open: `journal.unfinished` names it

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 SORT_ORDER = list(SERVICE_SORTS)
 COMPACT_BELOW = 110  # terminal columns under which the tables drop their least vital columns
+# Every part a frame is drawn into: a frame is shown only while all of them are there.
+PARTS = ("#director-strip", "#drains", "#services", "#dests-title", "#dests", "#status-line")
 
 
 class DashboardScreen(Screen[None]):
@@ -84,10 +86,10 @@ class DashboardScreen(Screen[None]):
     def ready(self) -> bool:
         """Mounted and its widgets there: frames may be shown. At exit Textual removes the widgets
         before the screen is unmounted, and a frame or a cursor move handled then finds nothing."""
-        if not self._mounted:
+        if not self._mounted or not self.is_attached:  # not attached: the app is exiting
             return False
         try:
-            for name in ("#services", "#dests", "#status-line"):
+            for name in PARTS:
                 self.query_one(name)
         except NoMatches:
             return False

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import shlex
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from lvs_tui.ui.grid import Grid
 from lvs_tui.ui.keys import bindings, is_change
 from tests.kernel.lab import dashboard
 from tests.kernel.lab.commands import clear, ipvsadm, ipvsadm_lines, listing, save
+from tests.kernel.lab.journal import settled
 
 RULES = [
     "-A -t 10.10.0.1:80 -s wrr",
@@ -142,7 +142,7 @@ def test_keys_leave_the_kernel_as_the_equivalent_ipvsadm_commands(tmp_path: Path
         ipvsadm(*args)
     assert kernel_state() == by_keys
 
-    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    entries = settled(journal)
     assert [e["result"] for e in entries] == ["ok"] * len(BY_HAND)
     clear()
     ipvsadm_lines(RULES)

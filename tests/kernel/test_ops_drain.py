@@ -22,6 +22,7 @@ from lvs_tui.ops.runner import run_plan
 from lvs_tui.ops.sysctl import read_sysctls
 from tests.kernel.lab.commands import flush_connections, ipvsadm, ipvsadm_lines, listing, save, wait_until
 from tests.kernel.lab.drain_polls import active, check_polls, criterion, current, follow, sandwiched
+from tests.kernel.lab.journal import settled
 from tests.kernel.lab.topology import REAL_SERVERS, SLOW_HTTP_PORT, UDP_ECHO_PORT, VIP, NatLab
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def test_drain_under_load_lets_the_long_request_finish_and_removes_only_when_dra
     assert set(listing().services[WEB.id].dests) == {f"{address}:{SLOW_HTTP_PORT}"
                                                          for name, address in REAL_SERVERS.items()
                                                          if name != "rs1"}
-    entries = list(journal.entries())
+    entries = settled(journal.path)
     assert [(e["action"], e["target"], e["result"]) for e in entries] == [
         ("edit_dest", f"{WEB.id}>{rs1.id}", "ok"), ("delete_dest", f"{WEB.id}>{rs1.id}", "ok")]
     assert (entries[0]["before"]["weight"], entries[0]["after"]["weight"]) == (2, 0)
@@ -225,5 +226,5 @@ def test_host_drain_in_every_service_aggregates_and_undo_restores_every_weight(
     assert ipvsadm("-Sn").stdout == original
     assert board.update(backend.snapshot(), time.monotonic()) == []
     assert board.hosts() == [] and not board.active()
-    assert [(e["action"], e["result"]) for e in journal.entries()] == [("edit_dest", "ok")] * 3 + [
+    assert [(e["action"], e["result"]) for e in settled(journal.path)] == [("edit_dest", "ok")] * 3 + [
         ("undo", "ok")] * 3

@@ -41,6 +41,7 @@ from tests.kernel.lab.commands import (
     sh,
     wait_until,
 )
+from tests.kernel.lab.journal import settled
 from tests.kernel.lab.topology import REAL_SERVERS, UDP_ECHO_PORT, VIP, NatLab
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def test_weight_steps_and_a_scheduler_change_move_the_traffic(
     assert not plan.destructive
     apply(plan, backend, journal)
     assert topology.requests(10) == {"rs1": 5, "rs2": 5}
-    assert [e["after"]["weight"] for e in journal.entries() if e["action"] == "edit_dest"] == [3, 0, 1]
+    assert [e["after"]["weight"] for e in settled(journal.path) if e["action"] == "edit_dest"] == [3, 0, 1]
 
 
 def test_zero_clears_one_service_then_all(topology: NatLab, backend: KernelBackend, tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ seconds in the emulated VM, and `python -m lvs_tui` is `raise SystemExit(main())
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from tests.kernel.lab import lvs_top
 from tests.kernel.lab.commands import clear, ipvsadm, ipvsadm_lines, listing
+from tests.kernel.lab.journal import settled
 from tests.kernel.lab.tables import MIXED_RULES
 
 
@@ -30,8 +30,7 @@ def table_state() -> tuple[str, dict[str, Any]]:
 
 
 def journal_results(path: Path) -> list[tuple[str, str]]:
-    lines = path.read_text().splitlines()
-    return [(entry["action"], entry["result"]) for entry in map(json.loads, lines)]
+    return [(entry["action"], entry["result"]) for entry in settled(path)]
 
 
 def test_save_clear_restore_gives_back_the_same_table(tmp_path: Path) -> None:

@@ -24,7 +24,6 @@ to see the findings and the traffic.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import pytest
 
 from tests.kernel.lab import lvs_top
 from tests.kernel.lab.commands import set_sysctl, sh, sysctl
+from tests.kernel.lab.journal import settled
 from tests.kernel.lab.lvs_top import Run
 from tests.kernel.lab.modes import (
     BRIDGE_MAC,
@@ -238,7 +238,7 @@ def test_realserver_apply_turns_a_fresh_namespace_into_a_working_dr_real_server(
     assert ran == plan, f"--apply ran {ran}, but --print shows {plan}"
     assert f"ip addr replace {FRESH_VIP}/32 dev lo" in plan, plan
     assert applied.code == 0, f"--apply failed:\n{applied.out}{applied.err}"
-    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    entries = settled(journal)
     assert [(e["action"], e["command"], e["result"]) for e in entries] == [
         ("realserver", command, "ok") for command in plan], f"the journal should record each step: {entries}"
     assert not [line for line in applied.out.splitlines() if line.startswith("error")], applied.out

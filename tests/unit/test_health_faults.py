@@ -22,7 +22,7 @@ from lvs_tui.health.state import Health
 from lvs_tui.health.statefile import read_state
 from lvs_tui.ipvs.backend import Backend, DestConfig, ServiceConfig
 from lvs_tui.model.records import DestKey, ServiceKey
-from lvs_tui.ops.journal import Journal
+from lvs_tui.ops.journal import Journal, outcomes, unfinished
 from lvs_tui.sim import SimulatedDirector
 from tests.health_fixtures import (
     KEY,
@@ -161,7 +161,8 @@ async def test_a_round_that_fails_after_its_first_change_still_records_it(monkey
         status = engine.view.of(*pair)
         assert status is not None and status.taken_out and status.state is Health.UNHEALTHY
         assert pair[1] in read_state(state)[1][KEY]  # a restarted checker would bring it back too
-        entries = list(journal.entries())
+        assert unfinished(journal.entries()) == []
+        entries = list(outcomes(journal.entries()))
         assert entries[0]["after"]["weight"] == 0 and entries[0]["result"] == "ok"
         assert len(entries) > 2 and all("cannot pack the address" in entry["result"] for entry in entries[1:])
         assert sum("cannot pack" in line for line in logged) == 1  # said once; every attempt journaled

@@ -314,3 +314,11 @@ def test_a_malformed_line_is_named_by_its_number(text: str, line: int, problem: 
     assert message.startswith(f"line {line}: ") and message.endswith(".")
     assert problem in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("line", ["", "   ", "-A -t 10.0.0.1:80 -s rr", "-a -t 10.0.0.1:80", "junk"])
+def test_a_real_server_line_that_is_not_one_is_a_rule_error(line: str) -> None:
+    """A state file keeps the servers a checker took out as `-a` lines; a damaged one is a
+    RuleError (the reader names it), never an IndexError."""
+    with pytest.raises(rules.RuleError):
+        rules.parse_dest_rule(line)

@@ -223,16 +223,35 @@ class RaisesOnTheSecondServer(SimulatedDirector):
         super().edit_dest(service, dest, edit)
 
 
-def test_a_change_that_raises_unexpectedly_is_a_failed_change_and_the_rest_still_run(tmp_path: Path) -> None:
+def _raises_on_the_second_server() -> RaisesOnTheSecondServer:
     sim = RaisesOnTheSecondServer(services=0, dests_per_service=0, clock=lambda: 0.0, wall_clock=lambda: 0.0)
     sim.add_service(ServiceConfig(WEB, "wrr"))
     for address in SERVERS:
         sim.add_dest(WEB, DestConfig(address, 8080, weight=5))
+    return sim
+
+
+def test_a_change_that_raises_unexpectedly_is_a_failed_change_and_what_came_before_is_undone(
+        tmp_path: Path) -> None:
+    sim = _raises_on_the_second_server()
     journal = Journal(tmp_path / "journal.jsonl")
     report = run_plan(drain_all(sim), sim, journal)  # returns: the report says what was applied
-    assert [outcome.applied for outcome in report.outcomes] == [True, False, True]
+    assert [(outcome.applied, outcome.undone) for outcome in report.outcomes] == [
+        (True, True), (False, False), (False, False)]
     assert report.failed[0].error == "failed unexpectedly (RuntimeError: cannot pack the address)"
-    assert [entry["result"] for entry in journal.entries()] == ["ok", report.failed[0].error, "ok"]
+    assert report.rolled_back and set(weights(sim).values()) == {5}
+    assert unfinished(journal.entries()) == []
+    results = [entry["result"] for entry in outcomes(journal.entries())]
+    assert results == ["ok", report.failed[0].error, "ok"]  # the drain, the failure, the undo
+
+
+def test_keep_going_runs_the_rest_after_a_change_that_raises_unexpectedly(tmp_path: Path) -> None:
+    sim = _raises_on_the_second_server()
+    journal = Journal(tmp_path / "journal.jsonl")
+    report = run_plan(drain_all(sim), sim, journal, keep_going=True)
+    assert [outcome.applied for outcome in report.outcomes] == [True, False, True]
+    assert [entry["result"] for entry in outcomes(journal.entries())] == ["ok", report.failed[0].error, "ok"]
+    assert sorted(weights(sim).values()) == [0, 0, 5]
 
 
 def test_a_journal_that_cannot_be_written_stops_the_plan_before_any_change(tmp_path: Path) -> None:

@@ -19,8 +19,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from lvs_tui.ops.journal import Journal, outcomes
 from tests.kernel.lab import lvs_top
 from tests.kernel.lab.commands import proc_weights, wait_until
+from tests.kernel.lab.journal import settled
 from tests.kernel.lab.topology import REAL_SERVERS, VIP, Scripted
 from tests.kernel.lab.traffic import Answer, Load
 
@@ -196,11 +198,10 @@ class Checker:
         return self.server(name)
 
     def journal(self) -> list[dict[str, Any]]:
-        try:
-            lines = self.journal_path.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-        return [json.loads(line) for line in lines]
+        """The journal's outcomes; once the checker has exited, each of its intents must have one."""
+        if self.proc is not None and self.proc.poll() is None:
+            return list(outcomes(Journal(self.journal_path).entries()))
+        return settled(self.journal_path)
 
     def journal_of(self, name: str) -> list[dict[str, Any]]:
         """The journal's entries about rsN in the web service."""
