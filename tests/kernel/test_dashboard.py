@@ -101,7 +101,17 @@ async def survive_unload() -> tuple[str, int, str, list[str]]:
                 if done():
                     return
 
+        async def quiet() -> None:
+            """Until no poll is in flight: one still due would read the table emptied below."""
+            number = -1
+            while number != app.frame.number:
+                number = app.frame.number
+                await asyncio.sleep(1.5)
+                await pilot.pause()
+
         await poll_until(lambda: services.row_count == 1)
+        await quiet()
+        assert services.row_count == 1
         modprobe = unload_ipvs()
         try:
             await poll_until(lambda: "modprobe ip_vs" in str(status.render()))

@@ -100,7 +100,7 @@ def test_read_only_and_malformed_restores_change_nothing_then_a_restore_converge
         else:
             code, out, err = run(*args)
         assert code == 1, (name, out, err)
-        assert f"line {line}:" in err and "Nothing was applied" in err, (name, err)
+        assert f"line {line}:" in err and "nothing was applied" in err, (name, err)
         assert out == "", name
         assert ipvsadm("-Sn").stdout == changed, name
         assert not journal.exists(), name
