@@ -100,7 +100,8 @@ def _of_service(service: ServiceKey, entry: Connection) -> bool:
     if service.fwmark is not None:  # the kernel keys a mark's templates by protocol IP
         return entry.protocol == "ip"
     assert service.protocol is not None
-    return entry.protocol == service.protocol.value and entry.virtual_port == service.port and \
+    # Port-zero services and FTP key their templates by port 0.
+    return entry.protocol == service.protocol.value and entry.virtual_port in (service.port, 0) and \
         entry.virtual == service.address.strip("[]")
 
 
@@ -165,7 +166,8 @@ class DrainTracker:
         if reading is None:
             return True
         age = at - reading.at
-        return age >= TEMPLATES_READ_EVERY or (reading.left(at) == 0 and age >= TEMPLATES_RECHECK)
+        expired = reading.count > 0 and reading.left(at) == 0
+        return age >= TEMPLATES_READ_EVERY or (expired and age >= TEMPLATES_RECHECK)
 
     def unreadable(self, why: str, failed_at: float | None) -> None:
         """The connection table cannot be read (`failed_at`: try again later; None: there is none):
@@ -180,6 +182,8 @@ class DrainTracker:
         if self.templates is None or self._unreadable is not None:
             return DrainStatus(counts, left, progress, None, False,
                                eta_unknown=self._unreadable or "templates not read yet")
+        if self.templates.count == 0:  # counted by the kernel, yet not listed as this service's
+            return DrainStatus(counts, left, progress, None, False, eta_unknown="templates not listed")
         # The last template goes no sooner than it expires: a true floor. The connections' decay is
         # no bound (returning clients renew templates and bring connections), so it is left out.
         return DrainStatus(counts, left, progress, self.templates.left(at), False, eta_at_least=True,

@@ -158,6 +158,20 @@ def test_a_table_that_cannot_be_read_is_said_and_tried_again() -> None:
     assert statuses[-1].eta is not None and statuses[-1].eta_at_least
 
 
+def test_templates_the_table_does_not_list_give_no_eta_and_no_extra_reads() -> None:
+    drain = PersistentDrain()
+    reads = []
+
+    def elsewhere(address: str, port: int | None) -> Iterator[Connection]:
+        reads.append(drain.now)
+        # Only templates of another virtual address: none of this service's.
+        return (conn._replace(virtual="192.0.2.99") for conn in drain.connections(address, port))
+
+    statuses = follow(drain, started(drain, DrainBoard(elsewhere)), until=60)
+    assert eta_text(statuses[-1]) == "ETA ? (templates not listed)"
+    assert len(reads) == 4  # every 15 s, not every poll
+
+
 def test_once_the_templates_are_gone_the_connections_decay_gives_the_eta() -> None:
     tracker = DrainTracker(WEB, Dest(HOST, 80, Family.IPV4).key, DrainCounts(100, 0, 2), 0.0, 1)
     status = tracker.update(DrainCounts(50, 0, 0), at=10.0)
