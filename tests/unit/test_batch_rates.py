@@ -10,7 +10,9 @@ import json
 import pytest
 
 from lvs_tui.cli.batch import COLUMNS, BatchOptions, run_batch
+from lvs_tui.ipvs.backend import DestConfig
 from lvs_tui.model.rates import ESTIMATOR_PERIOD, FoldedRateWindow, fold_error
+from lvs_tui.model.records import ServiceKey
 from lvs_tui.sim.director import SimulatedDirector
 
 pytestmark = pytest.mark.unit
@@ -114,3 +116,26 @@ def test_the_window_prefers_the_shortest_span_of_whole_folds() -> None:
         if "measured over" in text:
             spans.append(text.split("measured over ")[1].split(" s")[0])
     assert spans and {round(float(span)) for span in spans} == {6}
+
+
+def test_polls_further_apart_than_the_window_still_get_rates() -> None:
+    snapshots = batch_text(45.0, count=3)
+    assert [text.split("rates: ")[1].split("\n")[0] for text in snapshots] == [
+        "kernel 8 s average", "measured over 45.00 s", "measured over 45.00 s"]
+    assert all(float(web_cps(text)) > 0 for text in snapshots)
+
+
+def test_a_server_added_since_the_base_has_no_rate_yet_rather_than_a_reset() -> None:
+    clock = FakeClock(0.003)
+    director = SimulatedDirector(seed=1, clock=clock, wall_clock=lambda: 0.0)
+    window = FoldedRateWindow()
+    window.rates(director.snapshot())
+    clock.sleep(1.0)
+    web = ServiceKey.inet("tcp", "192.0.2.10", 80)
+    director.add_dest(web, DestConfig("198.51.100.19", 8080, weight=1))
+    window.rates(director.snapshot())
+    clock.sleep(1.0)
+    rates = window.rates(director.snapshot())
+    assert rates is not None and rates.seconds == pytest.approx(2.0, abs=0.01)
+    new = (web, DestConfig("198.51.100.19", 8080).key)
+    assert new not in rates.dests and new not in rates.resets
