@@ -40,7 +40,7 @@ COLUMNS = (
     ("InPkts", True), ("OutPkts", True), ("InBytes", True), ("OutBytes", True), ("CPS", True),
     ("InPPS", True), ("OutPPS", True), ("InBit/s", True), ("OutBit/s", True),
 )  # fmt: skip
-NONE = "-"  # a cell with no value: no rate yet (fewer than 2 s of counters), or not applicable
+NONE = "-"  # a cell with no value: no rate yet (not enough counter periods seen), or not applicable
 RESET = "reset"  # the counters went backwards within the rate's span
 
 
@@ -89,15 +89,15 @@ def render_text(
     snapshot: Snapshot, rates: SnapshotRates | None, source: str, exact: bool, *, first: bool = True
 ) -> str:
     """One snapshot as a table. With `rates` the rates are measured client-side over their span;
-    without, the first snapshot shows the kernel's own ~8 s estimates, later ones `-` (fewer than
-    2 s of counters seen yet)."""
+    without, the first snapshot shows the kernel's own ~8 s estimates, later ones `-` (no span of
+    whole 2 s counter periods yet)."""
     stamp = datetime.fromtimestamp(snapshot.time).strftime("%Y-%m-%d %H:%M:%S")
     if rates is not None:
         how = f"measured over {rates.seconds:.2f} s"
     elif first:
         how = "kernel 8 s average"
     else:
-        how = "- (fewer than 2 s of counters yet)"
+        how = "- (not yet over whole 2 s counter periods)"
     info = snapshot.info
     lines = [f"IPVS {info.version} (conn table {info.conn_table_size}) · {printable(source)} · {stamp} · "
              f"rates: {how}", "Prot LocalAddress:Port Scheduler Flags"]  # fmt: skip

@@ -101,7 +101,7 @@ def test_back_to_back_batch_rates_wait_for_two_seconds_of_counters() -> None:
     first_rate = next(index for index, cell in enumerate(cells) if index and cell != "-")
     assert 18 <= first_rate <= 21  # 2 s of snapshots 0.1 s apart, each of which said "-"
     assert set(cells[1:first_rate]) == {"-"}
-    assert "rates: - (fewer than 2 s of counters yet)" in snapshots[1]
+    assert "rates: - (not yet over whole 2 s counter periods)" in snapshots[1]
     measured = [float(cell) for cell in cells[first_rate:]]
     assert min(measured) > 0 and max(measured) < 1.8 * min(measured)
 
