@@ -1,7 +1,8 @@
 """Batch mode (`lvs-top --batch`): snapshots printed as text or JSON lines, like `top -b`.
 
 The text view is ipvsadm -Ln's layout with connections, counters and rates in one table, which
-ipvsadm itself cannot combine.
+ipvsadm itself cannot combine. Its columns are as wide as their widest value plus one space, so
+they never run together, and each real-server or totals row has one word per column.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
@@ -19,8 +20,9 @@ from lvs_tui.cli.common import Exit, open_backend
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.model.export import snapshot_json
 from lvs_tui.model.format import bits, forward_label, human, service_label, service_options
-from lvs_tui.model.rates import Rates, SnapshotRates, snapshot_rates
-from lvs_tui.model.records import Snapshot, Stats
+from lvs_tui.model.printable import printable
+from lvs_tui.model.rates import FoldedRateWindow, Rates, SnapshotRates
+from lvs_tui.model.records import DestKey, ServiceKey, Snapshot, Stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,70 +33,98 @@ class BatchOptions:
     exact: bool = False
 
 
-_COLUMNS = (
-    f"{'Forward':<17}{'Weight':>7}{'Upper':>6}{'Lower':>6}{'ActConn':>9}{'InActConn':>10}"
-    f"{'PersConn':>9}{'Conns':>9}{'InPkts':>9}{'OutPkts':>9}{'InBytes':>9}{'OutBytes':>9}"
-    f"{'CPS':>7}{'InPPS':>7}{'OutPPS':>7}{'InBPS':>8}{'OutBPS':>8}"
-)
+# (label, right-aligned): rates are bits per second (InBit/s), counters bytes (InBytes), as labelled.
+COLUMNS = (
+    ("", False), ("RemoteAddress:Port", False), ("Forward", False), ("Weight", True), ("Upper", True),
+    ("Lower", True), ("ActConn", True), ("InActConn", True), ("PersConn", True), ("Conns", True),
+    ("InPkts", True), ("OutPkts", True), ("InBytes", True), ("OutBytes", True), ("CPS", True),
+    ("InPPS", True), ("OutPPS", True), ("InBit/s", True), ("OutBit/s", True),
+)  # fmt: skip
+NONE = "-"  # a cell with no value: no rate yet (not enough counter periods seen), or not applicable
+RESET = "reset"  # the counters went backwards within the rate's span
 
 
-def _counters(stats: Stats, exact: bool) -> str:
-    return (
-        f"{human(stats.conns, exact):>9}{human(stats.inpkts, exact):>9}{human(stats.outpkts, exact):>9}"
-        f"{human(stats.inbytes, exact):>9}{human(stats.outbytes, exact):>9}"
-    )
+def _counters(stats: Stats, exact: bool) -> list[str]:
+    return [human(value, exact) for value in (stats.conns, stats.inpkts, stats.outpkts, stats.inbytes,
+                                              stats.outbytes)]  # fmt: skip
 
 
-def _rates(rates: Rates | None, exact: bool) -> str:
+def _rates(rates: Rates | None, reset: bool, exact: bool) -> list[str]:
     if rates is None:
-        return f"{'reset':>37}"
-    return (
-        f"{human(rates.cps, exact):>7}{human(rates.inpps, exact):>7}{human(rates.outpps, exact):>7}"
-        f"{bits(rates.inbps, exact):>8}{bits(rates.outbps, exact):>8}"
-    )
+        return [RESET if reset else NONE] * 5
+    return [human(rates.cps, exact), human(rates.inpps, exact), human(rates.outpps, exact),
+            bits(rates.inbps, exact), bits(rates.outbps, exact)]  # fmt: skip
 
 
-def render_text(snapshot: Snapshot, rates: SnapshotRates | None, source: str, exact: bool) -> str:
-    """One snapshot as a table. Rates are measured between polls when `rates` is given,
-    otherwise the kernel's own ~8 s estimates."""
+def _lookup(
+    rates: SnapshotRates | None, key: ServiceKey | tuple[ServiceKey, DestKey], stats: Stats
+) -> tuple[Rates | None, bool]:
+    """The rates of one object, and whether its counters were reset within their span."""
+    if rates is None:
+        return Rates.from_kernel(stats), False
+    found = rates.services.get(key) if isinstance(key, ServiceKey) else rates.dests.get(key)
+    return found, key in rates.resets
+
+
+def _laid_out(rows: Sequence[Sequence[str] | str]) -> list[str]:
+    """Table rows (lists of cells) aligned in columns one space apart; plain strings (the service
+    lines) pass through."""
+    widths = [0] * len(COLUMNS)
+    for row in rows:
+        if not isinstance(row, str):
+            for index, cell in enumerate(row):
+                widths[index] = max(widths[index], len(cell))
+    lines = []
+    for row in rows:
+        if isinstance(row, str):
+            lines.append(row)
+            continue
+        cells = (cell.rjust(width) if right else cell.ljust(width)
+                 for cell, width, (_, right) in zip(row, widths, COLUMNS, strict=True))  # fmt: skip
+        lines.append("  " + " ".join(cells).rstrip())
+    return lines
+
+
+def render_text(
+    snapshot: Snapshot, rates: SnapshotRates | None, source: str, exact: bool, *, first: bool = True
+) -> str:
+    """One snapshot as a table. With `rates` the rates are measured client-side over their span;
+    without, the first snapshot shows the kernel's own ~8 s estimates, later ones `-` (no span of
+    whole 2 s counter periods yet)."""
     stamp = datetime.fromtimestamp(snapshot.time).strftime("%Y-%m-%d %H:%M:%S")
-    how = "kernel 8 s average" if rates is None else f"measured over {rates.seconds:.2f} s"
-    lines = [
-        f"IPVS {snapshot.info.version} (conn table {snapshot.info.conn_table_size}) · {source} · "
-        f"{stamp} · rates: {how} · bit/s",
-        "Prot LocalAddress:Port Scheduler Flags",
-        f"  -> {'RemoteAddress:Port':<26} {_COLUMNS}",
-    ]
+    if rates is not None:
+        how = f"measured over {rates.seconds:.2f} s"
+    elif first:
+        how = "kernel 8 s average"
+    else:
+        how = "- (not yet over whole 2 s counter periods)"
+    info = snapshot.info
+    lines = [f"IPVS {info.version} (conn table {info.conn_table_size}) · {printable(source)} · {stamp} · "
+             f"rates: {how}", "Prot LocalAddress:Port Scheduler Flags"]  # fmt: skip
+    rows: list[Sequence[str] | str] = [[label if label else "->" for label, _ in COLUMNS]]
     if not snapshot.services:
-        lines.append("(no virtual services)")
+        rows.append("(no virtual services)")
     for service in snapshot.services:
         active = sum(dest.active_conns for dest in service.dests)
         inactive = sum(dest.inactive_conns for dest in service.dests)
         persistent = sum(dest.persistent_conns for dest in service.dests)
-        service_rates = (
-            Rates.from_kernel(service.stats) if rates is None else rates.services.get(service.key)
-        )
-        head = f"{service_label(service)} {service_options(service)}"
-        lines.append(head)
-        lines.append(
-            f"{'':<31} {'(service)':<17}{'':>19}{active:>9}{inactive:>10}{persistent:>9}"
-            + _counters(service.stats, exact)
-            + _rates(service_rates, exact)
-        )
+        rows.append(printable(f"{service_label(service)} {service_options(service)}"))
+        service_rates, reset = _lookup(rates, service.key, service.stats)
+        if rates is None and not first:
+            service_rates = None
+        rows.append(["=", "(service)", NONE, NONE, NONE, NONE, str(active), str(inactive), str(persistent),
+                     *_counters(service.stats, exact), *_rates(service_rates, reset, exact)])  # fmt: skip
         for dest in service.dests:
-            dest_rates = (
-                Rates.from_kernel(dest.stats)
-                if rates is None
-                else rates.dests.get((service.key, dest.key))
-            )
-            lines.append(
-                f"  -> {dest.key.id:<26} {forward_label(dest):<17}{dest.weight:>7}"
-                f"{dest.upper_threshold:>6}{dest.lower_threshold:>6}{dest.active_conns:>9}"
-                f"{dest.inactive_conns:>10}{dest.persistent_conns:>9}"
-                + _counters(dest.stats, exact)
-                + _rates(dest_rates, exact)
-            )
-    return "\n".join(lines)
+            dest_rates, reset = _lookup(rates, (service.key, dest.key), dest.stats)
+            if rates is None and not first:
+                dest_rates = None
+            rows.append([
+                "->", printable(dest.key.id), forward_label(dest), str(dest.weight),
+                str(dest.upper_threshold), str(dest.lower_threshold), str(dest.active_conns),
+                str(dest.inactive_conns), str(dest.persistent_conns), *_counters(dest.stats, exact),
+                *_rates(dest_rates, reset, exact),
+            ])  # fmt: skip
+    return "\n".join([*lines, *_laid_out(rows)])
 
 
 def run_batch(
@@ -102,22 +132,28 @@ def run_batch(
     options: BatchOptions,
     out: TextIO,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Print `options.count` snapshots `options.delay` seconds apart (0 = back to back)."""
-    previous: Snapshot | None = None
+    """Print `options.count` snapshots `options.delay` seconds apart (0 = back to back).
+
+    Polls keep to a fixed schedule (not `delay` after the previous one ended), so that spans of
+    whole estimator periods stay whole and rates do not drift into a double fold now and then.
+    """
+    window = FoldedRateWindow()
+    start = clock()
     for index in range(options.count):
         if index:
-            sleep(options.delay)
+            sleep(max(0.0, start + index * options.delay - clock()))
         snapshot = backend.snapshot()
-        rates = None if previous is None else snapshot_rates(previous, snapshot)
+        rates = window.rates(snapshot)
         if options.json:
             out.write(json.dumps(snapshot_json(snapshot, rates, backend.description)) + "\n")
         else:
             if index:
                 out.write("\n")
-            out.write(render_text(snapshot, rates, backend.description, options.exact) + "\n")
+            text = render_text(snapshot, rates, backend.description, options.exact, first=not index)
+            out.write(text + "\n")
         out.flush()
-        previous = snapshot
 
 
 def run_batch_mode(args: argparse.Namespace) -> int:

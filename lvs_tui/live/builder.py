@@ -44,7 +44,7 @@ class FrameBuilder:
         self._clock = clock
         self._window = RateWindow()
         self._conns = ConnCounter()
-        self._board = DrainBoard()
+        self._board = DrainBoard(setup.connections)  # templates: when a persistent drain ends
         self._undo: tuple[AppliedPlan, ...] = ()
         self._facts = DirectorFacts()
         self._sysctls_read = -SYSCTLS_EVERY

@@ -8,6 +8,7 @@ the rate for that interval is unknown, never negative or huge.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ class Rates:
         """The kernel's own estimates, in the same shape."""
         return cls(stats.cps, stats.inpps, stats.outpps, stats.inbps, stats.outbps)
 
+
+ESTIMATOR_PERIOD = 2.0  # seconds: the kernel folds its per-CPU counters into the dumped ones this often
 
 _COUNTERS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
 
@@ -125,3 +128,55 @@ def _matched(old: tuple[Dest, ...], new: tuple[Dest, ...]) -> Iterator[tuple[Des
         before = by_key.get(dest.key)
         if before is not None:
             yield dest, before
+
+
+class FoldedRateWindow:
+    """Recent snapshots, and rates over a span that holds a whole number of counter folds.
+
+    The counters the kernel reports move only when its 2 s estimator folds them, so a delta over a
+    span of S seconds holds the traffic of either floor(S/2) or ceil(S/2) folds: over 1 s it is 0
+    or 2 s worth (0, then double), over 3 s it is 2 or 4 s worth. Of the spans available (at least
+    about one period, at most `longest`), the shortest whose expected error is small is taken (a
+    multiple of 2 s: two polls back at `-d 1` and at `-d 3`), else the one whose expected error
+    is smallest, if that is small enough.
+    Owned by one thread.
+    """
+
+    def __init__(self, longest: float = 20.0, resolution: float = 0.05) -> None:
+        self.longest = longest
+        self.resolution = resolution  # snapshots closer together than this are not all kept
+        self._window: deque[Snapshot] = deque()
+
+    def rates(self, snapshot: Snapshot) -> SnapshotRates | None:
+        """Rates from the best base to `snapshot`; None while the snapshots kept span less than
+        about one estimator period (no honest rate yet)."""
+        now = snapshot.monotonic
+        window = self._window
+        while len(window) > 1 and window[1].monotonic <= now - self.longest:
+            window.popleft()  # the newest snapshot older than `longest` stays: polls may be further apart
+        spans = [old for old in reversed(window) if now - old.monotonic >= SHORTEST_SPAN]  # newest first
+        base = next((old for old in spans if fold_error(now - old.monotonic) <= GOOD_ENOUGH), None)
+        if base is None:
+            base = min(spans, key=lambda old: fold_error(now - old.monotonic), default=None)
+            if base is not None and fold_error(now - base.monotonic) > WORST_ACCEPTED:
+                base = None  # e.g. 3 s at -d 3: better wait one poll for 6 s than be a third off
+        if not window or now - window[-1].monotonic >= self.resolution:
+            window.append(snapshot)
+        return None if base is None else snapshot_rates(base, snapshot)
+
+
+# Polls due 2 s apart may be a few ms short of it; a span much shorter may hold no fold at all (a false 0).
+SHORTEST_SPAN = ESTIMATOR_PERIOD - 0.02
+GOOD_ENOUGH = 0.05  # expected relative error of a span accepted without looking further back
+WORST_ACCEPTED = 0.15  # beyond this expected error no rate is shown (every span of 7 s or more is below)
+
+
+def fold_error(span: float) -> float:
+    """The expected relative error of a rate measured over `span` seconds of folded counters.
+
+    With span = (n + f) periods, the delta holds n periods of traffic with probability 1 - f and
+    n + 1 with probability f: the mean error is 2 f (1 - f) / (n + f), zero for whole periods.
+    """
+    periods = span / ESTIMATOR_PERIOD
+    fraction = periods - int(periods)
+    return 2 * fraction * (1 - fraction) / periods

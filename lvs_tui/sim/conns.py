@@ -2,18 +2,19 @@
 
 The simulation keeps counts, not entries; this spells the counts of the latest snapshot out as
 entries like the kernel's: ESTABLISHED for active, TIME_WAIT (TCP) or UDP for inactive, one
-persistence template per persistent count. Clients come from 198.18.0.0/15 (the benchmarking
-range), a few connections each, and the same counts always give the same entries.
+persistence template per persistent count, the last of which expires when the simulation's last
+template does. Clients come from 198.18.0.0/15 (the benchmarking range), a few connections each,
+and the same counts always give the same entries.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from lvs_tui.model.connections import Connection
-from lvs_tui.model.records import Protocol, Service, Snapshot
+from lvs_tui.model.records import DestKey, Protocol, Service, ServiceKey, Snapshot
 
 CLIENTS = ipaddress.IPv4Network("198.18.0.0/15")
 MAX_ENTRIES = 200_000  # per lookup: a demo, not a load test
@@ -25,7 +26,10 @@ def _client(index: int) -> str:
     return str(CLIENTS[(index // 3 * 7919) % CLIENTS.num_addresses])
 
 
-def _entries(service: Service, address: str, port: int | None) -> Iterator[Connection]:
+LastTemplates = Mapping[tuple[ServiceKey, DestKey], int]  # seconds until a server's last template expires
+
+
+def _entries(service: Service, address: str, port: int | None, last: LastTemplates) -> Iterator[Connection]:
     key = service.key
     protocol = key.protocol.value if key.protocol is not None else "tcp"
     inactive_state = "UDP" if key.protocol is Protocol.UDP else "TIME_WAIT"
@@ -41,18 +45,21 @@ def _entries(service: Service, address: str, port: int | None) -> Iterator[Conne
             yield Connection(protocol, _client(seed + 5 * n + 1), 1024 + (seed + 7 * n) % 60000, key.address,
                              key.port, dest.address, dest.port, inactive_state,
                              inactive_expiry - n * 13 % (inactive_expiry - 1), False)
+        latest = last.get((key, dest.key), service.persistence_timeout)
         for n in range(dest.persistent_conns):
+            expires = latest if n == 0 else min(latest, service.persistence_timeout - n * 11 % 300)
             yield Connection(protocol, _client(seed + 3 * n), 0, key.address, key.port, dest.address,
-                             dest.port, "NONE", max(1, service.persistence_timeout - n * 11 % 300), True)
+                             dest.port, "NONE", max(1, expires), True)
 
 
-def entries(snapshot: Snapshot | None, address: str, port: int | None) -> Iterator[Connection]:
+def entries(snapshot: Snapshot | None, address: str, port: int | None,
+            last: LastTemplates | None = None) -> Iterator[Connection]:
     """The entries of one real server (every port of it when `port` is None) in `snapshot`."""
     if snapshot is None:
         return
     count = 0
     for service in snapshot.services:
-        for conn in _entries(service, address, port):
+        for conn in _entries(service, address, port, last or {}):
             yield conn
             count += 1
             if count >= MAX_ENTRIES:

@@ -325,8 +325,13 @@ class SimulatedDirector:
 
     def connections(self, address: str, port: int | None = None) -> Iterator[Connection]:
         """The entries of one real server (every port of it when `port` is None), spelled out from the
-        counts of the latest snapshot (any thread may ask: a snapshot never changes)."""
-        return entries(self._snapshot, address, port)
+        counts of the latest snapshot (any thread may ask: a snapshot never changes), the last
+        template of each with its true expiry (single reads of plain numbers, safe from any thread)."""
+        step = self._engine.step
+        last = {(svc.key, DestKey(dest.address, dest.port)): round((dest.templates_until - step) * STEP)
+                for svc in tuple(self._services.values()) for dest in tuple(svc.dests)
+                if dest.address == address and dest.templates_until > step}
+        return entries(self._snapshot, address, port, last)
 
     def zero(self, service: ServiceKey | None = None) -> None:
         targets = [self._service(service)] if service is not None else list(self._services.values())

@@ -188,6 +188,7 @@ class SimDest:
         "port",
         "record",
         "service",
+        "templates_until",
         "tunnel",
         "upper",
         "weight",
@@ -221,6 +222,7 @@ class SimDest:
         self.active = 0
         self.inactive = 0
         self.persistent = 0
+        self.templates_until = 0  # the step at which its last persistence template expires
         self.counters = Counters()
         self.service = service
         self.alive = True  # False once deleted; pending ageing cohorts then drop silently

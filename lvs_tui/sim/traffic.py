@@ -155,6 +155,7 @@ class TrafficEngine:
             dest = found
             dest.persistent += 1
         svc.templates[masked] = (dest, expiry)
+        dest.templates_until = max(dest.templates_until, expiry)
         self.wheel[expiry].append((_END_TEMPLATE, svc, masked))
         return dest
 
@@ -397,6 +398,7 @@ class TrafficEngine:
                     continue  # a returning client: one template
                 expiry = step + 1 + int(rnd() * expires)
                 svc.templates[masked] = (dest, expiry)
+                dest.templates_until = max(dest.templates_until, expiry)
                 wheel[expiry].append((_END_TEMPLATE, svc, masked))
                 dest.persistent += 1
             dest.touch()

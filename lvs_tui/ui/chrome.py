@@ -9,9 +9,9 @@ from lvs_tui.doctor.watch import DoctorReport
 from lvs_tui.health.state import Health
 from lvs_tui.health.status import HealthView
 from lvs_tui.live.frame import DashboardFrame, ViewSettings
-from lvs_tui.model.format import bits, duration, human
+from lvs_tui.model.format import bits, human
 from lvs_tui.model.printable import printable
-from lvs_tui.ops.drain import DrainStatus
+from lvs_tui.ops.drain import DrainStatus, eta_text
 from lvs_tui.ui.rows import Display
 
 
@@ -52,7 +52,7 @@ def drains_text(hosts: list[tuple[str, int, DrainStatus]]) -> Text:
             continue
         text.append(f"{counts.active} active {counts.inactive} inactive {counts.persistent} persistent left, "
                     f"{status.progress * 100:.0f}%, ")
-        text.append("ETA ?" if status.eta is None else f"ETA {duration(status.eta)}")
+        text.append(eta_text(status))
     return text
 
 

@@ -50,7 +50,8 @@ def frozen_app(seed: int = 1, journal: Path | None = None,
     director = SimulatedDirector(seed=seed, clock=clock, wall_clock=lambda: WALL_START + clock())
     setup = OpsSetup(read_only="no journal configured")
     if journal is not None:
-        setup = OpsSetup(None, Journal(journal), lambda: Sysctls(dict(KERNEL_DEFAULTS)), None, lambda: ())
+        setup = OpsSetup(None, Journal(journal), lambda: Sysctls(dict(KERNEL_DEFAULTS)), director.connections,
+                         lambda: ())
     feed: HealthSource | None = None
     if health:
         director.edit_dest(WEB, DestKey("198.51.100.12", 8080), DestEdit(weight=0))  # taken out by it

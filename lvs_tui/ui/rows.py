@@ -17,7 +17,7 @@ from lvs_tui.model.format import FORWARD_MODES, bits, duration, human, service_l
 from lvs_tui.model.history import Metric
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import Dest, DestKey, Forward, Service, ServiceKey, Stats
-from lvs_tui.ops.drain import DrainStatus
+from lvs_tui.ops.drain import DrainStatus, eta_text
 from lvs_tui.ui.grid import Cell, Column
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -128,7 +128,7 @@ def drain_cell(status: DrainStatus, ending: str | None, compact: bool) -> Text:
     """A drain in the State column: `▓▓░ 52% 1m10s` (the ETA), then `drained`, `drained→rm`."""
     if status.drained:
         return Text("drained" + ("→rm" if ending else ""), style="bold green")
-    eta = "?" if status.eta is None else duration(status.eta)
+    eta = eta_text(status, short=True)
     percent = f"{status.progress * 100:.0f}%"
     if compact:
         return Text(f"dr {percent} {eta}", style="yellow")
