@@ -1,23 +1,53 @@
-"""Is the traffic spread the way the weights say? (pure; the dashboard's distribution check)
+"""Is the traffic spread the way the scheduler promises? (pure; the dashboard's distribution check)
 
-Each real server is entitled to `weight / sum(weights)` of its service's new connections among the
-servers that can take new ones (weight > 0, not over the upper threshold). Its observed share comes
-from client-side rates over the same interval. A share that strays beyond the tolerance is flagged,
-but only when the service saw enough new connections for the share to mean something.
+Each service is held to its scheduler's promise (see `promise`): rr/wrr/fo by each real server's
+share of the new connections over the last SHARE_WINDOW seconds; lc/wlc/sed/nq by its share of the
+connections held now (what those schedulers balance); hash schedulers, persistent services and the
+rest by nothing but what is certainly wrong: a server with weight > 0 that gets no new connection
+over a long window while the service gets plenty, a server that takes new connections at weight 0
+beyond what persistence explains.
+
+The check remembers a little of each service from one poll to the next (`ServiceMemory`): the
+weights (a change opens a quiet window with no verdict while the neighbours settle), which servers
+the kernel holds as overloaded (its hysteresis: from the upper threshold down to the lower one),
+and the counters that the share window and the two long-window rules are measured against.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from lvs_tui.model.rates import Rates
-from lvs_tui.model.records import Dest, DestKey, Service
+from lvs_tui.model.promise import Promise, promise_of
+from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot
 
-# Below this many new connections in the interval, shares are noise, not evidence.
-MIN_NEW_CONNECTIONS = 20.0
-# A share may stray by this much (absolute, of the whole service) before it is flagged.
+# A share strays by this much (absolute, of the whole service) before it is flagged.
 TOLERANCE = 0.10
+# New-connection shares are measured over up to this many seconds, and judged from MIN_SPAN on:
+# the kernel folds each server's counters every 2 s, each on its own tick, so a short window
+# would compare servers over spans that differ by up to 2 s.
+SHARE_WINDOW = 10.0
+MIN_SPAN = 4.0
+# Below this many new connections in the window, shares are noise, not evidence.
+MIN_NEW_CONNECTIONS = 20
+# Connections held (active) below which lc/wlc/sed/nq balance is not judged: per server, and in all.
+MIN_ACTIVE_PER_SERVER = 10
+MIN_ACTIVE = 20
+# After a weight change, a bring-back or an overload starting or ending: no verdict for this long
+# (the counters lag by up to one 2 s estimator period, and the rates by their window), and on
+# lc/wlc/sed/nq until as many new connections as were held have arrived (the returning server
+# catches up).
+SETTLE_SECONDS = 2 * MIN_SPAN
+# A share must stay off this long (connections held swing as they end) before it is flagged.
+OFF_SECONDS = MIN_SPAN
+# A server with weight > 0 that got no new connection for this long while its fair part of the
+# service's new connections was at least STARVED_AFTER is certainly out of rotation.
+STARVED_SECONDS = 30.0
+STARVED_AFTER = 30
+# A server at weight 0 (and without persistence templates) whose counter still moves after this
+# long is taking new connections it should not get (counters lag by one estimator period).
+QUIESCENT_GRACE = 4.0
 
 
 class DestState(StrEnum):
@@ -25,68 +55,304 @@ class DestState(StrEnum):
 
     OK = "ok"
     QUIESCENT = "quiescent"  # weight 0: existing connections finish, no new ones
-    OVERLOADED = "overloaded"  # at or over its upper threshold: the kernel sends it nothing new
-    RESET = "reset"  # its counters went backwards in the interval (zeroed, or deleted and re-added)
-    SKEWED = "skewed"  # its share of new connections strays from what its weight entitles it to
+    OVERLOADED = "overloaded"  # the kernel sends it nothing new until it drops below the lower threshold
+    RESET = "reset"  # its counters went backwards (zeroed, or deleted and re-added)
+    SETTLING = "settling"  # the service changed a moment ago: no verdict yet
+    SKEWED = "skewed"  # off its scheduler's promise, or out of rotation, or served at weight 0
+
+
+class Verdict(StrEnum):
+    """The service's row: is its traffic spread as its scheduler promises?"""
+
+    OK = "ok"
+    SKEWED = "skewed"
+    WAIT = "…"  # settling after a change, or too little traffic to judge
+    NA = "n/a"  # no share promise (hash, persistence), and nothing certainly wrong
 
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    """One real server's entitlement and observed shares, as fractions of its service (0..1)."""
+    """One real server's entitlement and observed share, as fractions of its service (0..1)."""
 
     dest: DestKey
     state: DestState
-    expected: float
-    conns: float | None  # None when the interval gives no evidence (too little traffic, or a reset)
-    bytes: float | None
+    expected: float | None  # None: the scheduler promises no share
+    got: float | None  # new connections (rr/wrr/fo, and shown for the others) or connections held
+    why: str = ""  # what made it skewed, in a few words
 
     @property
     def deviation(self) -> float | None:
-        return None if self.conns is None else self.conns - self.expected
+        return None if self.got is None or self.expected is None else self.got - self.expected
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """The check for one service: its verdict and every real server's share, in the service's order."""
+
+    verdict: Verdict
+    promise: Promise
+    shares: tuple[Share, ...] = ()
+
+    def of(self, key: DestKey) -> Share | None:
+        for share in self.shares:
+            if share.dest == key:
+                return share
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    at: float
+    conns: Mapping[DestKey, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Streak:
+    """Since when a rule has applied to a server, and the counters it is measured against."""
+
+    since: float
+    conns: int  # the server's new-connection counter then
+    service_conns: int  # the sum of the service's
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceMemory:
+    """What the check keeps of a service between polls."""
+
+    setting: tuple[str, int, tuple[tuple[DestKey, int], ...]]  # scheduler, flags, weights in order
+    overloaded: frozenset[DestKey]
+    changed_at: float  # shares are measured from here on
+    settle_until: float
+    settle_conns: int  # ... and until the service's counters reach this
+    samples: tuple[_Sample, ...]  # newest last, back to SHARE_WINDOW seconds
+    starving: Mapping[DestKey, _Streak] = field(default_factory=dict)
+    quiescent: Mapping[DestKey, _Streak] = field(default_factory=dict)
+    off: Mapping[DestKey, float] = field(default_factory=dict)  # since when a server is off its share
 
 
 def is_overloaded(dest: Dest) -> bool:
-    """The kernel's rule: active + inactive connections reached the upper threshold (0 = none)."""
+    """At or over the upper threshold (0 = none): the kernel has marked it overloaded."""
     return dest.upper_threshold > 0 and dest.active_conns + dest.inactive_conns >= dest.upper_threshold
 
 
-def _entitled(dest: Dest) -> bool:
-    return dest.weight > 0 and not is_overloaded(dest)
+def below_lower(dest: Dest) -> bool:
+    """Low enough for the kernel to take the overload mark off (ip_vs_unbind_dest): under the lower
+    threshold, or under 3/4 of the upper one when the lower is 0."""
+    total = dest.active_conns + dest.inactive_conns
+    if dest.lower_threshold:
+        return total < dest.lower_threshold
+    return not dest.upper_threshold or total * 4 < dest.upper_threshold * 3
 
 
-def shares(
-    service: Service,
-    rates: dict[DestKey, Rates],
-    resets: frozenset[DestKey] = frozenset(),
-    seconds: float = 1.0,
-) -> list[Share]:
-    """The check for every real server of `service`, in the service's order.
+def _overloaded(service: Service, last: ServiceMemory | None, samples: tuple[_Sample, ...]
+                ) -> frozenset[DestKey]:
+    """Which servers the kernel holds as overloaded now.
 
-    `rates` holds the client-side rates of the real servers over an interval of `seconds`;
-    a server missing from it (new, or reset) gives no evidence.
+    The kernel does not say (its overload mark is not in the netlink reply), and a server can
+    reach the upper threshold and fall back between two polls. At or over the upper threshold it
+    is overloaded; under the lower one it is not; in between, it is overloaded if its counter has
+    stood still for MIN_SPAN while the service's moved on, or if it was overloaded at the last poll
+    and its counter has not moved since (the kernel keeps it out until it drops under the lower).
     """
-    entitled_weight = sum(dest.weight for dest in service.dests if _entitled(dest))
-    total_cps = sum(rates[d.key].cps for d in service.dests if d.key in rates)
-    total_bps = sum(rates[d.key].inbps + rates[d.key].outbps for d in service.dests if d.key in rates)
-    enough = total_cps * seconds >= MIN_NEW_CONNECTIONS
-    out = []
+    held: set[DestKey] = set()
+    newest = samples[-1]
+    previous = samples[-2].conns if len(samples) > 1 else None
+    base = _sample_before(samples, newest.at - MIN_SPAN)
+    grown = 0 if base is None else \
+        sum(count - base.conns[key] for key, count in newest.conns.items() if key in base.conns)
     for dest in service.dests:
-        expected = dest.weight / entitled_weight if entitled_weight and _entitled(dest) else 0.0
-        dest_rates = rates.get(dest.key)
-        conns = bytes_share = None
-        if dest_rates is not None and enough:
-            conns = dest_rates.cps / total_cps
-            if total_bps > 0:
-                bytes_share = (dest_rates.inbps + dest_rates.outbps) / total_bps
-        if dest.key in resets:
+        key = dest.key
+        if is_overloaded(dest):
+            held.add(key)
+        elif below_lower(dest):
+            continue
+        else:
+            count = newest.conns[key]
+            stalled = base is not None and base.conns.get(key) == count and grown >= MIN_NEW_CONNECTIONS
+            still = last is not None and key in last.overloaded and previous is not None \
+                and previous.get(key) == count
+            if stalled or still:
+                held.add(key)
+    return frozenset(held)
+
+
+def _sample_before(samples: tuple[_Sample, ...], at: float) -> _Sample | None:
+    """The newest sample taken at or before `at`."""
+    for sample in reversed(samples):
+        if sample.at <= at:
+            return sample
+    return None
+
+
+def judge(service: Service, now: float, last: ServiceMemory | None = None) -> tuple[Spread, ServiceMemory]:
+    """The check of `service` at monotonic time `now`, given what was kept of it at the last poll
+    (None: the first sight of it); returns the check and what to keep for the next poll."""
+    promise = promise_of(service)
+    dests = service.dests
+    conns = {dest.key: dest.stats.conns for dest in dests}
+    total = sum(conns.values())
+    setting = (service.scheduler, service.raw_flags, tuple((dest.key, dest.weight) for dest in dests))
+    previous = None if last is None or not last.samples else last.samples[-1].conns
+    resets = frozenset() if previous is None else \
+        frozenset(key for key, count in conns.items() if count < previous.get(key, 0))
+    sample = _Sample(now, conns)
+    # Counters that went backwards make every older sample useless.
+    samples = (sample,) if last is None or resets else _window(last.samples, sample)
+    overloaded = _overloaded(service, last, samples)
+    entitled = [dest for dest in dests if dest.weight > 0 and dest.key not in overloaded]
+    changed = last is not None and (setting != last.setting or overloaded != last.overloaded or bool(resets))
+    if last is None or changed:
+        held = sum(dest.active_conns for dest in entitled) if promise is Promise.ACTIVE else 0
+        settle_until, settle_conns = (now + SETTLE_SECONDS, total + held) if changed else (now, total)
+        changed_at = now
+        starving: Mapping[DestKey, _Streak] = {}
+        quiescent: Mapping[DestKey, _Streak] = {}
+        was_off: Mapping[DestKey, float] = {}
+    else:
+        changed_at, settle_until, settle_conns = last.changed_at, last.settle_until, last.settle_conns
+        starving, quiescent, was_off = last.starving, last.quiescent, last.off
+    settling = now < settle_until or total < settle_conns
+
+    expected = _entitlement(service, promise, entitled)
+    got, enough = _observed(service, promise, entitled, tuple(x for x in samples if x.at >= changed_at))
+    starving = _starving(service, promise, entitled, expected, now, total, starving)
+    quiescent = _quiescent(service, now, total, quiescent)
+    shares = []
+    off: dict[DestKey, float] = {}
+    for dest in dests:
+        key = dest.key
+        why = ""
+        if key in resets:
             state = DestState.RESET
-        elif is_overloaded(dest):
+        elif key in overloaded:
             state = DestState.OVERLOADED
         elif dest.weight == 0:
             state = DestState.QUIESCENT
-        elif conns is not None and abs(conns - expected) > TOLERANCE:
-            state = DestState.SKEWED
+            streak = quiescent.get(key)
+            if streak is not None and now - streak.since >= QUIESCENT_GRACE and conns[key] > streak.conns:
+                state, why = DestState.SKEWED, "new connections at weight 0"
+        elif settling:
+            state = DestState.SETTLING
+        elif _starved(starving.get(key), now, total, expected.get(key, 0.0)):
+            state, why = DestState.SKEWED, f"no new connection in {STARVED_SECONDS:.0f}s"
+        elif (promise in (Promise.NEW, Promise.ACTIVE) and enough and key in got
+              and abs(got[key] - expected.get(key, 0.0)) > TOLERANCE):
+            off[key] = since = was_off.get(key, now)
+            state = DestState.SKEWED if now - since >= OFF_SECONDS else DestState.OK
+            why = "off its share"
         else:
             state = DestState.OK
-        out.append(Share(dest.key, state, expected, conns, bytes_share))
-    return out
+        promised = expected.get(key, 0.0) if promise in (Promise.NEW, Promise.ACTIVE) else None
+        shares.append(Share(key, state, promised, got.get(key) if enough else None, why))
+    if any(share.state is DestState.SKEWED for share in shares):
+        verdict = Verdict.SKEWED
+    elif not entitled or (promise in (Promise.HASH, Promise.NONE) and not settling):
+        verdict = Verdict.NA
+    elif settling or not enough:
+        verdict = Verdict.WAIT
+    else:
+        verdict = Verdict.OK
+    memory = ServiceMemory(setting, overloaded, changed_at, settle_until, settle_conns, samples, starving,
+                           quiescent, off)
+    return Spread(verdict, promise, tuple(shares)), memory
+
+
+def _window(samples: tuple[_Sample, ...], sample: _Sample) -> tuple[_Sample, ...]:
+    """The samples to measure against: the newest, and back to SHARE_WINDOW seconds before it."""
+    kept = (*samples, sample)
+    start = 0
+    while len(kept) - start > 2 and kept[start + 1].at <= sample.at - SHARE_WINDOW:
+        start += 1
+    return kept[start:]
+
+
+def _entitlement(service: Service, promise: Promise, entitled: list[Dest]) -> dict[DestKey, float]:
+    """Each available server's promised share (weight 0 and overloaded ones: none)."""
+    if not entitled:
+        return {}
+    if service.scheduler in ("rr", "lc"):  # weight only excludes 0
+        return {dest.key: 1.0 / len(entitled) for dest in entitled}
+    if service.scheduler == "fo" and promise is Promise.NEW:
+        top = max(entitled, key=lambda dest: dest.weight)  # the first of the highest, as the kernel
+        return {dest.key: 1.0 if dest is top else 0.0 for dest in entitled}
+    weights = sum(dest.weight for dest in entitled)
+    return {dest.key: dest.weight / weights for dest in entitled}
+
+
+def _observed(service: Service, promise: Promise, entitled: list[Dest], samples: tuple[_Sample, ...]
+              ) -> tuple[dict[DestKey, float], bool]:
+    """Each server's observed share, and whether there was enough traffic for it to be evidence."""
+    if promise is Promise.ACTIVE:
+        # What the scheduler balances: lc/wlc the overhead (an active connection weighs 256
+        # inactive ones, ip_vs_dest_conn_overhead), sed/nq the active connections alone.
+        active = sum(dest.active_conns for dest in entitled)
+        inactive = sum(dest.inactive_conns for dest in entitled)
+        need = max(MIN_ACTIVE, MIN_ACTIVE_PER_SERVER * len(entitled))
+        if service.scheduler in ("lc", "wlc"):
+            loads = {dest.key: dest.active_conns * 256 + dest.inactive_conns for dest in entitled}
+            enough = active >= need or (active == 0 and inactive >= need)  # UDP flows count as inactive
+        else:
+            loads = {dest.key: dest.active_conns for dest in entitled}
+            enough = active >= need
+        held = sum(loads.values())
+        return ({key: load / held for key, load in loads.items()} if held else {}), enough
+    base, newest = samples[0], samples[-1]
+    deltas = {key: count - base.conns[key] for key, count in newest.conns.items() if key in base.conns}
+    new = sum(deltas.values())
+    enough = newest.at - base.at >= MIN_SPAN and new >= MIN_NEW_CONNECTIONS
+    return ({key: delta / new for key, delta in deltas.items()} if new > 0 else {}), enough
+
+
+def _starving(service: Service, promise: Promise, entitled: list[Dest], expected: Mapping[DestKey, float],
+              now: float, total: int, last: Mapping[DestKey, _Streak]) -> dict[DestKey, _Streak]:
+    """Since when each available server's counter has stood still (where that can be judged: not
+    for fo, where the others get nothing by design, nor where no share is promised)."""
+    if promise not in (Promise.NEW, Promise.ACTIVE, Promise.HASH) or service.scheduler == "fo":
+        return {}
+    streaks = {}
+    for dest in entitled:
+        key, count = dest.key, dest.stats.conns
+        streak = last.get(key)
+        streaks[key] = streak if streak is not None and streak.conns == count else _Streak(now, count, total)
+    return streaks
+
+
+def _starved(streak: _Streak | None, now: float, total: int, fair: float) -> bool:
+    return streak is not None and now - streak.since >= STARVED_SECONDS and \
+        (total - streak.service_conns) * fair >= STARVED_AFTER
+
+
+def _quiescent(service: Service, now: float, total: int,
+               last: Mapping[DestKey, _Streak]) -> dict[DestKey, _Streak]:
+    """Since when each weight-0 server should have taken no new connection: without persistence,
+    or with no template left pointing at it. Its counter is followed through QUIESCENT_GRACE (the
+    counters lag), then held: a later rise is a new connection it should not have had."""
+    streaks = {}
+    for dest in service.dests:
+        if dest.weight != 0 or (service.persistent and dest.persistent_conns > 0):
+            continue
+        key, count = dest.key, dest.stats.conns
+        streak = last.get(key)
+        if streak is None or count < streak.conns:
+            streak = _Streak(now, count, total)
+        elif now - streak.since < QUIESCENT_GRACE:
+            streak = _Streak(streak.since, count, total)
+        streaks[key] = streak
+    return streaks
+
+
+def spreads(
+    snapshot: Snapshot,
+    now: float,
+    memory: Mapping[ServiceKey, ServiceMemory],
+    judged: Callable[[ServiceKey], bool] | None = None,
+) -> tuple[dict[ServiceKey, Spread], dict[ServiceKey, ServiceMemory]]:
+    """The check of every service (or those `judged` says to check), and what to keep for the next
+    poll (the memory of services gone or no longer judged is dropped)."""
+    found: dict[ServiceKey, Spread] = {}
+    kept: dict[ServiceKey, ServiceMemory] = {}
+    for service in snapshot.services:
+        key = service.key
+        if judged is None or judged(key):
+            found[key], kept[key] = judge(service, now, memory.get(key))
+    return found, kept

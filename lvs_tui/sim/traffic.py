@@ -264,7 +264,7 @@ class TrafficEngine:
         for svc in self.services:
             traffic = svc.traffic
             rate = traffic.rate
-            members = [d for d in svc.dests if d.weight > 0 and not d.overloaded]  # as d.available
+            members = [d for d in svc.dests if d.available]
             if rate <= 0 or not members:
                 continue
             weights = [1] * len(members) if svc.scheduler in ("rr", "lc") else [d.weight for d in members]
