@@ -103,7 +103,7 @@ class Spread:
 @dataclass(frozen=True, slots=True)
 class _Sample:
     at: float
-    conns: Mapping[DestKey, int]
+    conns: tuple[int, ...]  # each server's new-connection counter, in the service's order
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,17 +117,20 @@ class _Streak:
 
 @dataclass(frozen=True, slots=True)
 class ServiceMemory:
-    """What the check keeps of a service between polls."""
+    """What the check keeps of a service between polls (per server: by its place in the service,
+    valid while the same servers are listed in the same order)."""
 
-    setting: tuple[str, int, tuple[tuple[DestKey, int], ...]]  # scheduler, flags, weights in order
-    overloaded: frozenset[DestKey]
+    servers: tuple[tuple[str, int], ...]  # address and port, in order
+    keys: tuple[DestKey, ...]
+    setting: tuple[str, int, tuple[int, ...]]  # scheduler, flags, weights
+    overloaded: tuple[bool, ...]
     changed_at: float  # shares are measured from here on
     settle_until: float
     settle_conns: int  # ... and until the service's counters reach this
     samples: tuple[_Sample, ...]  # newest last, back to SHARE_WINDOW seconds
-    starving: Mapping[DestKey, _Streak] = field(default_factory=dict)
-    quiescent: Mapping[DestKey, _Streak] = field(default_factory=dict)
-    off: Mapping[DestKey, float] = field(default_factory=dict)  # since when a server is off its share
+    starving: Mapping[int, _Streak] = field(default_factory=dict)
+    quiescent: Mapping[int, _Streak] = field(default_factory=dict)
+    off: Mapping[int, float] = field(default_factory=dict)  # since when a server is off its share
 
 
 def is_overloaded(dest: Dest) -> bool:
@@ -144,8 +147,8 @@ def below_lower(dest: Dest) -> bool:
     return not dest.upper_threshold or total * 4 < dest.upper_threshold * 3
 
 
-def _overloaded(service: Service, last: ServiceMemory | None, samples: tuple[_Sample, ...]
-                ) -> frozenset[DestKey]:
+def _overloaded(dests: tuple[Dest, ...], last: ServiceMemory | None, samples: tuple[_Sample, ...]
+                ) -> tuple[bool, ...]:
     """Which servers the kernel holds as overloaded now.
 
     The kernel does not say (its overload mark is not in the netlink reply), and a server can
@@ -154,26 +157,24 @@ def _overloaded(service: Service, last: ServiceMemory | None, samples: tuple[_Sa
     stood still for MIN_SPAN while the service's moved on, or if it was overloaded at the last poll
     and its counter has not moved since (the kernel keeps it out until it drops under the lower).
     """
-    held: set[DestKey] = set()
-    newest = samples[-1]
+    if not any(dest.upper_threshold for dest in dests):
+        return (False,) * len(dests)
+    newest = samples[-1].conns
     previous = samples[-2].conns if len(samples) > 1 else None
-    base = _sample_before(samples, newest.at - MIN_SPAN)
-    grown = 0 if base is None else \
-        sum(count - base.conns[key] for key, count in newest.conns.items() if key in base.conns)
-    for dest in service.dests:
-        key = dest.key
+    base = _sample_before(samples, samples[-1].at - MIN_SPAN)
+    grown = 0 if base is None else sum(newest) - sum(base.conns)
+    held = []
+    for i, dest in enumerate(dests):
         if is_overloaded(dest):
-            held.add(key)
+            held.append(True)
         elif below_lower(dest):
-            continue
+            held.append(False)
         else:
-            count = newest.conns[key]
-            stalled = base is not None and base.conns.get(key) == count and grown >= MIN_NEW_CONNECTIONS
-            still = last is not None and key in last.overloaded and previous is not None \
-                and previous.get(key) == count
-            if stalled or still:
-                held.add(key)
-    return frozenset(held)
+            stalled = base is not None and base.conns[i] == newest[i] and grown >= MIN_NEW_CONNECTIONS
+            still = last is not None and last.overloaded[i] and previous is not None \
+                and previous[i] == newest[i]
+            held.append(stalled or still)
+    return tuple(held)
 
 
 def _sample_before(samples: tuple[_Sample, ...], at: float) -> _Sample | None:
@@ -189,71 +190,76 @@ def judge(service: Service, now: float, last: ServiceMemory | None = None) -> tu
     (None: the first sight of it); returns the check and what to keep for the next poll."""
     promise = promise_of(service)
     dests = service.dests
-    conns = {dest.key: dest.stats.conns for dest in dests}
-    total = sum(conns.values())
-    setting = (service.scheduler, service.raw_flags, tuple((dest.key, dest.weight) for dest in dests))
-    previous = None if last is None or not last.samples else last.samples[-1].conns
+    servers = tuple((dest.address, dest.port) for dest in dests)
+    prior = last if last is not None and last.servers == servers else None  # per server: same places
+    keys = prior.keys if prior is not None else tuple(DestKey(address, port) for address, port in servers)
+    weights = tuple(dest.weight for dest in dests)
+    setting = (service.scheduler, service.raw_flags, weights)
+    conns = tuple(dest.stats.conns for dest in dests)
+    total = sum(conns)
+    previous = prior.samples[-1].conns if prior is not None and prior.samples else None
     resets = frozenset() if previous is None else \
-        frozenset(key for key, count in conns.items() if count < previous.get(key, 0))
+        frozenset(i for i, count in enumerate(conns) if count < previous[i])
     sample = _Sample(now, conns)
     # Counters that went backwards make every older sample useless.
-    samples = (sample,) if last is None or resets else _window(last.samples, sample)
-    overloaded = _overloaded(service, last, samples)
-    entitled = [dest for dest in dests if dest.weight > 0 and dest.key not in overloaded]
-    changed = last is not None and (setting != last.setting or overloaded != last.overloaded or bool(resets))
-    if last is None or changed:
-        held = sum(dest.active_conns for dest in entitled) if promise is Promise.ACTIVE else 0
+    samples = (sample,) if prior is None or resets else _window(prior.samples, sample)
+    overloaded = _overloaded(dests, prior, samples)
+    entitled = [i for i, weight in enumerate(weights) if weight > 0 and not overloaded[i]]
+    changed = last is not None and (
+        prior is None or setting != prior.setting or overloaded != prior.overloaded or bool(resets)
+    )
+    if prior is None or changed:
+        held = sum(dests[i].active_conns for i in entitled) if promise is Promise.ACTIVE else 0
         settle_until, settle_conns = (now + SETTLE_SECONDS, total + held) if changed else (now, total)
         changed_at = now
-        starving: Mapping[DestKey, _Streak] = {}
-        quiescent: Mapping[DestKey, _Streak] = {}
-        was_off: Mapping[DestKey, float] = {}
+        starving: Mapping[int, _Streak] = {}
+        quiescent: Mapping[int, _Streak] = {}
+        was_off: Mapping[int, float] = {}
     else:
-        changed_at, settle_until, settle_conns = last.changed_at, last.settle_until, last.settle_conns
-        starving, quiescent, was_off = last.starving, last.quiescent, last.off
+        changed_at, settle_until, settle_conns = prior.changed_at, prior.settle_until, prior.settle_conns
+        starving, quiescent, was_off = prior.starving, prior.quiescent, prior.off
     settling = now < settle_until or total < settle_conns
 
     expected = _entitlement(service, promise, entitled)
     got, enough = _observed(service, promise, entitled, tuple(x for x in samples if x.at >= changed_at))
-    starving = _starving(service, promise, entitled, expected, now, total, starving)
+    starving = _starving(service, promise, entitled, now, total, starving)
     quiescent = _quiescent(service, now, total, quiescent)
+    judged = promise in (Promise.NEW, Promise.ACTIVE)
     shares = []
-    off: dict[DestKey, float] = {}
-    for dest in dests:
-        key = dest.key
+    off: dict[int, float] = {}
+    for i, dest in enumerate(dests):
         why = ""
-        if key in resets:
+        if i in resets:
             state = DestState.RESET
-        elif key in overloaded:
+        elif overloaded[i]:
             state = DestState.OVERLOADED
         elif dest.weight == 0:
             state = DestState.QUIESCENT
-            streak = quiescent.get(key)
-            if streak is not None and now - streak.since >= QUIESCENT_GRACE and conns[key] > streak.conns:
+            streak = quiescent.get(i)
+            if streak is not None and now - streak.since >= QUIESCENT_GRACE and conns[i] > streak.conns:
                 state, why = DestState.SKEWED, "new connections at weight 0"
         elif settling:
             state = DestState.SETTLING
-        elif _starved(starving.get(key), now, total, expected.get(key, 0.0)):
+        elif _starved(starving.get(i), now, total, expected.get(i, 0.0)):
             state, why = DestState.SKEWED, f"no new connection in {STARVED_SECONDS:.0f}s"
-        elif (promise in (Promise.NEW, Promise.ACTIVE) and enough and key in got
-              and abs(got[key] - expected.get(key, 0.0)) > TOLERANCE):
-            off[key] = since = was_off.get(key, now)
+        elif judged and enough and i in got and abs(got[i] - expected.get(i, 0.0)) > TOLERANCE:
+            off[i] = since = was_off.get(i, now)
             state = DestState.SKEWED if now - since >= OFF_SECONDS else DestState.OK
             why = "off its share"
         else:
             state = DestState.OK
-        promised = expected.get(key, 0.0) if promise in (Promise.NEW, Promise.ACTIVE) else None
-        shares.append(Share(key, state, promised, got.get(key) if enough else None, why))
+        shares.append(Share(keys[i], state, expected.get(i, 0.0) if judged else None,
+                            got.get(i) if enough else None, why))  # fmt: skip
     if any(share.state is DestState.SKEWED for share in shares):
         verdict = Verdict.SKEWED
-    elif not entitled or (promise in (Promise.HASH, Promise.NONE) and not settling):
+    elif not entitled or (not judged and not settling):
         verdict = Verdict.NA
     elif settling or not enough:
         verdict = Verdict.WAIT
     else:
         verdict = Verdict.OK
-    memory = ServiceMemory(setting, overloaded, changed_at, settle_until, settle_conns, samples, starving,
-                           quiescent, off)
+    memory = ServiceMemory(servers, keys, setting, overloaded, changed_at, settle_until, settle_conns,
+                           samples, starving, quiescent, off)
     return Spread(verdict, promise, tuple(shares)), memory
 
 
@@ -266,54 +272,58 @@ def _window(samples: tuple[_Sample, ...], sample: _Sample) -> tuple[_Sample, ...
     return kept[start:]
 
 
-def _entitlement(service: Service, promise: Promise, entitled: list[Dest]) -> dict[DestKey, float]:
+def _entitlement(service: Service, promise: Promise, entitled: list[int]) -> dict[int, float]:
     """Each available server's promised share (weight 0 and overloaded ones: none)."""
     if not entitled:
         return {}
     if service.scheduler in ("rr", "lc"):  # weight only excludes 0
-        return {dest.key: 1.0 / len(entitled) for dest in entitled}
+        return dict.fromkeys(entitled, 1.0 / len(entitled))
+    dests = service.dests
     if service.scheduler == "fo" and promise is Promise.NEW:
-        top = max(entitled, key=lambda dest: dest.weight)  # the first of the highest, as the kernel
-        return {dest.key: 1.0 if dest is top else 0.0 for dest in entitled}
-    weights = sum(dest.weight for dest in entitled)
-    return {dest.key: dest.weight / weights for dest in entitled}
+        top = max(entitled, key=lambda i: dests[i].weight)  # the first of the highest, as the kernel
+        return {i: 1.0 if i == top else 0.0 for i in entitled}
+    weights = sum(dests[i].weight for i in entitled)
+    return {i: dests[i].weight / weights for i in entitled}
 
 
-def _observed(service: Service, promise: Promise, entitled: list[Dest], samples: tuple[_Sample, ...]
-              ) -> tuple[dict[DestKey, float], bool]:
+def _observed(service: Service, promise: Promise, entitled: list[int], samples: tuple[_Sample, ...]
+              ) -> tuple[dict[int, float], bool]:
     """Each server's observed share, and whether there was enough traffic for it to be evidence."""
+    dests = service.dests
     if promise is Promise.ACTIVE:
         # What the scheduler balances: lc/wlc the overhead (an active connection weighs 256
         # inactive ones, ip_vs_dest_conn_overhead), sed/nq the active connections alone.
-        active = sum(dest.active_conns for dest in entitled)
-        inactive = sum(dest.inactive_conns for dest in entitled)
+        active = sum(dests[i].active_conns for i in entitled)
+        inactive = sum(dests[i].inactive_conns for i in entitled)
         need = max(MIN_ACTIVE, MIN_ACTIVE_PER_SERVER * len(entitled))
         if service.scheduler in ("lc", "wlc"):
-            loads = {dest.key: dest.active_conns * 256 + dest.inactive_conns for dest in entitled}
+            loads = {i: dests[i].active_conns * 256 + dests[i].inactive_conns for i in entitled}
             enough = active >= need or (active == 0 and inactive >= need)  # UDP flows count as inactive
         else:
-            loads = {dest.key: dest.active_conns for dest in entitled}
+            loads = {i: dests[i].active_conns for i in entitled}
             enough = active >= need
         held = sum(loads.values())
-        return ({key: load / held for key, load in loads.items()} if held else {}), enough
+        return ({i: load / held for i, load in loads.items()} if held else {}), enough
     base, newest = samples[0], samples[-1]
-    deltas = {key: count - base.conns[key] for key, count in newest.conns.items() if key in base.conns}
-    new = sum(deltas.values())
+    new = sum(newest.conns) - sum(base.conns)
     enough = newest.at - base.at >= MIN_SPAN and new >= MIN_NEW_CONNECTIONS
-    return ({key: delta / new for key, delta in deltas.items()} if new > 0 else {}), enough
+    if new <= 0:
+        return {}, enough
+    return {i: (count - base.conns[i]) / new for i, count in enumerate(newest.conns)}, enough
 
 
-def _starving(service: Service, promise: Promise, entitled: list[Dest], expected: Mapping[DestKey, float],
-              now: float, total: int, last: Mapping[DestKey, _Streak]) -> dict[DestKey, _Streak]:
+def _starving(service: Service, promise: Promise, entitled: list[int], now: float, total: int,
+              last: Mapping[int, _Streak]) -> dict[int, _Streak]:
     """Since when each available server's counter has stood still (where that can be judged: not
     for fo, where the others get nothing by design, nor where no share is promised)."""
     if promise not in (Promise.NEW, Promise.ACTIVE, Promise.HASH) or service.scheduler == "fo":
         return {}
     streaks = {}
-    for dest in entitled:
-        key, count = dest.key, dest.stats.conns
-        streak = last.get(key)
-        streaks[key] = streak if streak is not None and streak.conns == count else _Streak(now, count, total)
+    dests = service.dests
+    for i in entitled:
+        count = dests[i].stats.conns
+        streak = last.get(i)
+        streaks[i] = streak if streak is not None and streak.conns == count else _Streak(now, count, total)
     return streaks
 
 
@@ -323,21 +333,22 @@ def _starved(streak: _Streak | None, now: float, total: int, fair: float) -> boo
 
 
 def _quiescent(service: Service, now: float, total: int,
-               last: Mapping[DestKey, _Streak]) -> dict[DestKey, _Streak]:
+               last: Mapping[int, _Streak]) -> dict[int, _Streak]:
     """Since when each weight-0 server should have taken no new connection: without persistence,
     or with no template left pointing at it. Its counter is followed through QUIESCENT_GRACE (the
     counters lag), then held: a later rise is a new connection it should not have had."""
     streaks = {}
-    for dest in service.dests:
-        if dest.weight != 0 or (service.persistent and dest.persistent_conns > 0):
+    persistent = service.persistent
+    for i, dest in enumerate(service.dests):
+        if dest.weight != 0 or (persistent and dest.persistent_conns > 0):
             continue
-        key, count = dest.key, dest.stats.conns
-        streak = last.get(key)
+        count = dest.stats.conns
+        streak = last.get(i)
         if streak is None or count < streak.conns:
             streak = _Streak(now, count, total)
         elif now - streak.since < QUIESCENT_GRACE:
             streak = _Streak(streak.since, count, total)
-        streaks[key] = streak
+        streaks[i] = streak
     return streaks
 
 
