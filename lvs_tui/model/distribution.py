@@ -34,6 +34,9 @@ MIN_NEW_CONNECTIONS = 20
 # Connections held (active) below which lc/wlc/sed/nq balance is not judged: per server, and in all.
 MIN_ACTIVE_PER_SERVER = 10
 MIN_ACTIVE = 20
+# A service whose real servers and weights are unchanged is judged again after this long, not at
+# every poll: the kernel folds its counters every 2 s, so a poll in between brings little news.
+REJUDGE_AFTER = 2.0
 # After a weight change, a bring-back or an overload starting or ending: no verdict for this long
 # (the counters lag by up to one 2 s estimator period, and the rates by their window), and on
 # lc/wlc/sed/nq until as many new connections as were held have arrived (the returning server
@@ -131,6 +134,8 @@ class ServiceMemory:
     starving: Mapping[int, _Streak] = field(default_factory=dict)
     quiescent: Mapping[int, _Streak] = field(default_factory=dict)
     off: Mapping[int, float] = field(default_factory=dict)  # since when a server is off its share
+    judged_at: float = 0.0
+    spread: Spread | None = None  # the check made then
 
 
 def is_overloaded(dest: Dest) -> bool:
@@ -258,9 +263,10 @@ def judge(service: Service, now: float, last: ServiceMemory | None = None) -> tu
         verdict = Verdict.WAIT
     else:
         verdict = Verdict.OK
+    spread = Spread(verdict, promise, tuple(shares))
     memory = ServiceMemory(servers, keys, setting, overloaded, changed_at, settle_until, settle_conns,
-                           samples, starving, quiescent, off)
-    return Spread(verdict, promise, tuple(shares)), memory
+                           samples, starving, quiescent, off, now, spread)
+    return spread, memory
 
 
 def _window(samples: tuple[_Sample, ...], sample: _Sample) -> tuple[_Sample, ...]:
@@ -359,11 +365,32 @@ def spreads(
     judged: Callable[[ServiceKey], bool] | None = None,
 ) -> tuple[dict[ServiceKey, Spread], dict[ServiceKey, ServiceMemory]]:
     """The check of every service (or those `judged` says to check), and what to keep for the next
-    poll (the memory of services gone or no longer judged is dropped)."""
+    poll (the memory of services gone or no longer judged is dropped). A service is judged again
+    when its real servers or weights change, else at most every REJUDGE_AFTER seconds."""
     found: dict[ServiceKey, Spread] = {}
     kept: dict[ServiceKey, ServiceMemory] = {}
     for service in snapshot.services:
         key = service.key
-        if judged is None or judged(key):
-            found[key], kept[key] = judge(service, now, memory.get(key))
+        if judged is not None and not judged(key):
+            continue
+        last = memory.get(key)
+        if last is not None and last.spread is not None and now - last.judged_at < REJUDGE_AFTER \
+                and _unchanged(service, last):
+            found[key], kept[key] = last.spread, last
+        else:
+            found[key], kept[key] = judge(service, now, last)
     return found, kept
+
+
+def _unchanged(service: Service, last: ServiceMemory) -> bool:
+    """The same real servers, in the same order, with the same weights and scheduler."""
+    dests = service.dests
+    if len(dests) != len(last.servers) or service.scheduler != last.setting[0] \
+            or service.raw_flags != last.setting[1]:
+        return False
+    weights = last.setting[2]
+    for i, dest in enumerate(dests):
+        address, port = last.servers[i]
+        if dest.weight != weights[i] or dest.port != port or dest.address != address:
+            return False
+    return True

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lvs_tui.model import distribution as D
-from lvs_tui.model.distribution import DestState, Spread, Verdict, below_lower, is_overloaded, judge
+from lvs_tui.model.distribution import DestState, Spread, Verdict, below_lower, is_overloaded, judge, spreads
 from lvs_tui.model.promise import Promise, help_rows, promise_of
-from lvs_tui.model.records import Dest, DestKey, Family, Service, ServiceKey, Stats
+from lvs_tui.model.records import Dest, Family, Info, Service, ServiceKey, Snapshot, Stats
 
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)
 
@@ -17,10 +17,6 @@ def dest(n: int, weight: int, conns: int = 0, active: int = 0, inactive: int = 0
     return Dest(f"198.51.100.{n}", 80, Family.IPV4, weight=weight, upper_threshold=upper,
                 lower_threshold=lower, active_conns=active, inactive_conns=inactive,
                 persistent_conns=templates, stats=Stats(conns=conns))  # fmt: skip
-
-
-def key(n: int) -> DestKey:
-    return DestKey(f"198.51.100.{n}", 80)
 
 
 class Polls:
@@ -219,3 +215,18 @@ def test_every_scheduler_states_its_promise() -> None:
     persistent = Service(WEB, "rr", ("persistent",), 1, 300)
     assert promise_of(persistent) is Promise.NONE
     assert promise_of(Service(WEB, "twos")) is Promise.NONE
+
+
+def test_an_unchanged_service_is_judged_again_only_every_two_seconds_but_a_weight_change_at_once() -> None:
+    def snapshot(t: float, weight: int) -> Snapshot:
+        service = Service(WEB, "wrr", dests=(dest(1, weight, int(30 * t)), dest(2, 1, int(30 * t))))
+        return Snapshot(t, t, Info("1.2.1", 4096), (service,))
+
+    found, memory = spreads(snapshot(0.0, 1), 0.0, {})
+    again, memory = spreads(snapshot(1.0, 1), 1.0, memory)
+    assert again[WEB] is found[WEB]  # the counters fold every 2 s: nothing new to learn yet
+    later, memory = spreads(snapshot(2.0, 1), 2.0, memory)
+    assert later[WEB] is not found[WEB]
+    changed, memory = spreads(snapshot(2.5, 3), 2.5, memory)
+    assert changed[WEB].verdict is Verdict.WAIT
+    assert [share.state for share in changed[WEB].shares] == [DestState.SETTLING] * 2
