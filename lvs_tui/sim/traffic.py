@@ -190,7 +190,7 @@ class TrafficEngine:
                     del obj.templates[n]
                     if entry[0].alive:
                         entry[0].persistent -= 1
-                        entry[0].touch()
+                        entry[0].release()  # ip_vs_unbind_dest checks the thresholds for templates too
                 continue
             assert isinstance(obj, SimDest)
             if not obj.alive:

@@ -43,7 +43,9 @@ def one_service(scheduler: str, weights: list[int], flags: tuple[str, ...] = (),
                 upper: int = 0, lower: int = 0) -> Watch:
     clock = Clock()
     director = SimulatedDirector(seed=7, services=0, dests_per_service=0, clock=clock, wall_clock=clock)
-    director.add_service(ServiceConfig(WEB, scheduler, flags, 300 if "persistent" in flags else 0))
+    persistent = "persistent" in flags  # clients grouped by /24, so that many of them return
+    director.add_service(ServiceConfig(WEB, scheduler, flags, 300 if persistent else 0,
+                                       "255.255.255.0" if persistent else "255.255.255.255"))
     for i, weight in reversed(list(enumerate(weights))):
         director.add_dest(WEB, DestConfig(f"198.51.100.{i + 1}", 8080, weight=weight,
                                           upper_threshold=upper if i == 0 else 0,
@@ -114,6 +116,22 @@ def test_a_weight_change_and_a_bring_back_raise_no_alarm() -> None:
         assert skewed(changed + drained + back) == [], scheduler
         assert changed[0][WEB].verdict is Verdict.WAIT  # no verdict right after the change
         assert back[-1][WEB].verdict is Verdict.OK, scheduler
+
+
+def test_a_drained_server_of_a_persistent_service_still_serves_its_clients_without_alarm() -> None:
+    watch = one_service("wrr", [1, 1, 1], ("persistent",))
+    drained = DestKey("198.51.100.2", 8080)
+    watch.director.edit_dest(WEB, drained, DestEdit(weight=0))
+    before = watch.director.snapshot().service(WEB)
+    polls = watch.run(120)
+    after = watch.director.snapshot().service(WEB)
+    assert before is not None and after is not None
+    was, now = before.dest(drained), after.dest(drained)
+    assert was is not None and now is not None
+    served = now.stats.conns - was.stats.conns
+    assert served > 20  # returning clients follow their templates to it, at weight 0
+    assert skewed(polls) == []
+    assert all(poll[WEB].of(drained).state is DestState.QUIESCENT for poll in polls)  # type: ignore[union-attr]
 
 
 def test_an_overloaded_server_keeps_its_neighbours_out_of_alarm() -> None:
