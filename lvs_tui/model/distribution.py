@@ -19,18 +19,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from lvs_tui.model import evidence
+from lvs_tui.model.evidence import MIN_NEW_CONNECTIONS, MIN_SPAN, QUIESCENT_GRACE, STARVED_SECONDS
 from lvs_tui.model.promise import Promise, promise_of
-from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot
+from lvs_tui.model.records import DestKey, Service, ServiceKey, Snapshot
 
 # A share strays by this much (absolute, of the whole service) before it is flagged.
 TOLERANCE = 0.10
-# New-connection shares are measured over up to this many seconds, and judged from MIN_SPAN on:
-# the kernel folds each server's counters every 2 s, each on its own tick, so a short window
-# would compare servers over spans that differ by up to 2 s.
-SHARE_WINDOW = 10.0
-MIN_SPAN = 4.0
-# Below this many new connections in the window, shares are noise, not evidence.
-MIN_NEW_CONNECTIONS = 20
 # Connections held (active) below which lc/wlc/sed/nq balance is not judged: per server, and in all.
 MIN_ACTIVE_PER_SERVER = 10
 MIN_ACTIVE = 20
@@ -44,13 +39,6 @@ REJUDGE_AFTER = 2.0
 SETTLE_SECONDS = 2 * MIN_SPAN
 # A share must stay off this long (connections held swing as they end) before it is flagged.
 OFF_SECONDS = MIN_SPAN
-# A server with weight > 0 that got no new connection for this long while its fair part of the
-# service's new connections was at least STARVED_AFTER is certainly out of rotation.
-STARVED_SECONDS = 30.0
-STARVED_AFTER = 30
-# A server at weight 0 (and without persistence templates) whose counter still moves after this
-# long is taking new connections it should not get (counters lag by one estimator period).
-QUIESCENT_GRACE = 4.0
 
 
 class DestState(StrEnum):
@@ -104,21 +92,6 @@ class Spread:
 
 
 @dataclass(frozen=True, slots=True)
-class _Sample:
-    at: float
-    conns: tuple[int, ...]  # each server's new-connection counter, in the service's order
-
-
-@dataclass(frozen=True, slots=True)
-class _Streak:
-    """Since when a rule has applied to a server, and the counters it is measured against."""
-
-    since: float
-    conns: int  # the server's new-connection counter then
-    service_conns: int  # the sum of the service's
-
-
-@dataclass(frozen=True, slots=True)
 class ServiceMemory:
     """What the check keeps of a service between polls (per server: by its place in the service,
     valid while the same servers are listed in the same order)."""
@@ -130,64 +103,12 @@ class ServiceMemory:
     changed_at: float  # shares are measured from here on
     settle_until: float
     settle_conns: int  # ... and until the service's counters reach this
-    samples: tuple[_Sample, ...]  # newest last, back to SHARE_WINDOW seconds
-    starving: Mapping[int, _Streak] = field(default_factory=dict)
-    quiescent: Mapping[int, _Streak] = field(default_factory=dict)
+    samples: tuple[evidence.Sample, ...]  # newest last, back to SHARE_WINDOW seconds
+    starving: Mapping[int, evidence.Streak] = field(default_factory=dict)
+    quiescent: Mapping[int, evidence.Streak] = field(default_factory=dict)
     off: Mapping[int, float] = field(default_factory=dict)  # since when a server is off its share
     judged_at: float = 0.0
     spread: Spread | None = None  # the check made then
-
-
-def is_overloaded(dest: Dest) -> bool:
-    """At or over the upper threshold (0 = none): the kernel has marked it overloaded."""
-    return dest.upper_threshold > 0 and dest.active_conns + dest.inactive_conns >= dest.upper_threshold
-
-
-def below_lower(dest: Dest) -> bool:
-    """Low enough for the kernel to take the overload mark off (ip_vs_unbind_dest): under the lower
-    threshold, or under 3/4 of the upper one when the lower is 0."""
-    total = dest.active_conns + dest.inactive_conns
-    if dest.lower_threshold:
-        return total < dest.lower_threshold
-    return not dest.upper_threshold or total * 4 < dest.upper_threshold * 3
-
-
-def _overloaded(dests: tuple[Dest, ...], last: ServiceMemory | None, samples: tuple[_Sample, ...]
-                ) -> tuple[bool, ...]:
-    """Which servers the kernel holds as overloaded now.
-
-    The kernel does not say (its overload mark is not in the netlink reply), and a server can
-    reach the upper threshold and fall back between two polls. At or over the upper threshold it
-    is overloaded; under the lower one it is not; in between, it is overloaded if its counter has
-    stood still for MIN_SPAN while the service's moved on, or if it was overloaded at the last poll
-    and its counter has not moved since (the kernel keeps it out until it drops under the lower).
-    """
-    if not any(dest.upper_threshold for dest in dests):
-        return (False,) * len(dests)
-    newest = samples[-1].conns
-    previous = samples[-2].conns if len(samples) > 1 else None
-    base = _sample_before(samples, samples[-1].at - MIN_SPAN)
-    grown = 0 if base is None else sum(newest) - sum(base.conns)
-    held = []
-    for i, dest in enumerate(dests):
-        if is_overloaded(dest):
-            held.append(True)
-        elif below_lower(dest):
-            held.append(False)
-        else:
-            stalled = base is not None and base.conns[i] == newest[i] and grown >= MIN_NEW_CONNECTIONS
-            still = last is not None and last.overloaded[i] and previous is not None \
-                and previous[i] == newest[i]
-            held.append(stalled or still)
-    return tuple(held)
-
-
-def _sample_before(samples: tuple[_Sample, ...], at: float) -> _Sample | None:
-    """The newest sample taken at or before `at`."""
-    for sample in reversed(samples):
-        if sample.at <= at:
-            return sample
-    return None
 
 
 def judge(service: Service, now: float, last: ServiceMemory | None = None) -> tuple[Spread, ServiceMemory]:
@@ -205,20 +126,20 @@ def judge(service: Service, now: float, last: ServiceMemory | None = None) -> tu
     previous = prior.samples[-1].conns if prior is not None and prior.samples else None
     resets = frozenset() if previous is None else \
         frozenset(i for i, count in enumerate(conns) if count < previous[i])
-    sample = _Sample(now, conns)
+    sample = evidence.Sample(now, conns)
     # Counters that went backwards make every older sample useless.
-    samples = (sample,) if prior is None or resets else _window(prior.samples, sample)
-    overloaded = _overloaded(dests, prior, samples)
-    entitled = [i for i, weight in enumerate(weights) if weight > 0 and not overloaded[i]]
+    samples = (sample,) if prior is None or resets else evidence.window(prior.samples, sample)
+    held_out = evidence.overloaded(dests, None if prior is None else prior.overloaded, samples)
+    entitled = [i for i, weight in enumerate(weights) if weight > 0 and not held_out[i]]
     changed = last is not None and (
-        prior is None or setting != prior.setting or overloaded != prior.overloaded or bool(resets)
+        prior is None or setting != prior.setting or held_out != prior.overloaded or bool(resets)
     )
     if prior is None or changed:
         held = sum(dests[i].active_conns for i in entitled) if promise is Promise.ACTIVE else 0
         settle_until, settle_conns = (now + SETTLE_SECONDS, total + held) if changed else (now, total)
         changed_at = now
-        starving: Mapping[int, _Streak] = {}
-        quiescent: Mapping[int, _Streak] = {}
+        starving: Mapping[int, evidence.Streak] = {}
+        quiescent: Mapping[int, evidence.Streak] = {}
         was_off: Mapping[int, float] = {}
     else:
         changed_at, settle_until, settle_conns = prior.changed_at, prior.settle_until, prior.settle_conns
@@ -227,8 +148,13 @@ def judge(service: Service, now: float, last: ServiceMemory | None = None) -> tu
 
     expected = _entitlement(service, promise, entitled)
     got, enough = _observed(service, promise, entitled, tuple(x for x in samples if x.at >= changed_at))
-    starving = _starving(service, promise, entitled, now, total, starving)
-    quiescent = _quiescent(service, now, total, quiescent)
+    # Out of rotation is certain only where every available server should get some: not on fo (the
+    # others get nothing by design), nor where no share is promised.
+    if promise is Promise.NONE or service.scheduler == "fo":
+        starving = {}
+    else:
+        starving = evidence.starving(service, entitled, now, total, starving)
+    quiescent = evidence.quiescent(service, now, total, quiescent)
     judged = promise in (Promise.NEW, Promise.ACTIVE)
     shares = []
     off: dict[int, float] = {}
@@ -236,7 +162,7 @@ def judge(service: Service, now: float, last: ServiceMemory | None = None) -> tu
         why = ""
         if i in resets:
             state = DestState.RESET
-        elif overloaded[i]:
+        elif held_out[i]:
             state = DestState.OVERLOADED
         elif dest.weight == 0:
             state = DestState.QUIESCENT
@@ -245,7 +171,7 @@ def judge(service: Service, now: float, last: ServiceMemory | None = None) -> tu
                 state, why = DestState.SKEWED, "new connections at weight 0"
         elif settling:
             state = DestState.SETTLING
-        elif _starved(starving.get(i), now, total, expected.get(i, 0.0)):
+        elif evidence.starved(starving.get(i), now, total, expected.get(i, 0.0)):
             state, why = DestState.SKEWED, f"no new connection in {STARVED_SECONDS:.0f}s"
         elif judged and enough and i in got and abs(got[i] - expected.get(i, 0.0)) > TOLERANCE:
             off[i] = since = was_off.get(i, now)
@@ -264,18 +190,9 @@ def judge(service: Service, now: float, last: ServiceMemory | None = None) -> tu
     else:
         verdict = Verdict.OK
     spread = Spread(verdict, promise, tuple(shares))
-    memory = ServiceMemory(servers, keys, setting, overloaded, changed_at, settle_until, settle_conns,
+    memory = ServiceMemory(servers, keys, setting, held_out, changed_at, settle_until, settle_conns,
                            samples, starving, quiescent, off, now, spread)
     return spread, memory
-
-
-def _window(samples: tuple[_Sample, ...], sample: _Sample) -> tuple[_Sample, ...]:
-    """The samples to measure against: the newest, and back to SHARE_WINDOW seconds before it."""
-    kept = (*samples, sample)
-    start = 0
-    while len(kept) - start > 2 and kept[start + 1].at <= sample.at - SHARE_WINDOW:
-        start += 1
-    return kept[start:]
 
 
 def _entitlement(service: Service, promise: Promise, entitled: list[int]) -> dict[int, float]:
@@ -292,7 +209,7 @@ def _entitlement(service: Service, promise: Promise, entitled: list[int]) -> dic
     return {i: dests[i].weight / weights for i in entitled}
 
 
-def _observed(service: Service, promise: Promise, entitled: list[int], samples: tuple[_Sample, ...]
+def _observed(service: Service, promise: Promise, entitled: list[int], samples: tuple[evidence.Sample, ...]
               ) -> tuple[dict[int, float], bool]:
     """Each server's observed share, and whether there was enough traffic for it to be evidence."""
     dests = service.dests
@@ -316,46 +233,6 @@ def _observed(service: Service, promise: Promise, entitled: list[int], samples: 
     if new <= 0:
         return {}, enough
     return {i: (count - base.conns[i]) / new for i, count in enumerate(newest.conns)}, enough
-
-
-def _starving(service: Service, promise: Promise, entitled: list[int], now: float, total: int,
-              last: Mapping[int, _Streak]) -> dict[int, _Streak]:
-    """Since when each available server's counter has stood still (where that can be judged: not
-    for fo, where the others get nothing by design, nor where no share is promised)."""
-    if promise not in (Promise.NEW, Promise.ACTIVE, Promise.HASH) or service.scheduler == "fo":
-        return {}
-    streaks = {}
-    dests = service.dests
-    for i in entitled:
-        count = dests[i].stats.conns
-        streak = last.get(i)
-        streaks[i] = streak if streak is not None and streak.conns == count else _Streak(now, count, total)
-    return streaks
-
-
-def _starved(streak: _Streak | None, now: float, total: int, fair: float) -> bool:
-    return streak is not None and now - streak.since >= STARVED_SECONDS and \
-        (total - streak.service_conns) * fair >= STARVED_AFTER
-
-
-def _quiescent(service: Service, now: float, total: int,
-               last: Mapping[int, _Streak]) -> dict[int, _Streak]:
-    """Since when each weight-0 server should have taken no new connection: without persistence,
-    or with no template left pointing at it. Its counter is followed through QUIESCENT_GRACE (the
-    counters lag), then held: a later rise is a new connection it should not have had."""
-    streaks = {}
-    persistent = service.persistent
-    for i, dest in enumerate(service.dests):
-        if dest.weight != 0 or (persistent and dest.persistent_conns > 0):
-            continue
-        count = dest.stats.conns
-        streak = last.get(i)
-        if streak is None or count < streak.conns:
-            streak = _Streak(now, count, total)
-        elif now - streak.since < QUIESCENT_GRACE:
-            streak = _Streak(streak.since, count, total)
-        streaks[i] = streak
-    return streaks
 
 
 def spreads(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lvs_tui.model import distribution as D
-from lvs_tui.model.distribution import DestState, Spread, Verdict, below_lower, is_overloaded, judge, spreads
+from lvs_tui.model.distribution import DestState, Spread, Verdict, judge, spreads
+from lvs_tui.model.evidence import below_lower, is_overloaded
 from lvs_tui.model.promise import Promise, help_rows, promise_of
 from lvs_tui.model.records import Dest, Family, Info, Service, ServiceKey, Snapshot, Stats
 
