@@ -17,8 +17,9 @@ from lvs_tui.health.feed import HealthFeed
 from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.live.frame import AppliedPlan, DashboardFrame, DirectorFacts, ViewSettings
 from lvs_tui.live.hostload import HostSampler
-from lvs_tui.model.dashboard import ConnCounter, RateWindow, ordered, totals
-from lvs_tui.model.records import Dest, Service, Snapshot
+from lvs_tui.model.dashboard import RATE_ALL_DESTS_UP_TO, ConnCounter, RateWindow, ordered, totals
+from lvs_tui.model.distribution import ServiceMemory, Spread, spreads
+from lvs_tui.model.records import Dest, Service, ServiceKey, Snapshot
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainBoard, DrainOptions
@@ -44,6 +45,7 @@ class FrameBuilder:
         self._clock = clock
         self._window = RateWindow()
         self._conns = ConnCounter()
+        self._spread_memory: dict[ServiceKey, ServiceMemory] = {}
         self._board = DrainBoard(setup.connections)  # templates: when a persistent drain ends
         self._undo: tuple[AppliedPlan, ...] = ()
         self._facts = DirectorFacts()
@@ -60,6 +62,7 @@ class FrameBuilder:
         snapshot, polled_at = last.snapshot, last.polled_at
         rated = (last.rate_seconds, last.service_rates, last.dest_rates, last.resets)
         conns, service_history, dest_history = last.conns, last.service_history, last.dest_history
+        distribution = last.distribution
         if result.snapshot is not None:
             snapshot, polled_at = result.snapshot, result.started
             rates = self._window.rates(snapshot, frozenset(view.watched))
@@ -68,6 +71,7 @@ class FrameBuilder:
                 service_history = service_history.add(rates.services)
                 dest_history = dest_history.add(rates.dests)
             conns = self._conns.sums(snapshot)
+            distribution = self._judge(snapshot, view.watched)
             due = [removal(service, dest) for service, dest in self._board.update(snapshot, result.started)]
             if self._doctor is not None:
                 self._doctor.offer(snapshot)
@@ -88,6 +92,7 @@ class FrameBuilder:
             order=ordered(snapshot, service_rates, conns, view.sort, view.filter),
             service_history=service_history,
             dest_history=dest_history,
+            distribution=distribution,
             drains=self._board.view(),
             undo=self._undo,
             health=None if self._health is None else self._health.view(),
@@ -96,6 +101,14 @@ class FrameBuilder:
             facts=self._facts,
         )
         return self.frame, due
+
+    def _judge(self, snapshot: Snapshot, watched: tuple[ServiceKey, ...]) -> dict[ServiceKey, Spread]:
+        """The distribution check: every service of a table of up to RATE_ALL_DESTS_UP_TO real servers,
+        else only the watched ones (as the real servers' rates)."""
+        every = sum(len(service.dests) for service in snapshot.services) <= RATE_ALL_DESTS_UP_TO
+        judged = None if every else frozenset(watched).__contains__
+        found, self._spread_memory = spreads(snapshot, snapshot.monotonic, self._spread_memory, judged)
+        return found
 
     def _refresh_sysctls(self) -> None:
         now = self._clock()

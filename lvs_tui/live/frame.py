@@ -14,6 +14,7 @@ from lvs_tui.doctor.watch import DoctorReport
 from lvs_tui.health.status import HealthView
 from lvs_tui.live.hostload import HostLoad
 from lvs_tui.model.dashboard import SortKey, Totals, ordered
+from lvs_tui.model.distribution import Spread
 from lvs_tui.model.history import RateHistory
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import DestKey, ServiceKey, Snapshot
@@ -75,6 +76,9 @@ class DashboardFrame:
     order: tuple[ServiceKey, ...] = ()
     service_history: RateHistory = field(default_factory=RateHistory)
     dest_history: RateHistory = field(default_factory=RateHistory)
+    # The distribution check of each judged service (all of them on a table of up to
+    # RATE_ALL_DESTS_UP_TO real servers, else the watched ones).
+    distribution: Mapping[ServiceKey, Spread] = field(default_factory=dict)
     drains: DrainView = field(default_factory=DrainView)
     undo: tuple[AppliedPlan, ...] = ()  # newest last
     health: HealthView | None = None  # None: no checker known

@@ -370,6 +370,13 @@ class SimulatedDirector:
         source = None if client is None else (int(ipaddress.ip_address(client)), port)
         return self._engine.arrive(svc, count, source)
 
+    def starve(self, key: ServiceKey, dest: DestKey, starved: bool = True) -> None:
+        """A fault for tests: the scheduler never picks this real server, whatever its weight (a
+        server silently out of rotation). Its connections in flight age out as usual."""
+        svc, state = self._dest(key, dest)
+        state.starved = starved
+        self._reschedule(svc)
+
     @property
     def dropped(self) -> int:
         """New connections that found no available real server (weight 0, overloaded, none)."""

@@ -62,7 +62,7 @@ class RoundRobin(Scheduler):
     def update(self, dests: Sequence[SimDest]) -> None:
         super().update(dests)
         self.last = -1
-        self.batches = not any(d.upper or d.overloaded for d in dests)
+        self.batches = not any(d.upper or d.overloaded or d.starved for d in dests)
 
     def pick(self, client: int, port: int) -> SimDest | None:
         n = len(self.dests)
@@ -111,7 +111,7 @@ class WeightedRoundRobin(Scheduler):
         elif self.di > 1:
             self.cw = (self.cw // self.di) * self.di + 1
         self.period = sum(weights) // self.di
-        self.batches = not any(d.upper or d.overloaded for d in dests)
+        self.batches = not any(d.upper or d.overloaded or d.starved for d in dests)
 
     def pick(self, client: int, port: int) -> SimDest | None:
         n = len(self.dests)
@@ -127,7 +127,7 @@ class WeightedRoundRobin(Scheduler):
                 if self.cw <= 0:
                     self.cw = self.mw
             dest = self.dests[i]
-            if not dest.overloaded and dest.weight >= self.cw:
+            if dest.available and dest.weight >= self.cw:
                 self.cl = i
                 return dest
         return None

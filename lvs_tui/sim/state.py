@@ -188,6 +188,7 @@ class SimDest:
         "port",
         "record",
         "service",
+        "starved",
         "templates_until",
         "tunnel",
         "upper",
@@ -219,6 +220,7 @@ class SimDest:
         self.upper = upper
         self.lower = lower
         self.overloaded = False
+        self.starved = False  # a fault for tests: never scheduled although its weight is > 0
         self.active = 0
         self.inactive = 0
         self.persistent = 0
@@ -233,7 +235,7 @@ class SimDest:
     @property
     def available(self) -> bool:
         """Can take new connections: positive weight and not over its upper threshold."""
-        return self.weight > 0 and not self.overloaded
+        return self.weight > 0 and not self.overloaded and not self.starved
 
     def bind(self, count: int, active: bool) -> None:
         """New connections: the kernel's ip_vs_bind_dest, including the overload check."""

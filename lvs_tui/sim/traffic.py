@@ -191,7 +191,7 @@ class TrafficEngine:
                     del obj.templates[n]
                     if entry[0].alive:
                         entry[0].persistent -= 1
-                        entry[0].touch()
+                        entry[0].release()  # ip_vs_unbind_dest checks the thresholds for templates too
                 continue
             assert isinstance(obj, SimDest)
             if not obj.alive:
@@ -265,7 +265,7 @@ class TrafficEngine:
         for svc in self.services:
             traffic = svc.traffic
             rate = traffic.rate
-            members = [d for d in svc.dests if d.weight > 0 and not d.overloaded]  # as d.available
+            members = [d for d in svc.dests if d.available]
             if rate <= 0 or not members:
                 continue
             weights = [1] * len(members) if svc.scheduler in ("rr", "lc") else [d.weight for d in members]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
+from lvs_tui.model.promise import help_rows
 from lvs_tui.ui.grid import Grid
 from lvs_tui.ui.screens import Section
 
@@ -97,7 +98,8 @@ def help_columns(read_only: str | None) -> list[list[Section]]:
         binding = by_key.get(row[0])
         (move if binding is None else change if is_change(binding) else watch).append(row)
     title = f"Change: off, read-only ({read_only})" if read_only else "Change (each one confirmed first)"
-    return [[("Watch", watch)], [(title, change), ("", []), ("Move", move)]]
+    spread = ("Spread: what each scheduler promises", help_rows())
+    return [[("Watch", watch), ("", []), spread], [(title, change), ("", []), ("Move", move)]]
 
 
 def key_table_markdown() -> str:

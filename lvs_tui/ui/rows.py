@@ -12,7 +12,7 @@ from lvs_tui.doctor.findings import Severity
 from lvs_tui.health.state import Health
 from lvs_tui.health.status import ServerStatus
 from lvs_tui.live.frame import DashboardFrame
-from lvs_tui.model.distribution import DestState, Share, shares
+from lvs_tui.model.distribution import DestState, Share, Verdict
 from lvs_tui.model.format import FORWARD_MODES, bits, duration, human, service_label, service_options
 from lvs_tui.model.history import Metric
 from lvs_tui.model.rates import Rates
@@ -28,6 +28,7 @@ SERVICE_COLUMNS_RATES = [
     Column("service", "Service", 26, right=False),
     Column("scheduler", "Scheduler", 16, right=False),
     Column("servers", "Srv", 5),
+    Column("", "Spread", 6, right=False),
     Column("active", "Active", 7),
     Column("inactive", "InAct", 7),
     Column("cps", "CPS", 6),
@@ -36,7 +37,7 @@ SERVICE_COLUMNS_RATES = [
     Column("", "Trend", SPARK_WIDTH, right=False),
 ]
 SERVICE_COLUMNS_COUNTERS = [
-    *SERVICE_COLUMNS_RATES[:5],
+    *SERVICE_COLUMNS_RATES[:6],
     Column("conns", "Conns", 9),
     Column("", "InPkts", 9),
     Column("", "OutPkts", 9),
@@ -99,7 +100,9 @@ STATE_STYLES = {
     DestState.OVERLOADED: "bold red",
     DestState.RESET: "magenta",
     DestState.SKEWED: "bold yellow",
+    DestState.SETTLING: "dim",
 }
+VERDICT_STYLES = {Verdict.OK: "green", Verdict.SKEWED: "bold yellow", Verdict.WAIT: "dim", Verdict.NA: "dim"}
 
 
 def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> Text:
@@ -212,6 +215,7 @@ class RowRenderer:
             label,
             service_options(service),
             Text(f"{serving}/{len(service.dests)}", style="" if serving else "bold red"),
+            spread_cell(frame, key),
             human(active, exact),
             human(inactive, exact),
         ]
@@ -231,14 +235,8 @@ class RowRenderer:
         ]
 
     def dest_shares(self, service: Service) -> dict[DestKey, Share]:
-        frame = self.frame
-        rates = {
-            dest.key: frame.dest_rates[(service.key, dest.key)]
-            for dest in service.dests
-            if (service.key, dest.key) in frame.dest_rates
-        }
-        resets = frozenset(dest.key for dest in service.dests if (service.key, dest.key) in frame.resets)
-        return {share.dest: share for share in shares(service, rates, resets, frame.rate_seconds or 1.0)}
+        spread = self.frame.distribution.get(service.key)
+        return {} if spread is None else {share.dest: share for share in spread.shares}
 
     def _dest_cells(self, service: Service, dest: Dest, share: Share | None) -> Sequence[Cell]:
         frame, display = self.frame, self.display
@@ -259,7 +257,7 @@ class RowRenderer:
         state = share.state if share is not None else DestState.OK
         drain = frame.drains.status(service.key, dest.key)
         tail: list[Cell] = [
-            Text(f"{percent(share.expected if share else None)}→{percent(share.conns if share else None)}"),
+            Text(f"{percent(share.expected if share else None)}→{percent(share.got if share else None)}"),
             Text(state.value, style=STATE_STYLES[state]) if drain is None else
             drain_cell(drain, frame.drains.ending(service.key, dest.key), display.compact),
         ]
@@ -273,6 +271,14 @@ class RowRenderer:
                     human(stats.outbytes, exact), *tail]  # fmt: skip
         rates = frame.dest_rates.get((service.key, dest.key)) or Rates()
         return [*head, human(rates.cps, exact), bit_pair(rates.inbps, rates.outbps, exact), *tail]
+
+
+def spread_cell(frame: DashboardFrame, key: ServiceKey) -> Text:
+    """The service's distribution verdict; blank where it is not judged (a big table, unwatched)."""
+    spread = frame.distribution.get(key)
+    if spread is None:
+        return Text("")
+    return Text(spread.verdict.value, style=VERDICT_STYLES[spread.verdict])
 
 
 def health_cell(status: ServerStatus | None, running: bool, now: float, compact: bool) -> Text:

@@ -51,13 +51,14 @@ def test_dashboard_tables_equal_ipvsadm(topology: NatLab) -> None:
 
     stats = listing("--stats").services["tcp:10.10.0.1:80"]
     plain = listing().services["tcp:10.10.0.1:80"]
-    # Service row: Service(2 words) Scheduler Srv Active InAct Conns InPkts OutPkts InBytes OutBytes
+    # Service row: Service(2 words) Scheduler Srv Spread Active InAct Conns InPkts OutPkts InBytes OutBytes
     assert service_row[:4] == ["TCP", "10.10.0.1:80", "wrr", "3/3"]
+    assert service_row[4] == "…"  # the distribution verdict: no new connection since it started
     active = sum(d.int("ActiveConn") for d in plain.dests.values())
     inactive = sum(d.int("InActConn") for d in plain.dests.values())
-    assert [int(w) for w in service_row[4:6]] == [active, inactive]
+    assert [int(w) for w in service_row[5:7]] == [active, inactive]
     columns = ["Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"]
-    assert [int(w) for w in service_row[6:11]] == [stats.int(c) for c in columns]
+    assert [int(w) for w in service_row[7:12]] == [stats.int(c) for c in columns]
     assert stats.int("Conns") == 12
 
     thresholds = listing("--thresholds").services["tcp:10.10.0.1:80"]
