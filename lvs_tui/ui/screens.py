@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
@@ -74,7 +74,8 @@ class HelpScreen(ModalScreen[None]):
 
 
 class DetailScreen(Screen[None]):
-    """All fields of one service or real server, and its rates over the last minutes."""
+    """All fields of one service or real server, and its rates over the last minutes; it scrolls
+    (up/down, pgup/pgdn, home/end) down to the counters and the doctor's findings."""
 
     BINDINGS = [Binding("escape,q,enter", "app.pop_screen", "Back")]
 
@@ -87,7 +88,7 @@ class DetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         title = self._service.id if self._dest is None else f"{self._dest.id} in {self._service.id}"
-        with Vertical(id="detail"):
+        with VerticalScroll(id="detail"):
             yield Label(Text(title, style="bold"), id="detail-title")
             for metric in Metric:
                 yield Label(id=f"label-{metric.value}", classes="plot-label")
@@ -97,6 +98,7 @@ class DetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.refresh_detail()
+        self.query_one("#detail", VerticalScroll).focus()  # its keys scroll at once
         self.set_interval(1.0, self.refresh_detail)
 
     def _series(self, metric: Metric) -> list[float]:
