@@ -166,9 +166,10 @@ class DetailScreen(Screen[None]):
         table.add_row("doctor", f"{len(findings)} finding{'s' * (len(findings) != 1)} around this service")
         for finding in findings:
             style = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}.get(finding.severity, "")
-            fix = f"\nfix: {finding.fix}" if finding.fix else ""
-            label = Text(finding.severity.label, style=style)
-            table.add_row(label, _text(f"{finding.subject}: {finding.cause}{fix}"))
+            what = _text(f"{finding.subject}: {finding.cause}")
+            if finding.fix:  # on a line of its own (printable() would show a newline as \x0a)
+                what = Text("\n").join([what, _text(f"fix: {finding.fix}")])
+            table.add_row(Text(finding.severity.label, style=style), what)
 
     def _health_rows(self, table: Table, view: HealthView) -> None:
         """The checker's word on this server (state, last result), and the service's timeline."""
