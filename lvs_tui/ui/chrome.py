@@ -68,9 +68,9 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
     if paused:
         parts.append(" PAUSED ", style="bold reverse yellow")
         parts.append(" ")
-    if read_only:
-        parts.append(f"read-only ({printable(read_only)})", style="bold")
-        parts.append(" · ")
+    if read_only:  # the mark first, the reason last: it is long ("no journal configured")
+        parts.append("read-only", style="bold reverse")
+        parts.append(" ")
     age = "never" if frame.polled_at is None else f"{now - frame.polled_at:.1f}s ago"
     parts.append(f"{printable(description)} · every {interval:g}s · last good poll {age}")
     if frame.health is not None:  # early in the line: what fails matters more than the sort
@@ -82,7 +82,9 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
     parts.append(f" · sort {view.sort.column}{' ▼' if view.sort.reverse else ''}")
     parts.append(f" · {'counters' if display.counters else 'rates'}, trend {display.metric.value}")
     facts = frame.facts
-    if not read_only and facts.owner_warnings:
+    if read_only:
+        parts.append(f" · read-only: {printable(read_only)}", style="bold")
+    elif facts.owner_warnings:
         parts.append(" · ⚠ table managed by another tool", style="yellow")
     if facts.sysctl_warnings:
         parts.append(" · ⚠ run_estimation=0: the kernel's own rates read 0", style="yellow")

@@ -220,17 +220,9 @@ class Grid(ScrollView, can_focus=True):
         return width
 
     def _fit(self) -> None:
-        """Show the columns that fit: drop them in their `drop` order (ties: the rightmost first)
-        until the rest fit; those never dropped stay, sideways scrolling shows what they overflow."""
+        """Show the columns that fit the grid's width now (on a resize, new columns, a scrollbar)."""
         columns, room = self._all_columns, self._room()
-        shown = set(range(len(columns)))
-        if room > 0:
-            order = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: (columns[i].drop, -i))
-            for index in order:
-                if _width(columns[i] for i in shown) <= room:
-                    break
-                shown.discard(index)
-        self._shown = sorted(shown)
+        self._shown = fitting(columns, room) if room > 0 else list(range(len(columns)))
         self._columns = [columns[i] for i in self._shown]
         self._resize_columns()
         if room > 0 and self._width <= room and self.scroll_x:  # everything fits: nothing to scroll
@@ -298,6 +290,18 @@ class Grid(ScrollView, can_focus=True):
         return Strip(segments, text.cell_len).crop_extend(start, start + max(0, width), self.rich_style)
 
 
+def fitting(columns: Sequence[Column], room: int) -> list[int]:
+    """The places of the columns shown in `room` cells: columns leave in their `drop` order (ties:
+    the rightmost first) until the rest fit; those never dropped stay, and sideways scrolling
+    shows what they overflow."""
+    shown = set(range(len(columns)))
+    for index in sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: (columns[i].drop, -i)):
+        if _width(columns[i] for i in shown) <= room:
+            break
+        shown.discard(index)
+    return sorted(shown)
+
+
 def _width(columns: Iterable[Column]) -> int:
     widths = [column.width for column in columns]
     return sum(widths) + max(0, len(widths) - 1)
@@ -313,8 +317,9 @@ def fit(text: Text, width: int, keep_end: bool = False) -> Text:
         cut.truncate(width, overflow="ellipsis")
         return cut
     plain = text.plain
-    colon = plain.rfind(":")
-    tail = len(plain) - colon if colon > 0 and len(plain) - colon < width - 1 else 0
+    colon = plain.rfind(":")  # the port, with the bracket that closes an IPv6 address
+    port = len(plain) - colon + (plain[colon - 1:colon] == "]") if colon > 0 else 0
+    tail = port if port < width - 1 else 0
     tail = max(tail, (width - 1) // 2)  # at least half of what shows is the end
     head = width - 1 - tail
     return Text.assemble(text[:head], "…", text[len(plain) - tail:])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.sim import SimulatedDirector
@@ -97,7 +98,9 @@ async def test_the_read_only_marker_is_on_the_status_line(size: tuple[int, int])
     async with app.run_test(size=size) as pilot:
         await advance(app, clock, 1)
         await pilot.pause()
-        assert "read-only (no journal configured)" in screen_lines(app)[-2]
+        status = screen_lines(app)[-2]
+        assert status.startswith(" read-only demo (seed 1) · every 1s · last good poll 0.0s ago")
+        assert "read-only: no journal configured" in str(app.query_one("#status-line", Static).render())
 
 
 @by_size
