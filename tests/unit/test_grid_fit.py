@@ -3,10 +3,19 @@ shortened (its middle goes, never its port)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 
 from lvs_tui.ui.grid import Column, fit, fitting
-from lvs_tui.ui.rows import DEST_COLUMNS_RATES, compact
+from lvs_tui.ui.rows import (
+    DEST_COLUMNS_COUNTERS,
+    DEST_COLUMNS_RATES,
+    HEALTH_COLUMN,
+    SERVICE_COLUMNS_COUNTERS,
+    SERVICE_COLUMNS_RATES,
+    compact,
+)
 
 COLUMNS = [Column("", "name", 10), Column("", "b", 4, drop=2), Column("", "c", 4, drop=1),
            Column("", "d", 4, drop=1), Column("", "state", 6)]  # fmt: skip
@@ -49,3 +58,27 @@ def test_a_service_label_keeps_its_style_and_port() -> None:
 def test_other_cells_lose_their_end() -> None:
     assert fit(Text("wlc persistent 300"), 10).plain == "wlc persi…"
     assert fit(Text("short"), 10).plain == "short"
+
+
+def documented_drop_order() -> list[dict[str, int]]:
+    """docs/dashboard.md's table of the order columns leave in: for services (rates), services
+    (counters) and real servers, each column's rank (0: never)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "dashboard.md").read_text()
+    tables: list[dict[str, int]] = [{}, {}, {}]
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or not (cells[0].isdigit() or cells[0] == "never"):
+            continue
+        rank = 0 if cells[0] == "never" else int(cells[0])
+        for table, names in zip(tables, cells[1:], strict=True):
+            for name in filter(None, (n.replace("(counters)", "").strip() for n in names.split(","))):
+                table[name] = rank
+    return tables
+
+
+def test_the_documented_drop_order_is_the_columns_own() -> None:
+    services, counters, dests = documented_drop_order()
+    assert services == {c.label: c.drop for c in SERVICE_COLUMNS_RATES}
+    assert counters == {c.label: c.drop for c in SERVICE_COLUMNS_COUNTERS}
+    every_dest = [*DEST_COLUMNS_RATES, *DEST_COLUMNS_COUNTERS, HEALTH_COLUMN]
+    assert dests == {c.label: c.drop for c in every_dest}
