@@ -9,7 +9,7 @@ confirms and applies it.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -42,7 +42,6 @@ FORWARDS = [("NAT (masquerading)", Forward.MASQ), ("DR (direct routing)", Forwar
             ("TUN (IP-in-IP and other tunnels)", Forward.TUNNEL)]
 CHECKSUMS = [("no checksum option", ""), ("nocsum", "nocsum"), ("csum", "csum"), ("remcsum", "remcsum")]
 SCHED_FLAG_BOXES = 3  # SCHED1..3: labelled per scheduler, hidden where it has no meaning
-ROOMY_HEIGHT = 40  # terminal rows from which every form shows all its fields without scrolling
 
 
 def whole(label: str, text: str, default: int | None = None, high: int = inputs.INT_MAX, low: int = 0) -> int:
@@ -94,10 +93,6 @@ class FormScreen(ModalScreen[Plan | None]):
 
     def fields(self) -> ComposeResult:
         raise NotImplementedError
-
-    def on_resize(self, event: events.Resize) -> None:
-        # Too short for every field: the fields scroll, the result and the buttons stay in sight.
-        self.query_one("#form").set_class(event.size.height < ROOMY_HEIGHT, "cramped")
 
     def build(self) -> Plan:
         raise NotImplementedError

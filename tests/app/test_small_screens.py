@@ -89,3 +89,16 @@ async def test_a_form_error_is_shown_whole(tmp_path: Path, size: tuple[int, int]
         on_screen = " ".join(" ".join(line[box.x:box.right] for line in lines).split())
         assert error in on_screen
         assert "Apply (ctrl+s)" in shown(app)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_confirmation_keeps_its_warning_and_buttons_in_sight(tmp_path: Path,
+                                                                     size: tuple[int, int]) -> None:
+    app, clock = frozen_app(journal=tmp_path / "journal.jsonl")
+    async with app.run_test(size=size) as pilot:
+        await advance(app, clock, 2)
+        await pilot.press("tab", "down", "D")  # a host behind two services, one of them persistent
+        await pilot.pause()
+        text = shown(app)
+        assert "connection)." in text  # the last word of the persistence warning
+        assert "Apply (y)" in text and "Cancel (n)" in text
