@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
@@ -23,6 +24,9 @@ from lvs_tui.ui import keys
 from lvs_tui.ui.dashboard import DashboardScreen
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
+# Terminal rows under which dialogs scroll their body and keep their buttons in sight (the
+# stylesheet's `App.-short` rules).
+SHORT_BELOW = 40
 
 
 class FrameReady(Message):
@@ -56,6 +60,9 @@ class LvsTopApp(App[None]):
         self._published = self.frame  # the newest frame from the session (poller thread writes it)
         self._timer: Timer | None = None
         self.dashboard = DashboardScreen(self)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.height < SHORT_BELOW, "-short")
 
     def get_default_screen(self) -> DashboardScreen:
         return self.dashboard

@@ -39,29 +39,37 @@ def director_strip(frame: DashboardFrame, exact: bool) -> Text:
 
 
 def drains_text(hosts: list[tuple[str, int, DrainStatus]]) -> Text:
-    """The drains line: each drained host, its servers, what is left, progress and ETA."""
+    """The drains line: each drained host, its progress and ETA first (what a narrow terminal must
+    keep), then what is left and over how many services."""
     text = Text(no_wrap=True, overflow="ellipsis")
     for index, (address, servers, status) in enumerate(hosts):
         if index:
             text.append("  │  ")
         counts = status.counts
         text.append(f"draining {address}", style="bold")
-        text.append(f" ({servers} service{'s' if servers != 1 else ''}): ")
         if status.drained:
+            text.append(": ")
             text.append("drained", style="bold green")
-            continue
-        text.append(f"{counts.active} active {counts.inactive} inactive {counts.persistent} persistent left, "
-                    f"{status.progress * 100:.0f}%, ")
-        text.append(eta_text(status))
+        else:
+            text.append(f": {status.progress * 100:.0f}%", style="bold")
+            text.append(f" {eta_text(status)}")
+            text.append(f" · {counts.active} active {counts.inactive} inactive {counts.persistent} "
+                        "persistent left")
+        text.append(f" · {servers} service{'s' if servers != 1 else ''}")
     return text
 
 
 def status_line(frame: DashboardFrame, description: str, interval: float, now: float, paused: bool,
                 view: ViewSettings, display: Display, read_only: str | None) -> tuple[Text, bool]:
-    """The status line, and whether it reports a failing poll."""
-    parts = Text()
+    """The status line, and whether it reports a failing poll. What an operator must not miss comes
+    first (paused, read-only, the age of the figures, health, the doctor): a narrow terminal cuts
+    the end of the line."""
+    parts = Text(no_wrap=True, overflow="ellipsis")
     if paused:
         parts.append(" PAUSED ", style="bold reverse yellow")
+        parts.append(" ")
+    if read_only:  # the mark first, the reason last: it is long ("no journal configured")
+        parts.append("read-only", style="bold reverse")
         parts.append(" ")
     age = "never" if frame.polled_at is None else f"{now - frame.polled_at:.1f}s ago"
     parts.append(f"{printable(description)} · every {interval:g}s · last good poll {age}")
@@ -75,13 +83,13 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
     parts.append(f" · {'counters' if display.counters else 'rates'}, trend {display.metric.value}")
     facts = frame.facts
     if read_only:
-        parts.append(f" · read-only ({read_only})", style="bold")
+        parts.append(f" · read-only: {printable(read_only)}", style="bold")
     elif facts.owner_warnings:
         parts.append(" · ⚠ table managed by another tool", style="yellow")
     if facts.sysctl_warnings:
         parts.append(" · ⚠ run_estimation=0: the kernel's own rates read 0", style="yellow")
     if frame.error:
-        return Text(f"✖ {printable(frame.error)}  ({parts.plain})"), True
+        return Text(f"✖ {printable(frame.error)}  ({parts.plain})", no_wrap=True, overflow="ellipsis"), True
     return parts, False
 
 

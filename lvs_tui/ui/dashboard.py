@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from lvs_tui.ui.app import LvsTopApp
 
 SORT_ORDER = list(SERVICE_SORTS)
-COMPACT_BELOW = 110  # terminal columns under which the tables drop their least vital columns
+# Terminal columns under which the tables narrow their columns and shorten their cells; at any width
+# each table then drops columns in their `drop` order until the rest fit (ui/rows.py).
+COMPACT_BELOW = 110
 # Every part a frame is drawn into: a frame is shown only while all of them are there.
 PARTS = ("#director-strip", "#drains", "#services", "#dests-title", "#dests", "#status-line")
 
@@ -145,9 +147,23 @@ class DashboardScreen(Screen[None]):
         self._service = service
         self._shares = {} if service is None else self.rows.dest_shares(service)
         self.dests.set_rows([] if service is None else [dest.key for dest in service.dests])
-        title = "Real servers" if service is None else f"Real servers of {service.key.id}"
+        self._render_title()
+
+    def _render_title(self) -> None:
+        """The line between the panes: whose real servers, and where the cursor is in a table
+        longer than its pane (`service 12 of 300`)."""
+        service = self._service
+        title = Text("Real servers" if service is None else f"Real servers of {service.key.id}", style="bold")
+        where = [f"{name} {grid.cursor_row + 1} of {grid.row_count}"
+                 for name, grid in (("service", self.services), ("server", self.dests)) if grid.long]
+        line = self.query_one("#dests-title", Static)
+        if where:
+            position = Text(" · ".join(where), style="bold")
+            room = line.content_region.width - position.cell_len - 2
+            title.truncate(max(0, room), overflow="ellipsis")
+            title = Text.assemble(title, " " * max(2, room + 2 - title.cell_len), position)
         # Fixed-size lines (see the stylesheet): no layout pass, so only this line is repainted.
-        self.query_one("#dests-title", Static).update(Text(title, style="bold"), layout=False)
+        line.update(title, layout=False)
 
     def _dest_row(self, key: Hashable) -> list[Cell]:
         service = self._service
@@ -196,6 +212,11 @@ class DashboardScreen(Screen[None]):
         if self.ready:  # a cursor move still queued when the app closes finds no screen
             self._refresh_dests(event.key)
 
+    @on(Grid.Highlighted, "#dests")
+    def _dest_highlighted(self, event: Grid.Highlighted) -> None:
+        if self.ready:
+            self._render_title()
+
     @on(Grid.Selected)
     def _row_selected(self, event: Grid.Selected) -> None:
         self.action_detail()
@@ -224,6 +245,11 @@ class DashboardScreen(Screen[None]):
             shown = self.table_display
             self._set_display(Display(shown.exact, shown.counters, shown.metric, compact))
             self._set_columns()
+        self.call_after_refresh(self._title_after_layout)
+
+    def _title_after_layout(self) -> None:
+        if self.ready:  # the panes have their new sizes now: which tables are long has changed
+            self._render_title()
 
     # --- keys: what is shown ------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 
@@ -24,49 +24,52 @@ SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 12
 DRAIN_BAR = 3
 
+# `drop`: the order in which a column leaves a narrow terminal (1 first, 0 never; docs/dashboard.md).
+# What stays on any width: what a row is (its address with the port), its weight, its active
+# connections and its state.
 SERVICE_COLUMNS_RATES = [
-    Column("service", "Service", 26, right=False),
-    Column("scheduler", "Scheduler", 16, right=False),
-    Column("servers", "Srv", 5),
+    Column("service", "Service", 26, right=False, keep_end=True),
+    Column("scheduler", "Scheduler", 16, right=False, drop=6),
+    Column("servers", "Srv", 5, drop=7),
     Column("", "Spread", 6, right=False),
     Column("active", "Active", 7),
-    Column("inactive", "InAct", 7),
-    Column("cps", "CPS", 6),
-    Column("pps", "In/OutPPS", 11),
-    Column("bps", "In/Out bit/s", 13),
-    Column("", "Trend", SPARK_WIDTH, right=False),
+    Column("inactive", "InAct", 7, drop=4),
+    Column("cps", "CPS", 6, drop=5),
+    Column("pps", "In/OutPPS", 11, drop=1),
+    Column("bps", "In/Out bit/s", 13, drop=3),
+    Column("", "Trend", SPARK_WIDTH, right=False, drop=2),
 ]
 SERVICE_COLUMNS_COUNTERS = [
     *SERVICE_COLUMNS_RATES[:6],
-    Column("conns", "Conns", 9),
-    Column("", "InPkts", 9),
-    Column("", "OutPkts", 9),
-    Column("", "InBytes", 9),
-    Column("", "OutBytes", 9),
+    Column("conns", "Conns", 9, drop=5),
+    Column("", "InPkts", 9, drop=1),
+    Column("", "OutPkts", 9, drop=1),
+    Column("", "InBytes", 9, drop=3),
+    Column("", "OutBytes", 9, drop=2),
 ]
 DEST_COLUMNS_RATES = [
-    Column("", "Real server", 22, right=False),
-    Column("", "Fwd", 8, right=False),
+    Column("", "Real server", 22, right=False, keep_end=True),
+    Column("", "Fwd", 8, right=False, drop=6),
     Column("", "Weight", 6),
-    Column("", "U/L thr", 9),
+    Column("", "U/L thr", 9, drop=1),
     Column("", "Active", 7),
-    Column("", "InAct", 7),
-    Column("", "Pers", 5),
-    Column("", "CPS", 6),
-    Column("", "In/Out bit/s", 13),
-    Column("", "Share exp→got", 13),
+    Column("", "InAct", 7, drop=5),
+    Column("", "Pers", 5, drop=2),
+    Column("", "CPS", 6, drop=7),
+    Column("", "In/Out bit/s", 13, drop=4),
+    Column("", "Share exp→got", 13, drop=8),
     Column("", "State", 14, right=False),
 ]
 DEST_COLUMNS_COUNTERS = [
     *DEST_COLUMNS_RATES[:7],
-    Column("", "Conns", 9),
-    Column("", "InBytes", 9),
-    Column("", "OutBytes", 9),
+    Column("", "Conns", 9, drop=4),
+    Column("", "InBytes", 9, drop=3),
+    Column("", "OutBytes", 9, drop=3),
     *DEST_COLUMNS_RATES[9:],
 ]
 
 DOCTOR_BADGES = {Severity.ERROR: ("✖ ", "bold red"), Severity.WARNING: ("⚠ ", "yellow")}
-HEALTH_COLUMN = Column("", "Health", 18, right=False)
+HEALTH_COLUMN = Column("", "Health", 18, right=False, drop=9)
 HEALTH_LOOK = {
     Health.HEALTHY: ("✔", "green"),
     Health.UNHEALTHY: ("✖", "bold red"),
@@ -74,24 +77,14 @@ HEALTH_LOOK = {
     Health.DISABLED: ("‖", "yellow"),
 }
 
-# On narrow terminals (80 columns) the tables drop these columns and narrow the names.
-COMPACT_DROP = {"In/OutPPS", "U/L thr", "Pers", "InPkts", "OutPkts"}
-COMPACT_WIDTHS = {"Service": 21, "Scheduler": 10, "Real server": 21, "Fwd": 7, "Trend": 8, "Active": 6,
-                  "InAct": 6, "Share exp→got": 11, "State": 12, "Health": 11}  # fmt: skip
+# Below COMPACT_BELOW columns (see the dashboard) the tables narrow these columns; the grid then
+# drops columns by their `drop` order until the rest fit.
+COMPACT_WIDTHS = {"Service": 22, "Scheduler": 10, "Real server": 21, "Fwd": 7, "Trend": 8, "Active": 6,
+                  "InAct": 6, "State": 12, "Health": 11}  # fmt: skip
 
 
 def compact(columns: list[Column]) -> list[Column]:
-    return [
-        Column(c.id, c.label, COMPACT_WIDTHS.get(c.label, c.width), c.right)
-        for c in columns
-        if c.label not in COMPACT_DROP
-    ]
-
-
-def pick(cells: Sequence[Cell], full: list[Column], shown: list[Column]) -> list[Cell]:
-    """The cells of `full` that `shown` keeps, matched by label."""
-    by_label = {column.label: cell for column, cell in zip(full, cells, strict=False)}
-    return [by_label.get(column.label, "") for column in shown]
+    return [replace(c, width=COMPACT_WIDTHS.get(c.label, c.width)) for c in columns]
 
 
 STATE_STYLES = {
@@ -146,7 +139,7 @@ class Display:
     exact: bool = False  # x: exact numbers instead of K/M/G
     counters: bool = False  # t: counters instead of rates
     metric: Metric = Metric.CPS  # m: what the trend follows
-    compact: bool = False  # a narrow terminal: the least vital columns dropped
+    compact: bool = False  # a narrow terminal: narrower columns, shorter cells
 
 
 class RowRenderer:
@@ -182,18 +175,14 @@ class RowRenderer:
     def service_row(self, key: Hashable) -> Sequence[Cell]:
         row = self._rows.get(key)
         if row is None:
-            cells = self._service_cells(key)
-            row = self._rows[key] = pick(cells, self._full_service_columns(), self.service_columns()) \
-                if self.display.compact else cells
+            row = self._rows[key] = self._service_cells(key)
         return row
 
     def dest_row(self, service: Service, dest: Dest, share: Share | None) -> Sequence[Cell]:
         cache_key = (service.key, dest.key)
         row = self._rows.get(cache_key)
         if row is None:
-            cells = self._dest_cells(service, dest, share)
-            row = self._rows[cache_key] = pick(cells, self._full_dest_columns(), self.dest_columns()) \
-                if self.display.compact else cells
+            row = self._rows[cache_key] = self._dest_cells(service, dest, share)
         return row
 
     def _service_cells(self, key: Hashable) -> Sequence[Cell]:

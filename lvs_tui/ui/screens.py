@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
@@ -74,7 +74,8 @@ class HelpScreen(ModalScreen[None]):
 
 
 class DetailScreen(Screen[None]):
-    """All fields of one service or real server, and its rates over the last minutes."""
+    """All fields of one service or real server, and its rates over the last minutes; it scrolls
+    (up/down, pgup/pgdn, home/end) down to the counters and the doctor's findings."""
 
     BINDINGS = [Binding("escape,q,enter", "app.pop_screen", "Back")]
 
@@ -87,7 +88,7 @@ class DetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         title = self._service.id if self._dest is None else f"{self._dest.id} in {self._service.id}"
-        with Vertical(id="detail"):
+        with VerticalScroll(id="detail"):
             yield Label(Text(title, style="bold"), id="detail-title")
             for metric in Metric:
                 yield Label(id=f"label-{metric.value}", classes="plot-label")
@@ -97,6 +98,7 @@ class DetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.refresh_detail()
+        self.query_one("#detail", VerticalScroll).focus()  # its keys scroll at once
         self.set_interval(1.0, self.refresh_detail)
 
     def _series(self, metric: Metric) -> list[float]:
@@ -164,9 +166,10 @@ class DetailScreen(Screen[None]):
         table.add_row("doctor", f"{len(findings)} finding{'s' * (len(findings) != 1)} around this service")
         for finding in findings:
             style = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}.get(finding.severity, "")
-            fix = f"\nfix: {finding.fix}" if finding.fix else ""
-            label = Text(finding.severity.label, style=style)
-            table.add_row(label, _text(f"{finding.subject}: {finding.cause}{fix}"))
+            what = _text(f"{finding.subject}: {finding.cause}")
+            if finding.fix:  # on a line of its own (printable() would show a newline as \x0a)
+                what = Text("\n").join([what, _text(f"fix: {finding.fix}")])
+            table.add_row(Text(finding.severity.label, style=style), what)
 
     def _health_rows(self, table: Table, view: HealthView) -> None:
         """The checker's word on this server (state, last result), and the service's timeline."""

@@ -1,5 +1,5 @@
 """SVG snapshots of the dashboard at 80x24 and 120x40, on the frozen demo (a clock that moves only
-between polls). Update after an intended change: pytest tests/unit/test_snapshots.py --snapshot-update"""
+between polls). Update after an intended change: pytest tests/app/test_snapshots.py --snapshot-update"""
 
 from __future__ import annotations
 
@@ -50,6 +50,16 @@ def test_help(snap_compare: Any) -> None:
 def test_detail_of_a_real_server(snap_compare: Any) -> None:
     app, run_before = scenario(8, "tab", "down", "enter")()
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_detail_of_a_service_scrolled_to_its_end_at_80x24(snap_compare: Any) -> None:
+    app, run_before = scenario(8, "enter", "end")()
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_add_real_server_form_at_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    app, run_before = changing(tmp_path, 2, ("tab", "A", *"198.51.100.2x"))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
 def changing(tmp_path: Path, polls: int, keys: tuple[str, ...], after: int = 0) -> tuple[Any, Any]:

@@ -73,6 +73,52 @@ def test_dashboard_tables_equal_ipvsadm(topology: NatLab) -> None:
         assert [int(w) for w in words[7:10]] == [counted.int(c) for c in ("Conns", "InBytes", "OutBytes")]
 
 
+def cells(grid: Grid, row: int) -> dict[str, str]:
+    """What the grid shows on screen line `row` (0 = header), cut by its columns on screen."""
+    text, left, found = grid.render_line(row).text, 0, {}
+    for column in grid.columns:
+        found[column.label] = text[left:left + column.width].strip()
+        left += column.width + 1
+    return found
+
+
+async def small_dashboard() -> tuple[Grid, dict[str, str], dict[str, dict[str, str]], str]:
+    """The dashboard at 80x24: the real servers' grid, the service's row, each real server's row
+    (by its address), the status line."""
+    app = dashboard.app(changes=False)
+    async with dashboard.driven(app, (80, 24)) as pilot:
+        services, dests = app.query_one("#services", Grid), app.query_one("#dests", Grid)
+        for _ in range(600):
+            if services.row_count and dests.row_count == 3:
+                break
+            await asyncio.sleep(0.1)
+        await pilot.pause()
+        rows = [cells(dests, i + 1) for i in range(dests.row_count)]
+        status = str(app.query_one("#status-line", Static).render())
+        return dests, cells(services, 1), {row["Real server"]: row for row in rows}, status
+
+
+def test_dashboard_at_80x24_keeps_address_weight_active_and_state(topology: NatLab) -> None:
+    ipvsadm_lines([*RULES[:3], "-a -t 10.10.0.1:80 -r 10.20.3.2:80 -m -w 0"])  # rs3 out of rotation
+    topology.requests(12)
+    estimator_tick()
+    dests, service, rows, status = asyncio.run(small_dashboard())
+
+    labels = [column.label for column in dests.columns]
+    assert labels[0] == "Real server" and {"Weight", "Active", "State"} <= set(labels)
+    assert dests.virtual_size.width <= dests.scrollable_content_region.width  # no sideways scrolling
+    assert service["Service"].split() == ["TCP", "10.10.0.1:80"]
+    plain = listing().services["tcp:10.10.0.1:80"]
+    assert set(rows) == set(plain.dests)  # each address with its port, whole
+    for dest_id, row in rows.items():
+        listed = plain.dests[dest_id]
+        assert int(row["Weight"]) == listed.int("Weight")
+        assert int(row["Active"]) == listed.int("ActiveConn")
+        assert row["State"]
+    assert rows["10.20.3.2:80"]["State"] == "quiescent"
+    assert status.startswith("read-only ")
+
+
 def unload_ipvs() -> str:
     """Remove every ip_vs module and stop the kernel from loading it again; returns the modprobe
     path to restore."""
