@@ -9,7 +9,7 @@ with a sentence naming the object, so a bad value never reaches the confirmation
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from lvs_tui.ipvs import validate
@@ -148,6 +148,8 @@ def edit_dest(service: ServiceKey, dest: Dest, edit: DestEdit) -> Change:
     now = DestConfig.of(dest)
     after = now.edited(edit)
     _check_dest(service, after)
+    if after.forward is not now.forward:  # a server added otherwise keeps its port while it keeps its mode
+        validate.dest_port(service, after.address, after.port, after.forward)
     key = dest.key
     back = DestEdit(now.forward, now.tunnel, now.weight, now.upper_threshold, now.lower_threshold)
     undo = Change("edit_dest", dest_target(service, key), ipvsadm.edit_dest(service, now),
@@ -175,12 +177,23 @@ def _check_dest(service: ServiceKey, config: DestConfig) -> None:
 # --- plans: what one operator action asks for ------------------------------------------------------
 
 
-def plan_add_service(config: ServiceConfig) -> Plan:
-    return Plan(f"Add service {config.key}", (add_service(config),), destructive=False)
+def plan_add_service(config: ServiceConfig, existing: Collection[ServiceKey] = ()) -> Plan:
+    """`existing`: the services of the table on screen, so a duplicate is refused before it is sent."""
+    change = add_service(config)
+    if config.key in existing:
+        raise InvalidArgument(f"service {config.key} already exists: select it and press e to edit it.")
+    return Plan(f"Add service {config.key}", (change,), destructive=False)
 
 
-def plan_add_dest(service: ServiceKey, config: DestConfig) -> Plan:
-    return Plan(f"Add real server {config.key} to {service}", (add_dest(service, config),), destructive=False)
+def plan_add_dest(service: ServiceKey, config: DestConfig, existing: Collection[DestKey] = ()) -> Plan:
+    """`existing`: the service's real servers on screen, so a duplicate is refused before it is sent."""
+    change = add_dest(service, config)
+    # Here, not in add_dest: an undo or a restore puts back what the kernel had, whatever its port.
+    validate.dest_port(service, config.address, config.port, config.forward)
+    if config.key in existing:
+        raise InvalidArgument(f"real server {config.key} is already in service {service}: select it and "
+                              "press e to edit it.")
+    return Plan(f"Add real server {config.key} to {service}", (change,), destructive=False)
 
 
 def plan_edit_service(service: Service, edit: ServiceEdit) -> Plan:

@@ -37,6 +37,7 @@ class Operator:
         self.screen = screen
         self.session = session
         self._notified: set[str] = set()  # warnings of the director already said once
+        self._form: FormScreen | None = None  # a form whose plan is being applied: its outcome goes there
 
     @property
     def setup(self) -> OpsSetup:
@@ -90,21 +91,32 @@ class Operator:
             self.say(f"Read-only ({self.read_only}): nothing can be changed.", severity="warning")
         return self.read_only is not None
 
-    def confirm(self, plan: Plan, action: str | None = None, undoes: AppliedPlan | None = None) -> None:
+    def confirm(self, plan: Plan, action: str | None = None, undoes: AppliedPlan | None = None,
+                cancelled: Callable[[], None] = lambda: None) -> None:
         if not plan.changes:
             reason = "; ".join(plan.skipped) or "nothing would change"
             self.say(f"{plan.title}: {reason}.", severity="warning")
             return
 
         def decided(answer: DrainOptions | None) -> None:
-            if answer is not None:
+            if answer is None:
+                cancelled()
+            else:
                 self.session.apply(plan, action=action, drain=answer, undoes=undoes)
 
         self.screen.app.push_screen(ConfirmScreen(plan, list(self.frame.facts.owner_warnings)), decided)
 
     def applied(self, applied: Applied) -> None:
-        """The session's word on a plan: said in a toast."""
+        """The session's word on a plan: said in the form it came from, else in a toast."""
         outcome, plan = applied.outcome, applied.plan
+        form = self._form
+        if form is not None and form.pending is plan:
+            self._form = None
+            if form.is_attached and (isinstance(outcome, IpvsError) or outcome.failed):
+                form.failed(str(outcome) if isinstance(outcome, IpvsError) else outcome.summary())
+                return
+            if form.is_attached:
+                form.dismiss(None)
         if isinstance(outcome, IpvsError):
             self.say(str(outcome), title=plan.title, severity="error", timeout=10)
         elif outcome.failed:
@@ -164,7 +176,11 @@ class Operator:
         self.confirm(plan, action="undo", undoes=last)
 
     def add_service(self) -> None:
-        self.open_form(ServiceForm(self.frame.facts.schedulers))
+        self.open_form(ServiceForm(self.frame.facts.schedulers, existing=self._service_keys))
+
+    def _service_keys(self) -> list[ServiceKey]:
+        snapshot = self.frame.snapshot
+        return [] if snapshot is None else [service.key for service in snapshot.services]
 
     def add_dest(self, service: Service) -> None:
         self.open_form(DestForm(service, self.sysctls))
@@ -176,15 +192,17 @@ class Operator:
         self.open_form(DestForm(service, self.sysctls, dest))
 
     def open_form(self, form: FormScreen) -> None:
-        """A form's plan was shown as its commands while typed: only a destructive one asks again."""
+        """A form's plan was shown as its commands while typed: only a destructive one asks again.
+        The form stays open until the plan is applied, so an error leaves what was typed there."""
         if self._refused():
             return
 
-        def submitted(plan: Plan | None) -> None:
-            if plan is not None:
-                if plan.destructive:
-                    self.confirm(plan)
-                else:
-                    self.session.apply(plan, drain=DrainOptions())
+        def submitted(plan: Plan) -> None:
+            self._form = form
+            if plan.destructive:
+                self.confirm(plan, cancelled=form.declined)
+            else:
+                self.session.apply(plan, drain=DrainOptions())
 
-        self.screen.app.push_screen(form, submitted)
+        form.submit = submitted
+        self.screen.app.push_screen(form)
