@@ -120,6 +120,13 @@ class LvsTopApp(App[None]):
         self.interval = INTERVALS[max(0, min(len(INTERVALS) - 1, position + step))]
         self._restart_timer()
 
+    async def action_quit(self) -> None:
+        """ctrl+q as q: removals waiting for drains are named before they are given up."""
+        if self.dashboard.ready:
+            self.dashboard.operator.quit()
+        else:
+            self.exit()
+
     # --- the palette: the same actions as the keys ---------------------------------------------------
 
     @classmethod

@@ -2,7 +2,8 @@
 
 Destructive plans (drain, remove, scheduler change, zero, undo) start with "Cancel" focused and
 take only an explicit `y` or a click on "Apply"; harmless ones (add, weight up, bring back) apply
-on Enter. A drain also offers to remove the server once drained, or at a deadline.
+on Enter. A drain also offers to remove the server once drained, or at a deadline. Quitting while
+such a removal waits asks first: it lives only in this session.
 """
 
 from __future__ import annotations
@@ -39,10 +40,19 @@ def plan_text(plan: Plan, owners: list[str]) -> Text:
     return text
 
 
+class MinutesInput(Input):
+    """A field of minutes: it takes digits and a point only, so the dialog's `y` and `n` answer from it."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character is not None and (character.isdigit() or character == ".")
+
+
 class ConfirmScreen(ModalScreen[DrainOptions | None]):
+    # Priority: `y` and `n` answer even from the minutes field, which takes only numbers.
     BINDINGS = [
-        Binding("y", "apply", "Apply", tooltip="Apply the listed changes"),
-        Binding("n,escape", "cancel", "Cancel", tooltip="Change nothing"),
+        Binding("y", "apply", "Apply", tooltip="Apply the listed changes", priority=True),
+        Binding("n", "cancel", "Cancel", tooltip="Change nothing", priority=True),
+        Binding("escape", "cancel", "Cancel", tooltip="Change nothing"),
     ]
 
     def __init__(self, plan: Plan, owners: list[str]) -> None:
@@ -61,8 +71,8 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
                 yield Checkbox("TCP: count as drained only once inactive (TIME_WAIT) entries are gone too",
                                id="wait-inactive")
                 yield Checkbox(f"Remove {which} once drained", id="remove-when-drained")
-                yield Input(placeholder="…or remove after this many minutes anyway (optional)",
-                            id="deadline", type="number")
+                yield MinutesInput(placeholder="…or remove after this many minutes anyway (optional)",
+                                   id="deadline", type="number")
             hint = "y applies, n or Esc cancels" if plan.destructive else "Enter or y applies, Esc cancels"
             yield Static(Text(hint, style="dim"))
             with Horizontal(id="confirm-buttons"):
@@ -74,6 +84,7 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
         self.query_one("#cancel" if self.plan.destructive else "#apply", Button).focus()
 
     @on(Button.Pressed, "#apply")
+    @on(Input.Submitted, "#deadline")
     def action_apply(self) -> None:
         if not self.plan.changes:
             return
@@ -95,3 +106,40 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class QuitScreen(ModalScreen[bool]):
+    """Quit while removals wait for their drains? They are kept only by this session, so quitting
+    leaves those servers at weight 0 in their services: the question names each one."""
+
+    DEFAULT_CSS = "QuitScreen { align: center middle; }"
+    BINDINGS = [
+        Binding("y", "quit", "Quit", tooltip="Quit: the listed servers stay, at weight 0"),
+        Binding("n,escape", "stay", "Stay", tooltip="Stay in lvs-top: the removals go on"),
+    ]
+
+    def __init__(self, pending: list[str]) -> None:
+        super().__init__()
+        self.pending = pending
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm", classes="destructive"):
+            yield Static(Text("Quit? These removals will not happen:", style="bold"), id="confirm-title")
+            with VerticalScroll(id="confirm-body"):
+                yield Static(Text("\n".join(f"  {line}" for line in self.pending)))
+            yield Static(Text("They wait for their drains in this session only; quitting leaves each server "
+                              "in its service at weight 0.\ny quits, n or Esc stays", style="dim"))
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Quit (y)", id="quit", variant="error")
+                yield Button("Stay (n)", id="stay")
+
+    def on_mount(self) -> None:
+        self.query_one("#stay", Button).focus()
+
+    @on(Button.Pressed, "#quit")
+    def action_quit(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#stay")
+    def action_stay(self) -> None:
+        self.dismiss(False)

@@ -228,7 +228,7 @@ class DashboardScreen(Screen[None]):
     # --- keys: what is shown ------------------------------------------------------------------------
 
     def action_quit(self) -> None:
-        self.app.exit()
+        self.operator.quit()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(keys.help_columns(self.operator.read_only)))

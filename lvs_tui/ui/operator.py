@@ -23,7 +23,7 @@ from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainOptions
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import Sysctls
-from lvs_tui.ui.confirm import ConfirmScreen
+from lvs_tui.ui.confirm import ConfirmScreen, QuitScreen
 from lvs_tui.ui.forms import DestForm, FormScreen, ServiceForm
 
 if TYPE_CHECKING:
@@ -123,6 +123,21 @@ class Operator:
             self.say(outcome.summary(), severity="error", timeout=10)
         else:
             self.say(outcome.summary(), timeout=4)
+
+    def quit(self) -> None:
+        """Quit, after a question when removals wait for drains (they live only in this session)."""
+        endings = self.frame.drains.endings
+        if not endings or isinstance(self.screen.app.screen, QuitScreen):  # asked already: ctrl+q again
+            self.screen.app.exit()
+            return
+        pending = [f"{service.id} > {dest.id}: {ending}" for (service, dest), ending in sorted(
+            endings.items(), key=lambda item: (item[0][0].sort_key, item[0][1].id))]
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.screen.app.exit()
+
+        self.screen.app.push_screen(QuitScreen(pending), answered)
 
     # --- what the keys ask for: each builds its plan lazily, inside propose() -----------------------
 

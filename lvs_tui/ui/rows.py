@@ -125,11 +125,14 @@ def percent(value: float | None) -> str:
 
 
 def drain_cell(status: DrainStatus, ending: str | None, compact: bool) -> Text:
-    """A drain in the State column: `▓▓░ 52% 1m10s` (the ETA), then `drained`, `drained→rm`."""
+    """A drain in the State column: `▓▓░ 52% 1m10s` (the ETA), then `drained`; with a removal to
+    follow, `→rm 52% 1m10s` then `drained→rm`."""
     if status.drained:
         return Text("drained" + ("→rm" if ending else ""), style="bold green")
     eta = "?" if status.eta is None else duration(status.eta)
     percent = f"{status.progress * 100:.0f}%"
+    if ending:  # the removal that follows matters more than the bar
+        return Text(f"{'rm' if compact else '→rm'} {percent} {eta}", style="bold yellow")
     if compact:
         return Text(f"dr {percent} {eta}", style="yellow")
     filled = round(status.progress * DRAIN_BAR)
