@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from lvs_tui.model.format import service_label, service_options
 from lvs_tui.model.rates import Rates, SnapshotRates, snapshot_rates
 from lvs_tui.model.records import Service, ServiceKey, Snapshot
 
@@ -92,22 +93,38 @@ SERVICE_SORTS: dict[str, SortValue] = {
 }
 
 
-def compile_filter(text: str) -> Callable[[str], bool]:
-    """A filter over row text: a regular expression when it compiles, else a plain substring;
-    case-insensitive either way. Raises nothing: a half-typed regex falls back to substring."""
+@dataclass(frozen=True, slots=True)
+class TextFilter:
+    """The `/` filter: a regular expression when it compiles, else plain text (and `error` says why
+    it is not a regex); case-insensitive either way. Runs of blanks match one blank."""
+
+    text: str
+    pattern: re.Pattern[str] | None
+    error: str | None = None
+
+    def __call__(self, haystack: str) -> bool:
+        if not self.text:
+            return True
+        flat = " ".join(haystack.split())
+        if self.pattern is not None:
+            return self.pattern.search(flat) is not None
+        return " ".join(self.text.split()).lower() in flat.lower()
+
+
+def compile_filter(text: str) -> TextFilter:
     if not text:
-        return lambda _: True
+        return TextFilter(text, None)
     try:
-        pattern = re.compile(text, re.IGNORECASE)
-    except re.error:
-        needle = text.lower()
-        return lambda haystack: needle in haystack.lower()
-    return lambda haystack: pattern.search(haystack) is not None
+        return TextFilter(text, re.compile(" ".join(text.split()) or text, re.IGNORECASE))
+    except re.error as error:
+        return TextFilter(text, None, f"not a regex ({error.msg}): matched as plain text")
 
 
-def filter_text(service: Service) -> str:
-    """What `/` searches: service id, scheduler, and every real server's address:port."""
-    return " ".join([service.key.id, service.scheduler, *(dest.key.id for dest in service.dests)])
+def filter_texts(service: Service) -> tuple[str, ...]:
+    """What `/` searches, each on its own: the service's row as shown (`TCP 192.0.2.10:80 wrr
+    persistent 300`), its id (`tcp:192.0.2.10:80`), and every real server's address:port."""
+    row = f"{service_label(service)} {service_options(service)}"
+    return (row, service.key.id, *(dest.key.id for dest in service.dests))
 
 
 def ordered(snapshot: Snapshot | None, rates: Mapping[ServiceKey, Rates], conns: ConnSums, sort: SortKey,
@@ -118,7 +135,7 @@ def ordered(snapshot: Snapshot | None, rates: Mapping[ServiceKey, Rates], conns:
     shown = list(snapshot.services)
     if text:
         matches = compile_filter(text)
-        shown = [s for s in shown if matches(filter_text(s))]
+        shown = [s for s in shown if any(matches(part) for part in filter_texts(s))]
     if sort.column == "service":
         shown.sort(key=lambda s: s.key.sort_key, reverse=sort.reverse)
     else:

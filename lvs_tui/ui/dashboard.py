@@ -22,6 +22,7 @@ from lvs_tui.live.frame import DashboardFrame, ViewSettings
 from lvs_tui.model.dashboard import SERVICE_SORTS, SortKey
 from lvs_tui.model.distribution import Share
 from lvs_tui.model.history import Metric
+from lvs_tui.model.printable import printable
 from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey
 from lvs_tui.ui import keys
 from lvs_tui.ui.chrome import director_strip, drains_text, status_line
@@ -67,7 +68,8 @@ class DashboardScreen(Screen[None]):
             yield Grid(self.rows.service_columns(), self.rows.service_row, id="services")
             yield Static(id="dests-title")
             yield Grid(self.rows.dest_columns(), self._dest_row, id="dests")
-        yield Input(placeholder="filter: substring or regex over address, port, scheduler", id="filter")
+        yield Input(placeholder="filter: text or regex over the rows as shown (TCP 192, FWM 7, wrr, a real "
+                                "server's address)", id="filter")
         yield Static(id="status-line")
         yield Footer()
 
@@ -146,6 +148,8 @@ class DashboardScreen(Screen[None]):
         self._shares = {} if service is None else self.rows.dest_shares(service)
         self.dests.set_rows([] if service is None else [dest.key for dest in service.dests])
         title = "Real servers" if service is None else f"Real servers of {service.key.id}"
+        if service is None and self.view.filter and self.frame.snapshot is not None:  # said where rows were
+            title = f"No service matches /{printable(self.view.filter)}/ (Esc clears the filter)"
         # Fixed-size lines (see the stylesheet): no layout pass, so only this line is repainted.
         self.query_one("#dests-title", Static).update(Text(title, style="bold"), layout=False)
 

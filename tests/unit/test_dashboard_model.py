@@ -90,7 +90,7 @@ def test_sort_by_column_and_reverse_and_marks_last() -> None:
     assert by(SortKey("scheduler"))[-1] == WEB  # "sh" < "wrr"
 
 
-def test_filter_is_regex_when_it_compiles_else_substring() -> None:
+def test_filter_is_regex_when_it_compiles_else_plain_text_and_says_so() -> None:
     table = snap(0.0, {WEB: 0, DNS: 0, MARK: 0})
     conns = ConnCounter().sums(table)
 
@@ -101,7 +101,23 @@ def test_filter_is_regex_when_it_compiles_else_substring() -> None:
     assert set(shown(r":(80|53)$")) == {WEB, DNS}
     assert shown("fwm:7 wrr(") == ()  # not a regex: a substring that matches nothing here
     assert compile_filter("[")("a[b") and not compile_filter("[")("ab")
+    assert compile_filter("[").error == "not a regex (unterminated character set): matched as plain text"
+    assert compile_filter("tcp").error is None
     assert len(shown("")) == 3
+
+
+def test_filter_matches_the_rows_as_shown() -> None:
+    table = snap(0.0, {WEB: 0, DNS: 0, MARK: 0})
+    conns = ConnCounter().sums(table)
+
+    def shown(text: str) -> tuple[ServiceKey, ...]:
+        return ordered(table, {}, conns, SortKey("service"), text)
+
+    assert shown("TCP 192") == (WEB,)  # shown as `TCP  192.0.2.10:80`: blanks match blanks
+    assert shown("FWM 7") == (MARK,)
+    assert shown("fwm  7 sh") == (MARK,)  # the row goes on with the scheduler
+    assert shown("^udp 192.0.2.53:53 sh$") == (DNS,)
+    assert shown("tcp:192.0.2.10:80") == (WEB,)  # the id, as ipvsadm and the journal write it
 
 
 def test_connection_sums_are_reused_for_an_unchanged_record() -> None:
