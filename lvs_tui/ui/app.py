@@ -117,8 +117,15 @@ class LvsTopApp(App[None]):
     def step_interval(self, step: int) -> None:
         """Poll less often (step > 0) or more often, along INTERVALS."""
         position = min(range(len(INTERVALS)), key=lambda i: abs(INTERVALS[i] - self.interval))
-        self.interval = INTERVALS[max(0, min(len(INTERVALS) - 1, position + step))]
+        self.set_interval_seconds(INTERVALS[max(0, min(len(INTERVALS) - 1, position + step))])
+
+    def set_interval_seconds(self, seconds: float) -> None:
+        """Poll every `seconds` from now on, starting with a poll now: a shorter interval does not
+        wait for the old timer."""
+        self.interval = seconds
         self._restart_timer()
+        if self.auto_poll:
+            self.session.request_poll()
 
     async def action_quit(self) -> None:
         """ctrl+q as q: removals waiting for drains are named before they are given up."""

@@ -25,6 +25,7 @@ from lvs_tui.model.history import Metric
 from lvs_tui.model.printable import printable
 from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey
 from lvs_tui.ui import keys
+from lvs_tui.ui.changekeys import ChangeKeys
 from lvs_tui.ui.chrome import director_strip, drains_text, status_line
 from lvs_tui.ui.conns import ConnectionsScreen
 from lvs_tui.ui.grid import Cell, Grid
@@ -37,11 +38,12 @@ if TYPE_CHECKING:
 
 SORT_ORDER = list(SERVICE_SORTS)
 COMPACT_BELOW = 110  # terminal columns under which the tables drop their least vital columns
+NOTE_SECONDS = 6.0  # how long the status line says why a key did nothing
 # Every part a frame is drawn into: a frame is shown only while all of them are there.
 PARTS = ("#director-strip", "#drains", "#services", "#dests-title", "#dests", "#status-line")
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ChangeKeys, Screen[None]):
     BINDINGS = keys.BINDINGS
 
     def __init__(self, app: LvsTopApp) -> None:
@@ -56,6 +58,7 @@ class DashboardScreen(Screen[None]):
         self._order: tuple[int, SortKey, str, tuple[ServiceKey, ...]] | None = None
         self._health_shown = False
         self._mounted = False
+        self._note: tuple[str, float] | None = None  # words for the status line, until when
 
     @property
     def frame(self) -> DashboardFrame:
@@ -185,10 +188,17 @@ class DashboardScreen(Screen[None]):
             line.update(drains_text(list(frame.drains.hosts)), layout=False)
         self.render_status()
 
+    def note(self, words: str, seconds: float = NOTE_SECONDS) -> None:
+        """Say something at the head of the status line for a few seconds (why a key did nothing)."""
+        self._note = (words, self.top_app.clock() + seconds)
+        self.render_status()
+
     def render_status(self) -> None:
         app = self.top_app
         text, failed = status_line(self.frame, app.description, app.interval, app.clock(), app.paused,
                                    self.view, self.table_display, self.operator.read_only)
+        if self._note is not None and app.clock() < self._note[1]:
+            text = Text.assemble((self._note[0], "bold reverse yellow"), " ", text)
         status = self.query_one("#status-line", Static)
         status.set_class(failed, "error")
         status.update(text, layout=False)
@@ -291,8 +301,7 @@ class DashboardScreen(Screen[None]):
     def action_toggle_exact(self) -> None:
         display = self.table_display
         self._set_display(Display(not display.exact, display.counters, display.metric, display.compact))
-        self.services.refresh()
-        self.dests.refresh()
+        self._set_columns()  # exact numbers need wider columns
         self.render_chrome()
 
     def action_next_metric(self) -> None:
@@ -326,12 +335,9 @@ class DashboardScreen(Screen[None]):
     # --- keys: changes, from the selection to the operator --------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in keys.WRITE_ACTIONS:
-            if self.app.screen is not self:
-                return False  # a confirmation or form is open: one change at a time
-            if self.operator.read_only:
-                return None  # dimmed: shown, never run
-        return True
+        # Not while a confirmation or form is open: one change at a time. Read-only sessions run the
+        # change keys too, so that they say why nothing happens.
+        return action not in keys.WRITE_ACTIONS or self.app.screen is self
 
     def selected_service(self) -> Service | None:
         if self._service is None:
@@ -351,49 +357,5 @@ class DashboardScreen(Screen[None]):
             return None
         return service, dest
 
-    def action_drain(self) -> None:
-        if (selected := self.selected_dest()) is not None:
-            self.operator.drain(*selected)
-
-    def action_drain_host(self) -> None:
-        if (selected := self.selected_dest()) is not None:
-            self.operator.drain_host(selected[1].address)
-
-    def action_bring_back(self) -> None:
-        if (selected := self.selected_dest()) is not None:
-            self.operator.bring_back(*selected)
-
-    def action_weight(self, step: int) -> None:
-        if (selected := self.selected_dest()) is not None:
-            self.operator.step_weight(*selected, step)
-
-    def action_add_service(self) -> None:
-        self.operator.add_service()
-
-    def action_add_dest(self) -> None:
-        if (service := self.selected_service()) is not None:
-            self.operator.add_dest(service)
-
-    def action_edit(self) -> None:
-        if self.dests.has_focus:
-            if (selected := self.selected_dest()) is not None:
-                self.operator.edit_dest(*selected)
-        elif (service := self.selected_service()) is not None:
-            self.operator.edit_service(service)
-
-    def action_remove(self) -> None:
-        if self.dests.has_focus:
-            if (selected := self.selected_dest()) is not None:
-                self.operator.remove_dest(*selected)
-        elif (service := self.selected_service()) is not None:
-            self.operator.remove_service(service)
-
-    def action_zero(self) -> None:
-        if (service := self.selected_service()) is not None:
-            self.operator.zero(service.key)
-
-    def action_zero_all(self) -> None:
-        self.operator.zero(None)
-
-    def action_undo(self) -> None:
-        self.operator.undo()
+    def dests_focused(self) -> bool:
+        return self.dests.has_focus

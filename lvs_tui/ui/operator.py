@@ -77,7 +77,7 @@ class Operator:
 
     def propose(self, build: Callable[[], Plan]) -> None:
         """Build a plan (a bad value ends here, as a sentence), confirm it, then apply it."""
-        if self._refused():
+        if self.refused():
             return
         try:
             plan = build()
@@ -86,10 +86,13 @@ class Operator:
             return
         self.confirm(plan)
 
-    def _refused(self) -> bool:
-        if self.read_only:
-            self.say(f"Read-only ({self.read_only}): nothing can be changed.", severity="warning")
-        return self.read_only is not None
+    def refused(self) -> bool:
+        """In a read-only session, say why on the status line (a key that did nothing without a word
+        looks broken) and return True."""
+        why = self.read_only
+        if why is not None:
+            self.screen.note(f"read-only: {'started with --read-only' if why == '--read-only' else why}")
+        return why is not None
 
     def confirm(self, plan: Plan, action: str | None = None, undoes: AppliedPlan | None = None,
                 cancelled: Callable[[], None] = lambda: None) -> None:
@@ -177,7 +180,7 @@ class Operator:
         return changes.plan_restore_weight(service, dest, weight)
 
     def undo(self) -> None:
-        if self._refused():
+        if self.refused():
             return
         if not self.frame.undo:
             self.say("Nothing to undo in this session.", severity="warning")
@@ -209,7 +212,7 @@ class Operator:
     def open_form(self, form: FormScreen) -> None:
         """A form's plan was shown as its commands while typed: only a destructive one asks again.
         The form stays open until the plan is applied, so an error leaves what was typed there."""
-        if self._refused():
+        if self.refused():
             return
 
         def submitted(plan: Plan) -> None:

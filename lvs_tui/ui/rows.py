@@ -87,6 +87,16 @@ def compact(columns: list[Column]) -> list[Column]:
     ]
 
 
+# With `x` (exact numbers) a count of bytes runs to 15 digits and more: these columns widen so no
+# number is cut (the tables scroll sideways instead).
+EXACT_WIDTHS = {"Active": 10, "InAct": 10, "Pers": 8, "CPS": 10, "In/OutPPS": 21, "In/Out bit/s": 27,
+                "Conns": 14, "InPkts": 14, "OutPkts": 14, "InBytes": 17, "OutBytes": 17}  # fmt: skip
+
+
+def exact(columns: list[Column]) -> list[Column]:
+    return [Column(c.id, c.label, max(c.width, EXACT_WIDTHS.get(c.label, 0)), c.right) for c in columns]
+
+
 def pick(cells: Sequence[Cell], full: list[Column], shown: list[Column]) -> list[Cell]:
     """The cells of `full` that `shown` keeps, matched by label."""
     by_label = {column.label: cell for column, cell in zip(full, cells, strict=False)}
@@ -173,11 +183,13 @@ class RowRenderer:
 
     def service_columns(self) -> list[Column]:
         full = self._full_service_columns()
-        return compact(full) if self.display.compact else full
+        shown = compact(full) if self.display.compact else full
+        return exact(shown) if self.display.exact else shown
 
     def dest_columns(self) -> list[Column]:
         full = self._full_dest_columns()
-        return compact(full) if self.display.compact else full
+        shown = compact(full) if self.display.compact else full
+        return exact(shown) if self.display.exact else shown
 
     def service_row(self, key: Hashable) -> Sequence[Cell]:
         row = self._rows.get(key)
