@@ -58,6 +58,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     drains: tuple[DrainStart, ...] = ()
     skipped: tuple[str, ...] = ()  # items the action leaves alone, and why (listed, not hidden)
+    undoes: str = ""  # an undo: the title of the plan it reverses
 
 
 def dest_target(service: ServiceKey, dest: DestKey) -> str:
@@ -281,8 +282,32 @@ def plan_zero(service: ServiceKey | None, snapshot: Snapshot) -> Plan:
 
 
 def plan_undo(plan: Plan, done: Sequence[Change]) -> Plan | None:
-    """The plan that reverses the changes of `plan` that succeeded (`done`), newest first."""
+    """The plan that reverses the changes of `plan` that succeeded (`done`), newest first; its
+    title says what the undo does, `undoes` names what it reverses."""
     changes = tuple(undo for change in reversed(done) for undo in change.undo)
     if not changes:
         return None
-    return Plan(f"Undo: {plan.title}", changes, destructive=True)
+    said = [what_undo_does(change) for change in changes[:UNDO_NAMED]]
+    if len(changes) > UNDO_NAMED:
+        said.append(f"{len(changes) - UNDO_NAMED} more")
+    title = "Undo: " + "; ".join(said)
+    return Plan(title, changes, destructive=True, undoes=plan.title)
+
+
+UNDO_NAMED = 3  # an undo's title names this many of its changes, and counts the rest
+
+
+def what_undo_does(change: Change) -> str:
+    """`put back real server 10.20.1.2:80 in tcp:10.0.0.1:80 at weight 3`, from one undo change."""
+    pair = parse_dest_target(change.target)
+    after = change.after or {}
+    if pair is None:
+        edited = f"set service {change.target} back to scheduler {after.get('scheduler')}"
+        return {"add_service": f"add service {change.target} back",
+                "delete_service": f"remove service {change.target} (added in this session)",
+                }.get(change.action, edited)
+    service, dest = pair
+    weight = after.get("weight")
+    return {"add_dest": f"put back real server {dest} in {service} at weight {weight}",
+            "delete_dest": f"remove real server {dest} from {service} (added in this session)",
+            }.get(change.action, f"set real server {dest} of {service} back to weight {weight}")

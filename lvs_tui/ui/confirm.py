@@ -8,6 +8,8 @@ such a removal waits asks first: it lives only in this session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -19,6 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainOptions
 
+Restep = Callable[[int], Plan]  # a weight plan, rebuilt for the steps taken in the confirmation
 LISTED = 200  # items shown in full; a bigger plan lists the first ones and counts the rest
 
 
@@ -35,6 +38,8 @@ def plan_text(plan: Plan, owners: list[str]) -> Text:
         text.append(f"⚠ {warning}\n", style="yellow")
     if not plan.changes:
         text.append("Nothing to change.\n", style="dim")
+    elif plan.undoes:
+        text.append(f"This reverses: {plan.undoes}. Once done, it is off the undo list.\n", style="dim")
     elif not any(change.undoable for change in plan.changes):
         text.append("This cannot be undone.\n", style="bold red")
     return text
@@ -53,19 +58,25 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
         Binding("y", "apply", "Apply", tooltip="Apply the listed changes", priority=True),
         Binding("n", "cancel", "Cancel", tooltip="Change nothing", priority=True),
         Binding("escape", "cancel", "Cancel", tooltip="Change nothing"),
+        Binding("right_square_bracket", "step(1)", "Weight +1", key_display="]", show=False),
+        Binding("left_square_bracket", "step(-1)", "Weight -1", key_display="[", show=False),
+        Binding("right_curly_bracket", "step(10)", "Weight +10", key_display="}", show=False),
+        Binding("left_curly_bracket", "step(-10)", "Weight -10", key_display="{", show=False),
     ]
 
-    def __init__(self, plan: Plan, owners: list[str]) -> None:
+    def __init__(self, plan: Plan, owners: list[str], restep: Restep | None = None) -> None:
         super().__init__()
         self.plan = plan
         self.owners = owners
+        self.restep = restep  # a weight change: its keys step it further, in this one confirmation
+        self._steps = 0
 
     def compose(self) -> ComposeResult:
         plan = self.plan
         with Vertical(id="confirm", classes="destructive" if plan.destructive else ""):
             yield Static(Text(plan.title + "?", style="bold"), id="confirm-title")
             with VerticalScroll(id="confirm-body"):
-                yield Static(plan_text(plan, self.owners))
+                yield Static(plan_text(plan, self.owners), id="confirm-plan")
             if plan.drains:
                 which = "the server" if len(plan.drains) == 1 else "each server"
                 yield Checkbox("TCP: count as drained only once inactive (TIME_WAIT) entries are gone too",
@@ -74,6 +85,8 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
                 yield MinutesInput(placeholder="…or remove after this many minutes anyway (optional)",
                                    id="deadline", type="number")
             hint = "y applies, n or Esc cancels" if plan.destructive else "Enter or y applies, Esc cancels"
+            if self.restep is not None:
+                hint += "; ] [ } { step the weight further"
             yield Static(Text(hint, style="dim"))
             with Horizontal(id="confirm-buttons"):
                 yield Button("Apply (y)", id="apply", variant="error" if plan.destructive else "primary",
@@ -99,6 +112,23 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
             if deadline is not None and deadline <= 0:
                 deadline = None
         self.dismiss(DrainOptions(remove, deadline, self._checked("#wait-inactive")))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "step" or self.restep is not None
+
+    def action_step(self, step: int) -> None:
+        """Step a weight change further; a step that would make it a drain (or nothing) is refused:
+        a drain has its own key and its own questions."""
+        if self.restep is None:
+            return
+        plan = self.restep(self._steps + step)
+        if not plan.changes or plan.destructive != self.plan.destructive:
+            self.app.bell()
+            return
+        self._steps += step
+        self.plan = plan
+        self.query_one("#confirm-title", Static).update(Text(plan.title + "?", style="bold"))
+        self.query_one("#confirm-plan", Static).update(plan_text(plan, self.owners))
 
     def _checked(self, selector: str) -> bool:
         return any(box.value for box in self.query(selector).results(Checkbox))

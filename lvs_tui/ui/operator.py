@@ -23,7 +23,7 @@ from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainOptions
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import Sysctls
-from lvs_tui.ui.confirm import ConfirmScreen, QuitScreen
+from lvs_tui.ui.confirm import ConfirmScreen, QuitScreen, Restep
 from lvs_tui.ui.forms import DestForm, FormScreen, ServiceForm
 
 if TYPE_CHECKING:
@@ -75,8 +75,9 @@ class Operator:
 
     # --- from a key to the session ----------------------------------------------------------------
 
-    def propose(self, build: Callable[[], Plan]) -> None:
-        """Build a plan (a bad value ends here, as a sentence), confirm it, then apply it."""
+    def propose(self, build: Callable[[], Plan], restep: Restep | None = None) -> None:
+        """Build a plan (a bad value ends here, as a sentence), confirm it, then apply it. With
+        `restep`, the confirmation's weight keys rebuild the plan a step further."""
         if self.refused():
             return
         try:
@@ -84,7 +85,7 @@ class Operator:
         except (IpvsError, ValueError) as error:
             self.say(str(error), title="Not possible", severity="error")
             return
-        self.confirm(plan)
+        self.confirm(plan, restep=restep)
 
     def refused(self) -> bool:
         """In a read-only session, say why on the status line (a key that did nothing without a word
@@ -95,19 +96,21 @@ class Operator:
         return why is not None
 
     def confirm(self, plan: Plan, action: str | None = None, undoes: AppliedPlan | None = None,
-                cancelled: Callable[[], None] = lambda: None) -> None:
+                cancelled: Callable[[], None] = lambda: None, restep: Restep | None = None) -> None:
         if not plan.changes:
             reason = "; ".join(plan.skipped) or "nothing would change"
             self.say(f"{plan.title}: {reason}.", severity="warning")
             return
 
+        screen = ConfirmScreen(plan, list(self.frame.facts.owner_warnings), restep)
+
         def decided(answer: DrainOptions | None) -> None:
             if answer is None:
                 cancelled()
-            else:
-                self.session.apply(plan, action=action, drain=answer, undoes=undoes)
+            else:  # the plan as the confirmation left it (its weight keys may have stepped it)
+                self.session.apply(screen.plan, action=action, drain=answer, undoes=undoes)
 
-        self.screen.app.push_screen(ConfirmScreen(plan, list(self.frame.facts.owner_warnings)), decided)
+        self.screen.app.push_screen(screen, decided)
 
     def applied(self, applied: Applied) -> None:
         """The session's word on a plan: said in the form it came from, else in a toast."""
@@ -153,8 +156,12 @@ class Operator:
             self.propose(lambda: changes.plan_drain(snapshot.services, address, None, self.sysctls))
 
     def step_weight(self, service: Service, dest: Dest, step: int) -> None:
-        weight = max(0, min(changes.MAX_WEIGHT, dest.weight + step))
-        self.propose(lambda: changes.plan_weight(service, dest, weight, self.sysctls))
+        """One confirmation for many steps: in it, the weight keys step the weight further."""
+        def plan_for(total: int) -> Plan:
+            weight = max(0, min(changes.MAX_WEIGHT, dest.weight + total))
+            return changes.plan_weight(service, dest, weight, self.sysctls)
+
+        self.propose(lambda: plan_for(step), restep=lambda more: plan_for(step + more))
 
     def remove_dest(self, service: Service, dest: Dest) -> None:
         self.propose(lambda: changes.plan_remove_dest(service, dest, self.sysctls))
