@@ -8,6 +8,7 @@ and double.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from lvs_tui.model.format import service_label, service_options
 from lvs_tui.model.rates import Rates, SnapshotRates, snapshot_rates
-from lvs_tui.model.records import Service, ServiceKey, Snapshot
+from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot
 
 ESTIMATOR_PERIOD = 2.0
 # Below this many real servers in all, every one is rated each poll; above it, only those of the
@@ -91,6 +92,47 @@ SERVICE_SORTS: dict[str, SortValue] = {
     "bps": lambda s, r, c: -1.0 if r is None else r.inbps + r.outbps,
     "conns": lambda s, r, c: s.stats.conns,
 }
+
+
+# Numbers sort busiest first when a column is first chosen (`r` or a second click reverses that).
+DESCENDING_FIRST = frozenset({"servers", "active", "inactive", "persistent", "weight", "cps", "pps", "bps",
+                              "conns"})
+
+
+def first_sort(column: str) -> SortKey:
+    """The sort a column starts with: descending for numbers, ascending for names."""
+    return SortKey(column, column in DESCENDING_FIRST)
+
+
+# Sort columns of the real servers: name -> value of one real server, given its rates (None first).
+DestSortValue = Callable[[Dest, "Rates | None"], object]
+DEST_SORTS: dict[str, DestSortValue] = {
+    "dest": lambda d, r: _address_order(d),
+    "weight": lambda d, r: d.weight,
+    "active": lambda d, r: d.active_conns,
+    "inactive": lambda d, r: d.inactive_conns,
+    "persistent": lambda d, r: d.persistent_conns,
+    "cps": lambda d, r: -1.0 if r is None else r.cps,
+    "bps": lambda d, r: -1.0 if r is None else r.inbps + r.outbps,
+    "conns": lambda d, r: d.stats.conns,
+}
+KERNEL_ORDER = SortKey("")  # the real servers as the kernel lists them (the order sh and mh hash over)
+
+
+def ordered_dests(service: Service, rates: Mapping[DestKey, Rates], sort: SortKey) -> list[DestKey]:
+    """The keys of the service's real servers in `sort` order (ties by address); the kernel's own
+    order for KERNEL_ORDER."""
+    if sort.column not in DEST_SORTS:
+        return [dest.key for dest in service.dests]
+    value = DEST_SORTS[sort.column]
+    shown = sorted(service.dests, key=lambda d: (value(d, rates.get(d.key)), _address_order(d)),
+                   reverse=sort.reverse)
+    return [dest.key for dest in shown]
+
+
+def _address_order(dest: Dest) -> tuple[int, int, int]:
+    address = ipaddress.ip_address(dest.address)
+    return address.version, int(address), dest.port
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from lvs_tui.live.frame import DashboardFrame, ViewSettings
-from lvs_tui.model.dashboard import SERVICE_SORTS, SortKey
+from lvs_tui.model.dashboard import (
+    DEST_SORTS,
+    KERNEL_ORDER,
+    SERVICE_SORTS,
+    SortKey,
+    first_sort,
+    ordered_dests,
+)
 from lvs_tui.model.distribution import Share
 from lvs_tui.model.history import Metric
 from lvs_tui.model.printable import printable
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
     from lvs_tui.ui.app import LvsTopApp
 
 SORT_ORDER = list(SERVICE_SORTS)
+DEST_SORT_ORDER = [KERNEL_ORDER.column, *DEST_SORTS]
 COMPACT_BELOW = 110  # terminal columns under which the tables drop their least vital columns
 NOTE_SECONDS = 6.0  # how long the status line says why a key did nothing
 # Every part a frame is drawn into: a frame is shown only while all of them are there.
@@ -58,6 +66,7 @@ class DashboardScreen(ChangeKeys, Screen[None]):
         self._order: tuple[int, SortKey, str, tuple[ServiceKey, ...]] | None = None
         self._health_shown = False
         self._mounted = False
+        self.dest_sort = KERNEL_ORDER
         self._note: tuple[str, float] | None = None  # words for the status line, until when
 
     @property
@@ -149,12 +158,19 @@ class DashboardScreen(ChangeKeys, Screen[None]):
             self._set_view(self.view.watching(key))
         self._service = service
         self._shares = {} if service is None else self.rows.dest_shares(service)
-        self.dests.set_rows([] if service is None else [dest.key for dest in service.dests])
+        self.dests.set_rows([] if service is None else self._dest_order(service))
+        self.dests.set_sorted(self.dest_sort.column, self.dest_sort.reverse)
         title = "Real servers" if service is None else f"Real servers of {service.key.id}"
         if service is None and self.view.filter and self.frame.snapshot is not None:  # said where rows were
             title = f"No service matches /{printable(self.view.filter)}/ (Esc clears the filter)"
         # Fixed-size lines (see the stylesheet): no layout pass, so only this line is repainted.
         self.query_one("#dests-title", Static).update(Text(title, style="bold"), layout=False)
+
+    def _dest_order(self, service: Service) -> list[Hashable]:
+        rates = self.frame.dest_rates
+        own = {dest.key: rates[(service.key, dest.key)] for dest in service.dests
+               if (service.key, dest.key) in rates}
+        return list(ordered_dests(service, own, self.dest_sort))
 
     def _dest_row(self, key: Hashable) -> list[Cell]:
         service = self._service
@@ -217,8 +233,14 @@ class DashboardScreen(ChangeKeys, Screen[None]):
     @on(Grid.HeaderClicked, "#services")
     def _header_clicked(self, event: Grid.HeaderClicked) -> None:
         sort = self.view.sort
-        reverse = not sort.reverse if sort.column == event.column else False
-        self._set_sort(SortKey(event.column, reverse))
+        self._set_sort(SortKey(sort.column, not sort.reverse) if sort.column == event.column
+                       else first_sort(event.column))
+
+    @on(Grid.HeaderClicked, "#dests")
+    def _dest_header_clicked(self, event: Grid.HeaderClicked) -> None:
+        sort = self.dest_sort
+        self.set_dest_sort(SortKey(sort.column, not sort.reverse) if sort.column == event.column
+                           else first_sort(event.column))
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -269,6 +291,15 @@ class DashboardScreen(ChangeKeys, Screen[None]):
         self._refresh_services()
         self.render_status()
 
+    def set_dest_sort(self, sort: SortKey) -> None:
+        """Sort the real servers (KERNEL_ORDER: as the kernel lists them)."""
+        if sort.column and sort.column not in DEST_SORTS:
+            raise ValueError(f"unknown sort column {sort.column!r}")
+        self.dest_sort = sort
+        self._refresh_dests(self.services.cursor_key)
+
+    # The sort keys act on the focused pane: the services, or the real servers.
+
     def action_sort_next(self) -> None:
         self._step_sort(1)
 
@@ -276,13 +307,20 @@ class DashboardScreen(ChangeKeys, Screen[None]):
         self._step_sort(-1)
 
     def _step_sort(self, step: int) -> None:
-        sort = self.view.sort
-        column = SORT_ORDER[(SORT_ORDER.index(sort.column) + step) % len(SORT_ORDER)]
-        self._set_sort(SortKey(column, sort.reverse))
+        dests = self.dests.has_focus
+        order = DEST_SORT_ORDER if dests else SORT_ORDER
+        now = (self.dest_sort if dests else self.view.sort).column
+        sort = first_sort(order[(order.index(now) + step) % len(order)])
+        if dests:
+            self.set_dest_sort(sort)
+        else:
+            self._set_sort(sort)
 
     def action_sort_reverse(self) -> None:
-        sort = self.view.sort
-        self._set_sort(SortKey(sort.column, not sort.reverse))
+        if self.dests.has_focus:
+            self.set_dest_sort(SortKey(self.dest_sort.column, not self.dest_sort.reverse))
+        else:
+            self._set_sort(SortKey(self.view.sort.column, not self.view.sort.reverse))
 
     def action_pause(self) -> None:
         self.top_app.toggle_pause()
@@ -335,9 +373,17 @@ class DashboardScreen(ChangeKeys, Screen[None]):
     # --- keys: changes, from the selection to the operator --------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Not while a confirmation or form is open: one change at a time. Read-only sessions run the
-        # change keys too, so that they say why nothing happens.
-        return action not in keys.WRITE_ACTIONS or self.app.screen is self
+        if action in keys.WRITE_ACTIONS:
+            if self.app.screen is not self:
+                return False  # a confirmation or form is open: one change at a time
+            if self.operator.read_only:
+                return None  # dimmed in the footer; on_key says why when one is pressed
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A change key in a read-only session is dimmed and runs nothing: say why."""
+        if self.operator.read_only and event.key in keys.change_keys():
+            self.operator.refused()
 
     def selected_service(self) -> Service | None:
         if self._service is None:

@@ -43,22 +43,22 @@ SERVICE_COLUMNS_COUNTERS = [
     Column("", "InBytes", 9),
     Column("", "OutBytes", 9),
 ]
-DEST_COLUMNS_RATES = [
-    Column("", "Real server", 22, right=False),
+DEST_COLUMNS_RATES = [  # ids: the sort columns of the real servers (model.dashboard.DEST_SORTS)
+    Column("dest", "Real server", 22, right=False),
     Column("", "Fwd", 8, right=False),
-    Column("", "Weight", 6),
+    Column("weight", "Weight", 6),
     Column("", "U/L thr", 9),
-    Column("", "Active", 7),
-    Column("", "InAct", 7),
-    Column("", "Pers", 5),
-    Column("", "CPS", 6),
-    Column("", "In/Out bit/s", 13),
+    Column("active", "Active", 7),
+    Column("inactive", "InAct", 7),
+    Column("persistent", "Pers", 5),
+    Column("cps", "CPS", 6),
+    Column("bps", "In/Out bit/s", 13),
     Column("", "Share exp→got", 13),
     Column("", "State", 14, right=False),
 ]
 DEST_COLUMNS_COUNTERS = [
     *DEST_COLUMNS_RATES[:7],
-    Column("", "Conns", 9),
+    Column("conns", "Conns", 9),
     Column("", "InBytes", 9),
     Column("", "OutBytes", 9),
     *DEST_COLUMNS_RATES[9:],

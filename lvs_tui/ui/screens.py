@@ -50,8 +50,8 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = "#help-keys, #help-mouse { width: auto; }"
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
-    FRAME = 8  # the box's border and padding, and a scrollbar
-    SLACK = 3  # the tables' own padding between key and words
+    FRAME = 9  # the box's border and padding, a scrollbar, and a column to spare
+    SHARE = 0.98  # of the screen's width the box may take
     GAP = 3
     DOES_AT_LEAST = 30  # narrower than this, the columns go one under the other
 
@@ -74,31 +74,37 @@ class HelpScreen(ModalScreen[None]):
     def _lay_out(self) -> None:
         layout = self._layout(self.app.size.width)
         console = self.app.console
-        room = int(self.app.size.width * 0.9)
+        room = int(self.app.size.width * self.SHARE)
         width = Measurement.get(console, console.options.update_width(room), layout).maximum
         self.query_one("#help-keys", Static).update(layout)
-        # The box is as wide as its keys (a width of `auto` does not measure a table).
-        self.query_one("#help", VerticalScroll).styles.width = width + self.FRAME
+        box = self.query_one("#help", VerticalScroll)
+        # As wide as its keys (a width of `auto` does not measure a table), up to SHARE of the screen.
+        box.styles.max_width = room
+        box.styles.width = width + self.FRAME
 
     def _layout(self, width: int) -> Table:
-        room = int(width * 0.9) - self.FRAME - self.SLACK  # the box is at most 90% of the screen wide
+        room = int(width * self.SHARE) - self.FRAME
         key_width = max((len(key) for sections in self._columns for _, keys in sections for key, _ in keys),
-                        default=0) + 1
-        side_by_side = (room - self.GAP) // len(self._columns) - key_width >= self.DOES_AT_LEAST
-        does = (room - self.GAP) // len(self._columns) - key_width if side_by_side else room - key_width
-        layout = Table.grid(padding=(0, self.GAP))
+                        default=0)
+        count = len(self._columns)
+        per_column = (room - self.GAP * (count - 1)) // count
+        side_by_side = per_column - key_width - 1 >= self.DOES_AT_LEAST
+        longest = max((len(what) for sections in self._columns for _, keys in sections for _, what in keys),
+                      default=0)
+        does = min(longest, (per_column if side_by_side else room) - key_width - 1)
         cells = []
         for sections in self._columns:
             column = Table.grid()
             for title, keys in sections:
-                table = Table(title=title, title_style="bold italic", show_header=False, expand=False,
-                              box=None, pad_edge=False, title_justify="left")
-                table.add_column("Key", style="bold cyan", no_wrap=True, width=key_width - 1)
-                table.add_column("Does", max_width=max(10, does))
+                table = Table.grid(padding=(0, 1, 0, 0))
+                table.title, table.title_style, table.title_justify = title, "bold italic", "left"
+                table.add_column("Key", style="bold cyan", no_wrap=True, width=key_width)
+                table.add_column("Does", width=does)
                 for key, what in keys:
                     table.add_row(key, what)
                 column.add_row(table)
             cells.append(column)
+        layout = Table.grid(padding=(0, self.GAP, 0, 0))
         if side_by_side:
             for _ in cells:
                 layout.add_column()

@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
+from lvs_tui.model.dashboard import SortKey
 from lvs_tui.model.format import service_label
 from lvs_tui.model.records import Stats
 from lvs_tui.ops.journal import Journal
@@ -152,3 +153,26 @@ async def test_sub_screens_own_their_keys(tmp_path: Path) -> None:
         await pilot.press("s", "slash", "d")
         assert isinstance(app.screen, ConnectionsScreen)
         assert app.dashboard.view.sort == sort and not app.query_one("#filter", Input).display
+
+
+async def test_numbers_sort_busiest_first_and_the_sort_keys_act_on_the_focused_pane() -> None:
+    app = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: rows(app) > 1)
+        await pilot.press("s", "s", "s")  # service, scheduler, servers, active
+        assert app.dashboard.view.sort == SortKey("active", True)
+        active = [app.frame.conns[key][0] for key in app.dashboard.ordered()]
+        assert active == sorted(active, reverse=True) and active[0] > active[-1]
+        await pilot.press("tab", "s", "s")  # the real servers: kernel order, address, weight
+        assert app.dashboard.dest_sort == SortKey("weight", True)
+        assert app.dashboard.view.sort == SortKey("active", True)  # the services' sort stays
+        service = app.dashboard.service_shown
+        assert service is not None
+        grid = app.query_one("#dests", Grid)
+        weights = []
+        for _ in range(grid.row_count):  # walk the cursor down the rows
+            weights.append(service.dest(grid.cursor_key).weight)  # type: ignore[arg-type,union-attr]
+            await pilot.press("down")
+        assert weights == sorted(weights, reverse=True) and weights[0] > weights[-1]
+        await pilot.press("r")
+        assert app.dashboard.dest_sort == SortKey("weight", False)
