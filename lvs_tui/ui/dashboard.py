@@ -8,6 +8,7 @@ the keys change only what is shown (order, filter, units) or hand a plan to the 
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -57,8 +58,11 @@ class DashboardScreen(ChangeKeys, Screen[None]):
     def __init__(self, app: LvsTopApp) -> None:
         super().__init__()
         self.top_app = app  # the app, typed (Screen.app is any App)
-        self.view = ViewSettings()
-        self.table_display = Display()
+        chosen = app.preferences
+        self.view = ViewSettings(chosen.sort)
+        app.session.set_view(self.view)
+        self.table_display = Display(chosen.exact, chosen.counters, chosen.trend,
+                                     hidden=chosen.hidden_columns)
         self.rows = RowRenderer(app.wall)
         self.operator = Operator(self, app.session)
         self._service: Service | None = None  # the selected service, as in the frame on screen
@@ -66,7 +70,7 @@ class DashboardScreen(ChangeKeys, Screen[None]):
         self._order: tuple[int, SortKey, str, tuple[ServiceKey, ...]] | None = None
         self._health_shown = False
         self._mounted = False
-        self.dest_sort = KERNEL_ORDER
+        self.dest_sort = chosen.dest_sort
         self._note: tuple[str, float] | None = None  # words for the status line, until when
 
     @property
@@ -189,6 +193,13 @@ class DashboardScreen(ChangeKeys, Screen[None]):
     def _set_display(self, display: Display) -> None:
         self.table_display = display
         self.rows.show(self.frame, display)
+        self.top_app.preferences_changed()
+
+    def set_hidden(self, title: str, hidden: bool) -> None:
+        """Hide a column of the tables, or show it again (by its title)."""
+        shown = self.table_display
+        self._set_display(replace(shown, hidden=shown.hidden | {title} if hidden else shown.hidden - {title}))
+        self._set_columns()
 
     def _set_columns(self) -> None:
         self.services.set_columns(self.rows.service_columns())
@@ -258,7 +269,7 @@ class DashboardScreen(ChangeKeys, Screen[None]):
         compact = event.size.width < COMPACT_BELOW
         if compact != self.table_display.compact:
             shown = self.table_display
-            self._set_display(Display(shown.exact, shown.counters, shown.metric, compact))
+            self._set_display(replace(shown, compact=compact))
             self._set_columns()
 
     # --- keys: what is shown ------------------------------------------------------------------------
@@ -290,6 +301,7 @@ class DashboardScreen(ChangeKeys, Screen[None]):
         self._set_view(ViewSettings(sort, self.view.filter, self.view.watched))
         self._refresh_services()
         self.render_status()
+        self.top_app.preferences_changed()
 
     def set_dest_sort(self, sort: SortKey) -> None:
         """Sort the real servers (KERNEL_ORDER: as the kernel lists them)."""
@@ -297,6 +309,7 @@ class DashboardScreen(ChangeKeys, Screen[None]):
             raise ValueError(f"unknown sort column {sort.column!r}")
         self.dest_sort = sort
         self._refresh_dests(self.services.cursor_key)
+        self.top_app.preferences_changed()
 
     # The sort keys act on the focused pane: the services, or the real servers.
 
@@ -332,20 +345,20 @@ class DashboardScreen(ChangeKeys, Screen[None]):
 
     def action_toggle_counters(self) -> None:
         display = self.table_display
-        self._set_display(Display(display.exact, not display.counters, display.metric, display.compact))
+        self._set_display(replace(display, counters=not display.counters))
         self._set_columns()
         self.render_status()
 
     def action_toggle_exact(self) -> None:
         display = self.table_display
-        self._set_display(Display(not display.exact, display.counters, display.metric, display.compact))
+        self._set_display(replace(display, exact=not display.exact))
         self._set_columns()  # exact numbers need wider columns
         self.render_chrome()
 
     def action_next_metric(self) -> None:
         display, metrics = self.table_display, list(Metric)
         metric = metrics[(metrics.index(display.metric) + 1) % len(metrics)]
-        self._set_display(Display(display.exact, display.counters, metric, display.compact))
+        self._set_display(replace(display, metric=metric))
         self.services.refresh()
         self.render_status()
 

@@ -157,6 +157,7 @@ class Display:
     counters: bool = False  # t: counters instead of rates
     metric: Metric = Metric.CPS  # m: what the trend follows
     compact: bool = False  # a narrow terminal: the least vital columns dropped
+    hidden: frozenset[str] = frozenset()  # column titles the operator hid (the address never is)
 
 
 class RowRenderer:
@@ -182,21 +183,33 @@ class RowRenderer:
         return columns if self.frame.health is None else [*columns, HEALTH_COLUMN]
 
     def service_columns(self) -> list[Column]:
-        full = self._full_service_columns()
-        shown = compact(full) if self.display.compact else full
-        return exact(shown) if self.display.exact else shown
+        return self._shown(self._full_service_columns())
 
     def dest_columns(self) -> list[Column]:
-        full = self._full_dest_columns()
-        shown = compact(full) if self.display.compact else full
-        return exact(shown) if self.display.exact else shown
+        return self._shown(self._full_dest_columns())
+
+    def _shown(self, full: list[Column]) -> list[Column]:
+        display = self.display
+        shown = compact(full) if display.compact else full
+        if display.hidden:
+            shown = [shown[0], *(column for column in shown[1:] if column.label not in display.hidden)]
+        return exact(shown) if display.exact else shown
+
+    def _picked(self, cells: Sequence[Cell], full: list[Column], shown: list[Column]) -> Sequence[Cell]:
+        return pick(cells, full, shown) if self.display.compact or self.display.hidden else cells
+
+    @staticmethod
+    def hideable() -> list[str]:
+        """The titles of the columns that can be hidden: all but the addresses."""
+        every = [*SERVICE_COLUMNS_RATES, *SERVICE_COLUMNS_COUNTERS, *DEST_COLUMNS_RATES,
+                 *DEST_COLUMNS_COUNTERS, HEALTH_COLUMN]
+        return sorted({column.label for column in every} - {"Service", "Real server"})
 
     def service_row(self, key: Hashable) -> Sequence[Cell]:
         row = self._rows.get(key)
         if row is None:
             cells = self._service_cells(key)
-            row = self._rows[key] = pick(cells, self._full_service_columns(), self.service_columns()) \
-                if self.display.compact else cells
+            row = self._rows[key] = self._picked(cells, self._full_service_columns(), self.service_columns())
         return row
 
     def dest_row(self, service: Service, dest: Dest, share: Share | None) -> Sequence[Cell]:
@@ -204,8 +217,7 @@ class RowRenderer:
         row = self._rows.get(cache_key)
         if row is None:
             cells = self._dest_cells(service, dest, share)
-            row = self._rows[cache_key] = pick(cells, self._full_dest_columns(), self.dest_columns()) \
-                if self.display.compact else cells
+            row = self._rows[cache_key] = self._picked(cells, self._full_dest_columns(), self.dest_columns())
         return row
 
     def _service_cells(self, key: Hashable) -> Sequence[Cell]:
