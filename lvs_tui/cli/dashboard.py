@@ -78,9 +78,10 @@ def build_parser() -> CommandParser:
     parser = CommandParser("", "A live dashboard for Linux Virtual Server (IPVS) load balancers.",
                            usage=USAGE, epilog=COMMANDS)
     parser.add_argument("--version", action="version", version=f"lvs-top {__version__}")
-    parser.add_argument("-d", "--delay", "--interval", type=seconds, dest="delay", metavar="SECONDS",
+    parser.add_argument("-d", "--delay", type=seconds, metavar="SECONDS",
                         help="seconds between polls (default: the saved preference, else 1; with --batch, "
                              "0 = back to back)")
+    parser.add_argument("--interval", type=seconds, dest="delay", metavar="SECONDS", help="the same as -d")
     parser.add_argument("--sort", type=_sort, metavar="COLUMN[:asc|desc]",
                         help=f"sort the services by COLUMN ({', '.join(SERVICE_SORTS)}); numbers start "
                              "busiest first (default: the saved preference, else service)")

@@ -49,7 +49,7 @@ class MinutesInput(Input):
     """A field of minutes: it takes digits and a point only, so the dialog's `y` and `n` answer from it."""
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        return character is not None and (character.isdigit() or character == ".")
+        return character is not None and character in "0123456789."
 
 
 class ConfirmScreen(ModalScreen[DrainOptions | None]):

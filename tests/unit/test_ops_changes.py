@@ -243,7 +243,9 @@ def test_undo_reverses_only_the_done_changes_newest_first() -> None:
     plan = changes.plan_drain(sim.snapshot().services, HOST, None, NO_SYSCTLS)
     assert len(plan.changes) == 3
     undo = changes.plan_undo(plan, plan.changes)
-    assert undo is not None and undo.title == f"Undo: {plan.title}"
+    assert undo is not None and undo.undoes == plan.title  # the title says what the undo does:
+    assert undo.title.startswith(f"Undo: set real server {plan.drains[-1].dest} of {plan.drains[-1].service} "
+                                 f"back to weight {plan.drains[-1].previous_weight}; set real server ")
     assert [change.target for change in undo.changes] == [change.target for change in reversed(plan.changes)]
     previous = {changes.dest_target(s.service, s.dest): s.previous_weight for s in plan.drains}
     assert all(change.after is not None and change.after["weight"] == previous[change.target]
