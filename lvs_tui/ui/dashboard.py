@@ -25,6 +25,7 @@ from lvs_tui.model.dashboard import (
     KERNEL_ORDER,
     SERVICE_SORTS,
     SortKey,
+    compile_filter,
     first_sort,
     ordered_dests,
 )
@@ -259,6 +260,10 @@ class DashboardScreen(ChangeKeys, Screen[None]):
         self._set_view(ViewSettings(view.sort, event.value, view.watched))
         self._refresh_services()
         self.render_status()
+        # Said on the field too, where the eye is while typing (the status line may be cut).
+        error = compile_filter(event.value).error
+        nothing = bool(event.value) and self.services.row_count == 0 and self.frame.snapshot is not None
+        event.input.border_subtitle = error or ("no service matches" if nothing else "")
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:

@@ -71,9 +71,12 @@ async def test_no_match_and_a_bad_regex_are_said() -> None:
         assert rows(app) == 0
         title = str(app.query_one("#dests-title", Static).render())
         assert title == "No service matches /no such service/ (Esc clears the filter)"
+        field = app.query_one("#filter", Input)
+        assert field.border_subtitle == "no service matches"
         await filtered(app, pilot, "[2001:db8")
         assert "filter /[2001:db8/ not a regex (unterminated character set): matched as plain text" \
             in status(app)
+        assert field.border_subtitle == "not a regex (unterminated character set): matched as plain text"
         await pilot.press("escape")
         assert "not a regex" not in status(app) and rows(app) > 0
 
