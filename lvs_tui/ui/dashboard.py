@@ -1,5 +1,6 @@
 """The dashboard screen: the director strip, the services and real servers tables, the status line,
-and every key of the dashboard (declared once, in keys.py).
+and every key of the dashboard (declared once, in keys.py; the sort keys in sortkeys.py and the
+change keys in changekeys.py are mixed in).
 
 It shows the app's current frame and nothing else: `show(frame)` is called with each new one, and
 the keys change only what is shown (order, filter, units) or hand a plan to the operator.
@@ -21,9 +22,6 @@ from textual.widgets import Footer, Input, Static
 
 from lvs_tui.live.frame import DashboardFrame, ViewSettings
 from lvs_tui.model.dashboard import (
-    DEST_SORTS,
-    KERNEL_ORDER,
-    SERVICE_SORTS,
     SortKey,
     compile_filter,
     first_sort,
@@ -41,19 +39,18 @@ from lvs_tui.ui.grid import Cell, Grid
 from lvs_tui.ui.operator import Operator
 from lvs_tui.ui.rows import Display, RowRenderer
 from lvs_tui.ui.screens import DetailScreen, HelpScreen
+from lvs_tui.ui.sortkeys import SortKeys
 
 if TYPE_CHECKING:
     from lvs_tui.ui.app import LvsTopApp
 
-SORT_ORDER = list(SERVICE_SORTS)
-DEST_SORT_ORDER = [KERNEL_ORDER.column, *DEST_SORTS]
 COMPACT_BELOW = 110  # terminal columns under which the tables drop their least vital columns
 NOTE_SECONDS = 6.0  # how long the status line says why a key did nothing
 # Every part a frame is drawn into: a frame is shown only while all of them are there.
 PARTS = ("#director-strip", "#drains", "#services", "#dests-title", "#dests", "#status-line")
 
 
-class DashboardScreen(ChangeKeys, Screen[None]):
+class DashboardScreen(SortKeys, ChangeKeys, Screen[None]):
     BINDINGS = keys.BINDINGS
 
     def __init__(self, app: LvsTopApp) -> None:
@@ -245,8 +242,8 @@ class DashboardScreen(ChangeKeys, Screen[None]):
     @on(Grid.HeaderClicked, "#services")
     def _header_clicked(self, event: Grid.HeaderClicked) -> None:
         sort = self.view.sort
-        self._set_sort(SortKey(sort.column, not sort.reverse) if sort.column == event.column
-                       else first_sort(event.column))
+        self.set_service_sort(SortKey(sort.column, not sort.reverse) if sort.column == event.column
+                              else first_sort(event.column))
 
     @on(Grid.HeaderClicked, "#dests")
     def _dest_header_clicked(self, event: Grid.HeaderClicked) -> None:
@@ -299,46 +296,6 @@ class DashboardScreen(ChangeKeys, Screen[None]):
         self._refresh_services()
         self.services.focus()
         self.render_status()
-
-    def _set_sort(self, sort: SortKey) -> None:
-        if sort.column not in SERVICE_SORTS:
-            raise ValueError(f"unknown sort column {sort.column!r}")
-        self._set_view(ViewSettings(sort, self.view.filter, self.view.watched))
-        self._refresh_services()
-        self.render_status()
-        self.top_app.preferences_changed()
-
-    def set_dest_sort(self, sort: SortKey) -> None:
-        """Sort the real servers (KERNEL_ORDER: as the kernel lists them)."""
-        if sort.column and sort.column not in DEST_SORTS:
-            raise ValueError(f"unknown sort column {sort.column!r}")
-        self.dest_sort = sort
-        self._refresh_dests(self.services.cursor_key)
-        self.top_app.preferences_changed()
-
-    # The sort keys act on the focused pane: the services, or the real servers.
-
-    def action_sort_next(self) -> None:
-        self._step_sort(1)
-
-    def action_sort_previous(self) -> None:
-        self._step_sort(-1)
-
-    def _step_sort(self, step: int) -> None:
-        dests = self.dests.has_focus
-        order = DEST_SORT_ORDER if dests else SORT_ORDER
-        now = (self.dest_sort if dests else self.view.sort).column
-        sort = first_sort(order[(order.index(now) + step) % len(order)])
-        if dests:
-            self.set_dest_sort(sort)
-        else:
-            self._set_sort(sort)
-
-    def action_sort_reverse(self) -> None:
-        if self.dests.has_focus:
-            self.set_dest_sort(SortKey(self.dest_sort.column, not self.dest_sort.reverse))
-        else:
-            self._set_sort(SortKey(self.view.sort.column, not self.view.sort.reverse))
 
     def action_pause(self) -> None:
         self.top_app.toggle_pause()
@@ -423,3 +380,11 @@ class DashboardScreen(ChangeKeys, Screen[None]):
 
     def dests_focused(self) -> bool:
         return self.dests.has_focus
+
+    def cursor_service(self) -> Hashable | None:
+        return self.services.cursor_key
+
+    def refresh_order(self) -> None:
+        """The services again in the view's order, and the real servers in theirs."""
+        self._refresh_services()
+        self.render_status()
