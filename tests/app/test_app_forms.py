@@ -11,6 +11,7 @@ from lvs_tui.ipvs.backend import ServiceConfig
 from lvs_tui.model.records import Forward, ServiceKey
 from lvs_tui.sim import SimulatedDirector
 from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.confirm import ConfirmScreen
 from lvs_tui.ui.forms import DestForm, FormScreen, ServiceForm
 from tests.app.pilot import until
 from tests.app.test_app_ops import app_on, first_dest, ready, service
@@ -106,3 +107,21 @@ async def test_an_error_from_the_kernel_keeps_the_form_and_what_was_typed(tmp_pa
         await until(pilot, lambda: app.frame.snapshot is not None
                     and app.frame.snapshot.service(ServiceKey.inet("tcp", "192.0.2.99", 81)) is not None)
         assert service(app, NEW).scheduler == "rr"
+
+
+async def test_a_cancelled_confirmation_goes_back_to_the_form(tmp_path: Path) -> None:
+    app = app_on(SimulatedDirector(seed=3), tmp_path / "j.jsonl")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.frame.snapshot is not None and app.frame.facts.schedulers != ())
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, ServiceForm)
+        form.query_one("#scheduler").value = "sh"  # type: ignore[attr-defined]
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ConfirmScreen)  # a scheduler change is confirmed
+        await pilot.press("n")
+        assert app.screen is form  # type: ignore[comparison-overlap]
+        assert form.query_one("#scheduler").value == "sh"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")  # asked again, as it was
+        assert isinstance(app.screen, ConfirmScreen)
