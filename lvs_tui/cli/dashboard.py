@@ -28,6 +28,8 @@ from lvs_tui.cli.common import (
     seconds,
 )
 from lvs_tui.model import inputs
+from lvs_tui.model.dashboard import SERVICE_SORTS, SortKey
+from lvs_tui.ui.preferences import PreferenceStore, parse_sort
 
 if TYPE_CHECKING:
     from lvs_tui.doctor.watch import DoctorWatch
@@ -54,8 +56,15 @@ Reading IPVS needs CAP_NET_ADMIN (run as root); --demo needs nothing."""
 
 # Options that only the interactive dashboard uses: batch mode only reads, so it refuses them.
 DASHBOARD_ONLY = (("health", "--health"), ("state", "--state"), ("journal", "--journal"),
-                  ("read_only", "--read-only"))
+                  ("read_only", "--read-only"), ("sort", "--sort"))
 BATCH_ONLY = (("iterations", "-n/--iterations"), ("json", "--json"), ("exact", "--exact"))
+
+
+def _sort(text: str) -> SortKey:
+    try:
+        return parse_sort(text, list(SERVICE_SORTS))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _count(text: str) -> int:
@@ -69,8 +78,13 @@ def build_parser() -> CommandParser:
     parser = CommandParser("", "A live dashboard for Linux Virtual Server (IPVS) load balancers.",
                            usage=USAGE, epilog=COMMANDS)
     parser.add_argument("--version", action="version", version=f"lvs-top {__version__}")
-    parser.add_argument("-d", "--delay", type=seconds, default=1.0, metavar="SECONDS",
-                        help="seconds between polls (default 1; with --batch, 0 = back to back)")
+    parser.add_argument("-d", "--delay", type=seconds, metavar="SECONDS",
+                        help="seconds between polls (default: the saved preference, else 1; with --batch, "
+                             "0 = back to back)")
+    parser.add_argument("--interval", type=seconds, dest="delay", metavar="SECONDS", help="the same as -d")
+    parser.add_argument("--sort", type=_sort, metavar="COLUMN[:asc|desc]",
+                        help=f"sort the services by COLUMN ({', '.join(SERVICE_SORTS)}); numbers start "
+                             "busiest first (default: the saved preference, else service)")
     add_source(parser, demo=True)
     add_changes(parser)
     health = parser.add_argument_group("health checks")
@@ -108,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
     if args.batch:
         from lvs_tui.cli.batch import run_batch_mode
 
+        if args.delay is None:
+            args.delay = 1.0
         return run_batch_mode(args)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return fail("the dashboard needs a terminal; use --batch to print to a pipe or a file.", Exit.USAGE)
@@ -140,16 +156,20 @@ def app_settings(args: argparse.Namespace) -> AppSettings:
     from lvs_tui.ui.factory import AppSettings
 
     setup = ops_setup(args)
-    interval = args.delay if args.delay > 0 else 1.0
+    store = PreferenceStore()
+    chosen = store.load()  # a damaged file: the defaults, and the app says why once it is up
+    interval = chosen.interval if args.delay is None else args.delay if args.delay > 0 else 1.0
+    chosen = replace(chosen, interval=interval, sort=args.sort or chosen.sort)
     if is_demo(args):
         director = demo_director(args)
         # The simulation has counts, not a connection table: it spells entries out from them. It has
         # no network to examine and no real servers to check either.
         setup = replace(setup, connections=director.connections)
-        return AppSettings(lambda: guarded(args, director), "demo", interval, setup, host=HostSampler())
+        return AppSettings(lambda: guarded(args, director), "demo", interval, setup, host=HostSampler(),
+                           preferences=chosen, store=store)
     description = f"kernel (netns {args.netns})" if args.netns else "kernel"
     return AppSettings(lambda: open_backend(args), description, interval, setup, health_feed(args, setup),
-                       doctor_watch(args.netns), HostSampler())
+                       doctor_watch(args.netns), HostSampler(), preferences=chosen, store=store)
 
 
 def health_feed(args: argparse.Namespace, setup: OpsSetup) -> HealthSource:

@@ -11,7 +11,7 @@ import re
 
 from lvs_tui.ipvs.errors import InvalidArgument
 from lvs_tui.model import flags as service_flags
-from lvs_tui.model.records import Dest, Family, Forward, ServiceKey, Tunnel, TunnelType
+from lvs_tui.model.records import Dest, DestKey, Family, Forward, ServiceKey, Tunnel, TunnelType
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")  # IP_VS_SCHEDNAME_MAXLEN / IP_VS_PENAME_MAXLEN - NUL
 U32_MAX = 0xFFFFFFFF
@@ -117,6 +117,20 @@ def dest(service: ServiceKey, d: Dest) -> None:
         if d.forward is not Forward.TUNNEL:
             raise InvalidArgument(f"{name}: tunnel settings need tunnel forwarding.")
         tunnel(name, d.tunnel)
+
+
+def dest_port(service: ServiceKey, address: str, port: int, forward: Forward) -> None:
+    """DR and TUN forward the packet as the client sent it, so the real server gets the VIP's port:
+    ipvsadm silently replaces another port with the service's. Refused here, in words, instead."""
+    if forward not in (Forward.ROUTE, Forward.TUNNEL) or service.fwmark is not None:
+        return
+    if service.port in (0, port):  # port 0: every port of the VIP, each kept as it came
+        return
+    mode = "DR" if forward is Forward.ROUTE else "TUN"
+    raise InvalidArgument(
+        f"real server {DestKey(address, port)} of service {service}: {mode} cannot change ports (packets "
+        f"arrive for port {service.port}); use port {service.port}, or NAT forwarding to reach port {port}."
+    )
 
 
 def tunnel(name: str, t: Tunnel) -> None:

@@ -8,13 +8,15 @@ and double.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from lvs_tui.model.format import service_label, service_options
 from lvs_tui.model.rates import Rates, SnapshotRates, snapshot_rates
-from lvs_tui.model.records import Service, ServiceKey, Snapshot
+from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot
 
 ESTIMATOR_PERIOD = 2.0
 # Below this many real servers in all, every one is rated each poll; above it, only those of the
@@ -92,22 +94,79 @@ SERVICE_SORTS: dict[str, SortValue] = {
 }
 
 
-def compile_filter(text: str) -> Callable[[str], bool]:
-    """A filter over row text: a regular expression when it compiles, else a plain substring;
-    case-insensitive either way. Raises nothing: a half-typed regex falls back to substring."""
+# Numbers sort busiest first when a column is first chosen (`r` or a second click reverses that).
+DESCENDING_FIRST = frozenset({"servers", "active", "inactive", "persistent", "weight", "cps", "pps", "bps",
+                              "conns"})
+
+
+def first_sort(column: str) -> SortKey:
+    """The sort a column starts with: descending for numbers, ascending for names."""
+    return SortKey(column, column in DESCENDING_FIRST)
+
+
+# Sort columns of the real servers: name -> value of one real server, given its rates (None first).
+DestSortValue = Callable[[Dest, "Rates | None"], object]
+DEST_SORTS: dict[str, DestSortValue] = {
+    "dest": lambda d, r: _address_order(d),
+    "weight": lambda d, r: d.weight,
+    "active": lambda d, r: d.active_conns,
+    "inactive": lambda d, r: d.inactive_conns,
+    "persistent": lambda d, r: d.persistent_conns,
+    "cps": lambda d, r: -1.0 if r is None else r.cps,
+    "bps": lambda d, r: -1.0 if r is None else r.inbps + r.outbps,
+    "conns": lambda d, r: d.stats.conns,
+}
+KERNEL_ORDER = SortKey("")  # the real servers as the kernel lists them (the order sh and mh hash over)
+
+
+def ordered_dests(service: Service, rates: Mapping[DestKey, Rates], sort: SortKey) -> list[DestKey]:
+    """The keys of the service's real servers in `sort` order (ties by address); the kernel's own
+    order for KERNEL_ORDER."""
+    if sort.column not in DEST_SORTS:
+        return [dest.key for dest in service.dests]
+    value = DEST_SORTS[sort.column]
+    shown = sorted(service.dests, key=lambda d: (value(d, rates.get(d.key)), _address_order(d)),
+                   reverse=sort.reverse)
+    return [dest.key for dest in shown]
+
+
+def _address_order(dest: Dest) -> tuple[int, int, int]:
+    address = ipaddress.ip_address(dest.address)
+    return address.version, int(address), dest.port
+
+
+@dataclass(frozen=True, slots=True)
+class TextFilter:
+    """The `/` filter: a regular expression when it compiles, else plain text (and `error` says why
+    it is not a regex); case-insensitive either way. Runs of blanks match one blank."""
+
+    text: str
+    pattern: re.Pattern[str] | None
+    error: str | None = None
+
+    def __call__(self, haystack: str) -> bool:
+        if not self.text:
+            return True
+        flat = " ".join(haystack.split())
+        if self.pattern is not None:
+            return self.pattern.search(flat) is not None
+        return " ".join(self.text.split()).lower() in flat.lower()
+
+
+def compile_filter(text: str) -> TextFilter:
     if not text:
-        return lambda _: True
+        return TextFilter(text, None)
     try:
-        pattern = re.compile(text, re.IGNORECASE)
-    except re.error:
-        needle = text.lower()
-        return lambda haystack: needle in haystack.lower()
-    return lambda haystack: pattern.search(haystack) is not None
+        return TextFilter(text, re.compile(" ".join(text.split()) or text, re.IGNORECASE))
+    except re.error as error:
+        return TextFilter(text, None, f"not a regex ({error.msg}): matched as plain text")
 
 
-def filter_text(service: Service) -> str:
-    """What `/` searches: service id, scheduler, and every real server's address:port."""
-    return " ".join([service.key.id, service.scheduler, *(dest.key.id for dest in service.dests)])
+def filter_texts(service: Service) -> tuple[str, ...]:
+    """What `/` searches, each on its own: the service's row as shown (`TCP 192.0.2.10:80 wrr
+    persistent 300`), its id (`tcp:192.0.2.10:80`), and every real server's address:port."""
+    row = f"{service_label(service)} {service_options(service)}"
+    return (row, service.key.id, *(dest.key.id for dest in service.dests))
 
 
 def ordered(snapshot: Snapshot | None, rates: Mapping[ServiceKey, Rates], conns: ConnSums, sort: SortKey,
@@ -118,7 +177,7 @@ def ordered(snapshot: Snapshot | None, rates: Mapping[ServiceKey, Rates], conns:
     shown = list(snapshot.services)
     if text:
         matches = compile_filter(text)
-        shown = [s for s in shown if matches(filter_text(s))]
+        shown = [s for s in shown if any(matches(part) for part in filter_texts(s))]
     if sort.column == "service":
         shown.sort(key=lambda s: s.key.sort_key, reverse=sort.reverse)
     else:

@@ -9,7 +9,7 @@ with a sentence naming the object, so a bad value never reaches the confirmation
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from lvs_tui.ipvs import validate
@@ -58,6 +58,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     drains: tuple[DrainStart, ...] = ()
     skipped: tuple[str, ...] = ()  # items the action leaves alone, and why (listed, not hidden)
+    undoes: str = ""  # an undo: the title of the plan it reverses
 
 
 def dest_target(service: ServiceKey, dest: DestKey) -> str:
@@ -148,6 +149,8 @@ def edit_dest(service: ServiceKey, dest: Dest, edit: DestEdit) -> Change:
     now = DestConfig.of(dest)
     after = now.edited(edit)
     _check_dest(service, after)
+    if after.forward is not now.forward:  # a server added otherwise keeps its port while it keeps its mode
+        validate.dest_port(service, after.address, after.port, after.forward)
     key = dest.key
     back = DestEdit(now.forward, now.tunnel, now.weight, now.upper_threshold, now.lower_threshold)
     undo = Change("edit_dest", dest_target(service, key), ipvsadm.edit_dest(service, now),
@@ -175,12 +178,23 @@ def _check_dest(service: ServiceKey, config: DestConfig) -> None:
 # --- plans: what one operator action asks for ------------------------------------------------------
 
 
-def plan_add_service(config: ServiceConfig) -> Plan:
-    return Plan(f"Add service {config.key}", (add_service(config),), destructive=False)
+def plan_add_service(config: ServiceConfig, existing: Collection[ServiceKey] = ()) -> Plan:
+    """`existing`: the services of the table on screen, so a duplicate is refused before it is sent."""
+    change = add_service(config)
+    if config.key in existing:
+        raise InvalidArgument(f"service {config.key} already exists: select it and press e to edit it.")
+    return Plan(f"Add service {config.key}", (change,), destructive=False)
 
 
-def plan_add_dest(service: ServiceKey, config: DestConfig) -> Plan:
-    return Plan(f"Add real server {config.key} to {service}", (add_dest(service, config),), destructive=False)
+def plan_add_dest(service: ServiceKey, config: DestConfig, existing: Collection[DestKey] = ()) -> Plan:
+    """`existing`: the service's real servers on screen, so a duplicate is refused before it is sent."""
+    change = add_dest(service, config)
+    # Here, not in add_dest: an undo or a restore puts back what the kernel had, whatever its port.
+    validate.dest_port(service, config.address, config.port, config.forward)
+    if config.key in existing:
+        raise InvalidArgument(f"real server {config.key} is already in service {service}: select it and "
+                              "press e to edit it.")
+    return Plan(f"Add real server {config.key} to {service}", (change,), destructive=False)
 
 
 def plan_edit_service(service: Service, edit: ServiceEdit) -> Plan:
@@ -268,8 +282,32 @@ def plan_zero(service: ServiceKey | None, snapshot: Snapshot) -> Plan:
 
 
 def plan_undo(plan: Plan, done: Sequence[Change]) -> Plan | None:
-    """The plan that reverses the changes of `plan` that succeeded (`done`), newest first."""
+    """The plan that reverses the changes of `plan` that succeeded (`done`), newest first; its
+    title says what the undo does, `undoes` names what it reverses."""
     changes = tuple(undo for change in reversed(done) for undo in change.undo)
     if not changes:
         return None
-    return Plan(f"Undo: {plan.title}", changes, destructive=True)
+    said = [what_undo_does(change) for change in changes[:UNDO_NAMED]]
+    if len(changes) > UNDO_NAMED:
+        said.append(f"{len(changes) - UNDO_NAMED} more")
+    title = "Undo: " + "; ".join(said)
+    return Plan(title, changes, destructive=True, undoes=plan.title)
+
+
+UNDO_NAMED = 3  # an undo's title names this many of its changes, and counts the rest
+
+
+def what_undo_does(change: Change) -> str:
+    """`put back real server 10.20.1.2:80 in tcp:10.0.0.1:80 at weight 3`, from one undo change."""
+    pair = parse_dest_target(change.target)
+    after = change.after or {}
+    if pair is None:
+        edited = f"set service {change.target} back to scheduler {after.get('scheduler')}"
+        return {"add_service": f"add service {change.target} back",
+                "delete_service": f"remove service {change.target} (added in this session)",
+                }.get(change.action, edited)
+    service, dest = pair
+    weight = after.get("weight")
+    return {"add_dest": f"put back real server {dest} in {service} at weight {weight}",
+            "delete_dest": f"remove real server {dest} from {service} (added in this session)",
+            }.get(change.action, f"set real server {dest} of {service} back to weight {weight}")

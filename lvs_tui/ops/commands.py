@@ -90,8 +90,9 @@ def _service_options(config: ServiceConfig) -> list[str]:
     key = config.key
     raw = validate.flags(key, config.flags, config.scheduler)  # raises on a flag the scheduler lacks
     args = ["-s", config.scheduler]
+    timeout = validate.persistence(key, raw, config.persistence_timeout)  # port 0 needs persistence
     if raw & service_flags.PERSISTENT:
-        args += ["-p", str(validate.persistence(key, raw, config.persistence_timeout))]
+        args += ["-p", str(timeout)]
     netmask = validate.netmask(key, config.netmask)
     if netmask != _host_mask(key):
         args += ["-M", netmask]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -22,6 +23,8 @@ from lvs_tui.live.session import Applied, LiveSession
 from lvs_tui.resources import stylesheet
 from lvs_tui.ui import keys
 from lvs_tui.ui.dashboard import DashboardScreen
+from lvs_tui.ui.preferences import Preferences, PreferenceStore, screenshot_directory
+from lvs_tui.ui.rows import RowRenderer
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
 # Terminal rows under which dialogs scroll their body and keep their buttons in sight (the
@@ -47,8 +50,11 @@ class LvsTopApp(App[None]):
 
     def __init__(self, session: LiveSession, description: str, *, interval: float = 1.0,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 auto_poll: bool = True) -> None:
+                 auto_poll: bool = True, preferences: Preferences | None = None,
+                 store: PreferenceStore | None = None) -> None:
         super().__init__()
+        self.preferences = preferences or Preferences()  # what the session starts with
+        self.store = store  # where changes of them are saved; None: nowhere
         self.session = session
         self.description = description
         self.interval = interval
@@ -68,8 +74,30 @@ class LvsTopApp(App[None]):
         return self.dashboard
 
     def on_mount(self) -> None:
+        theme = self.preferences.theme
+        if theme and theme in self.available_themes:
+            self.theme = theme
         self.session.start(self._from_poller_frame, self._from_poller_applied)
         self._restart_timer()
+        if self.store is not None and self.store.problem:
+            self.notify(self.store.problem, title="Preferences", severity="warning", timeout=15, markup=False)
+
+    # --- preferences: saved when they change ------------------------------------------------------
+
+    def watch_theme(self, theme: str) -> None:
+        self.preferences_changed()
+
+    def preferences_changed(self) -> None:
+        """Save what is shown now (sort, interval, units, theme, hidden columns) if it changed."""
+        if self.store is None or not self.dashboard.ready:
+            return
+        screen = self.dashboard
+        shown = screen.table_display
+        now = Preferences(screen.view.sort, screen.dest_sort, self.interval, shown.exact, shown.counters,
+                          shown.metric, self.theme, shown.hidden)
+        problem = self.store.save(now)
+        if problem is not None:
+            self.notify(problem, title="Preferences", severity="warning", markup=False)
 
     def on_unmount(self) -> None:
         self.session.stop()
@@ -124,8 +152,37 @@ class LvsTopApp(App[None]):
     def step_interval(self, step: int) -> None:
         """Poll less often (step > 0) or more often, along INTERVALS."""
         position = min(range(len(INTERVALS)), key=lambda i: abs(INTERVALS[i] - self.interval))
-        self.interval = INTERVALS[max(0, min(len(INTERVALS) - 1, position + step))]
+        self.set_interval_seconds(INTERVALS[max(0, min(len(INTERVALS) - 1, position + step))])
+
+    def set_interval_seconds(self, seconds: float) -> None:
+        """Poll every `seconds` from now on, starting with a poll now: a shorter interval does not
+        wait for the old timer."""
+        self.interval = seconds
         self._restart_timer()
+        if self.auto_poll:
+            self.session.request_poll()
+        self.preferences_changed()
+
+    async def action_quit(self) -> None:
+        """ctrl+q as q: removals waiting for drains are named before they are given up."""
+        if self.dashboard.ready:
+            self.dashboard.operator.quit()
+        else:
+            self.exit()
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's screenshot, saved where it can be (~/Downloads is missing on most
+        directors) and said where, in a toast."""
+        try:
+            directory = Path(path) if path else screenshot_directory()
+            saved = self.save_screenshot(filename, str(directory), time_format)
+        except OSError as error:
+            self.notify(f"The screenshot could not be saved: {error}.", title="Screenshot", severity="error",
+                        markup=False)
+            return None
+        self.notify(f"Saved in {saved}", title="Screenshot", markup=False)
+        return saved
 
     # --- the palette: the same actions as the keys ---------------------------------------------------
 
@@ -135,6 +192,11 @@ class LvsTopApp(App[None]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        hidden = self.dashboard.table_display.hidden
+        for title in RowRenderer.hideable():
+            verb = "Show" if title in hidden else "Hide"
+            yield SystemCommand(f"{verb} column: {title}", f"{verb} the {title} column (kept for next time)",
+                                lambda title=title: self.dashboard.set_hidden(title, title not in hidden))
         for binding in keys.bindings():
             if binding.action in ("quit", "clear_filter"):
                 continue

@@ -9,6 +9,7 @@ from lvs_tui.doctor.watch import DoctorReport
 from lvs_tui.health.state import Health
 from lvs_tui.health.status import HealthView
 from lvs_tui.live.frame import DashboardFrame, ViewSettings
+from lvs_tui.model.dashboard import compile_filter
 from lvs_tui.model.format import bits, human
 from lvs_tui.model.printable import printable
 from lvs_tui.ops.drain import DrainStatus, eta_text
@@ -79,6 +80,9 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
         parts.append_text(doctor_summary(frame.doctor))
     if view.filter:
         parts.append(f" · filter /{printable(view.filter)}/", style="cyan")
+        error = compile_filter(view.filter).error
+        if error:
+            parts.append(f" {error}", style="bold yellow")
     parts.append(f" · sort {view.sort.column}{' ▼' if view.sort.reverse else ''}")
     parts.append(f" · {'counters' if display.counters else 'rates'}, trend {display.metric.value}")
     facts = frame.facts

@@ -2,10 +2,13 @@
 
 Destructive plans (drain, remove, scheduler change, zero, undo) start with "Cancel" focused and
 take only an explicit `y` or a click on "Apply"; harmless ones (add, weight up, bring back) apply
-on Enter. A drain also offers to remove the server once drained, or at a deadline.
+on Enter. A drain also offers to remove the server once drained, or at a deadline. Quitting while
+such a removal waits asks first: it lives only in this session.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on
@@ -18,6 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainOptions
 
+Restep = Callable[[int], Plan]  # a weight plan, rebuilt for the steps taken in the confirmation
 LISTED = 200  # items shown in full; a bigger plan lists the first ones and counts the rest
 
 
@@ -34,36 +38,55 @@ def plan_text(plan: Plan, owners: list[str]) -> Text:
         text.append(f"⚠ {warning}\n", style="yellow")
     if not plan.changes:
         text.append("Nothing to change.\n", style="dim")
+    elif plan.undoes:
+        text.append(f"This reverses: {plan.undoes}. Once done, it is off the undo list.\n", style="dim")
     elif not any(change.undoable for change in plan.changes):
         text.append("This cannot be undone.\n", style="bold red")
     return text
 
 
+class MinutesInput(Input):
+    """A field of minutes: it takes digits and a point only, so the dialog's `y` and `n` answer from it."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character is not None and character in "0123456789."
+
+
 class ConfirmScreen(ModalScreen[DrainOptions | None]):
+    # Priority: `y` and `n` answer even from the minutes field, which takes only numbers.
     BINDINGS = [
-        Binding("y", "apply", "Apply", tooltip="Apply the listed changes"),
-        Binding("n,escape", "cancel", "Cancel", tooltip="Change nothing"),
+        Binding("y", "apply", "Apply", tooltip="Apply the listed changes", priority=True),
+        Binding("n", "cancel", "Cancel", tooltip="Change nothing", priority=True),
+        Binding("escape", "cancel", "Cancel", tooltip="Change nothing"),
+        Binding("right_square_bracket", "step(1)", "Weight +1", key_display="]", show=False),
+        Binding("left_square_bracket", "step(-1)", "Weight -1", key_display="[", show=False),
+        Binding("right_curly_bracket", "step(10)", "Weight +10", key_display="}", show=False),
+        Binding("left_curly_bracket", "step(-10)", "Weight -10", key_display="{", show=False),
     ]
 
-    def __init__(self, plan: Plan, owners: list[str]) -> None:
+    def __init__(self, plan: Plan, owners: list[str], restep: Restep | None = None) -> None:
         super().__init__()
         self.plan = plan
         self.owners = owners
+        self.restep = restep  # a weight change: its keys step it further, in this one confirmation
+        self._steps = 0
 
     def compose(self) -> ComposeResult:
         plan = self.plan
         with Vertical(id="confirm", classes="destructive" if plan.destructive else ""):
             yield Static(Text(plan.title + "?", style="bold"), id="confirm-title")
             with VerticalScroll(id="confirm-body"):
-                yield Static(plan_text(plan, self.owners))
+                yield Static(plan_text(plan, self.owners), id="confirm-plan")
             if plan.drains:
                 which = "the server" if len(plan.drains) == 1 else "each server"
                 yield Checkbox("TCP: count as drained only once inactive (TIME_WAIT) entries are gone too",
                                id="wait-inactive")
                 yield Checkbox(f"Remove {which} once drained", id="remove-when-drained")
-                yield Input(placeholder="…or remove after this many minutes anyway (optional)",
-                            id="deadline", type="number")
+                yield MinutesInput(placeholder="…or remove after this many minutes anyway (optional)",
+                                   id="deadline", type="number")
             hint = "y applies, n or Esc cancels" if plan.destructive else "Enter or y applies, Esc cancels"
+            if self.restep is not None:
+                hint += "; ] [ } { step the weight further"
             yield Static(Text(hint, style="dim"))
             with Horizontal(id="confirm-buttons"):
                 yield Button("Apply (y)", id="apply", variant="error" if plan.destructive else "primary",
@@ -74,6 +97,7 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
         self.query_one("#cancel" if self.plan.destructive else "#apply", Button).focus()
 
     @on(Button.Pressed, "#apply")
+    @on(Input.Submitted, "#deadline")
     def action_apply(self) -> None:
         if not self.plan.changes:
             return
@@ -89,9 +113,63 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
                 deadline = None
         self.dismiss(DrainOptions(remove, deadline, self._checked("#wait-inactive")))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "step" or self.restep is not None
+
+    def action_step(self, step: int) -> None:
+        """Step a weight change further; a step that would make it a drain (or nothing) is refused:
+        a drain has its own key and its own questions."""
+        if self.restep is None:
+            return
+        plan = self.restep(self._steps + step)
+        if not plan.changes or plan.destructive != self.plan.destructive:
+            self.app.bell()
+            return
+        self._steps += step
+        self.plan = plan
+        self.query_one("#confirm-title", Static).update(Text(plan.title + "?", style="bold"))
+        self.query_one("#confirm-plan", Static).update(plan_text(plan, self.owners))
+
     def _checked(self, selector: str) -> bool:
         return any(box.value for box in self.query(selector).results(Checkbox))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class QuitScreen(ModalScreen[bool]):
+    """Quit while removals wait for their drains? They are kept only by this session, so quitting
+    leaves those servers at weight 0 in their services: the question names each one."""
+
+    DEFAULT_CSS = "QuitScreen { align: center middle; }"
+    BINDINGS = [
+        Binding("y", "quit", "Quit", tooltip="Quit: the listed servers stay, at weight 0"),
+        Binding("n,escape", "stay", "Stay", tooltip="Stay in lvs-top: the removals go on"),
+    ]
+
+    def __init__(self, pending: list[str]) -> None:
+        super().__init__()
+        self.pending = pending
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm", classes="destructive"):
+            yield Static(Text("Quit? These removals will not happen:", style="bold"), id="confirm-title")
+            with VerticalScroll(id="confirm-body"):
+                yield Static(Text("\n".join(f"  {line}" for line in self.pending)))
+            yield Static(Text("They wait for their drains in this session only; quitting leaves each server "
+                              "in its service at weight 0.\ny quits, n or Esc stays", style="dim"))
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Quit (y)", id="quit", variant="error")
+                yield Button("Stay (n)", id="stay")
+
+    def on_mount(self) -> None:
+        self.query_one("#stay", Button).focus()
+
+    @on(Button.Pressed, "#quit")
+    def action_quit(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#stay")
+    def action_stay(self) -> None:
+        self.dismiss(False)

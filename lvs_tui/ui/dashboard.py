@@ -1,5 +1,6 @@
 """The dashboard screen: the director strip, the services and real servers tables, the status line,
-and every key of the dashboard (declared once, in keys.py).
+and every key of the dashboard (declared once, in keys.py; the sort keys in sortkeys.py and the
+change keys in changekeys.py are mixed in).
 
 It shows the app's current frame and nothing else: `show(frame)` is called with each new one, and
 the keys change only what is shown (order, filter, units) or hand a plan to the operator.
@@ -8,6 +9,7 @@ the keys change only what is shown (order, filter, units) or hand a plan to the 
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -19,37 +21,48 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from lvs_tui.live.frame import DashboardFrame, ViewSettings
-from lvs_tui.model.dashboard import SERVICE_SORTS, SortKey
+from lvs_tui.model.dashboard import (
+    SortKey,
+    compile_filter,
+    first_sort,
+    ordered_dests,
+)
 from lvs_tui.model.distribution import Share
 from lvs_tui.model.history import Metric
+from lvs_tui.model.printable import printable
 from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey
 from lvs_tui.ui import keys
+from lvs_tui.ui.changekeys import ChangeKeys
 from lvs_tui.ui.chrome import director_strip, drains_text, status_line
 from lvs_tui.ui.conns import ConnectionsScreen
 from lvs_tui.ui.grid import Cell, Grid
 from lvs_tui.ui.operator import Operator
 from lvs_tui.ui.rows import Display, RowRenderer
 from lvs_tui.ui.screens import DetailScreen, HelpScreen
+from lvs_tui.ui.sortkeys import SortKeys
 
 if TYPE_CHECKING:
     from lvs_tui.ui.app import LvsTopApp
 
-SORT_ORDER = list(SERVICE_SORTS)
 # Terminal columns under which the tables narrow their columns and shorten their cells; at any width
 # each table then drops columns in their `drop` order until the rest fit (ui/rows.py).
 COMPACT_BELOW = 110
+NOTE_SECONDS = 6.0  # how long the status line says why a key did nothing
 # Every part a frame is drawn into: a frame is shown only while all of them are there.
 PARTS = ("#director-strip", "#drains", "#services", "#dests-title", "#dests", "#status-line")
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(SortKeys, ChangeKeys, Screen[None]):
     BINDINGS = keys.BINDINGS
 
     def __init__(self, app: LvsTopApp) -> None:
         super().__init__()
         self.top_app = app  # the app, typed (Screen.app is any App)
-        self.view = ViewSettings()
-        self.table_display = Display()
+        chosen = app.preferences
+        self.view = ViewSettings(chosen.sort)
+        app.session.set_view(self.view)
+        self.table_display = Display(chosen.exact, chosen.counters, chosen.trend,
+                                     hidden=chosen.hidden_columns)
         self.rows = RowRenderer(app.wall)
         self.operator = Operator(self, app.session)
         self._service: Service | None = None  # the selected service, as in the frame on screen
@@ -57,6 +70,8 @@ class DashboardScreen(Screen[None]):
         self._order: tuple[int, SortKey, str, tuple[ServiceKey, ...]] | None = None
         self._health_shown = False
         self._mounted = False
+        self.dest_sort = chosen.dest_sort
+        self._note: tuple[str, float] | None = None  # words for the status line, until when
 
     @property
     def frame(self) -> DashboardFrame:
@@ -69,7 +84,8 @@ class DashboardScreen(Screen[None]):
             yield Grid(self.rows.service_columns(), self.rows.service_row, id="services")
             yield Static(id="dests-title")
             yield Grid(self.rows.dest_columns(), self._dest_row, id="dests")
-        yield Input(placeholder="filter: substring or regex over address, port, scheduler", id="filter")
+        yield Input(placeholder="filter: text or regex over the rows as shown (TCP 192, FWM 7, wrr, a real "
+                                "server's address)", id="filter")
         yield Static(id="status-line")
         yield Footer()
 
@@ -146,14 +162,18 @@ class DashboardScreen(Screen[None]):
             self._set_view(self.view.watching(key))
         self._service = service
         self._shares = {} if service is None else self.rows.dest_shares(service)
-        self.dests.set_rows([] if service is None else [dest.key for dest in service.dests])
+        self.dests.set_rows([] if service is None else self._dest_order(service))
+        self.dests.set_sorted(self.dest_sort.column, self.dest_sort.reverse)
         self._render_title()
 
     def _render_title(self) -> None:
-        """The line between the panes: whose real servers, and where the cursor is in a table
-        longer than its pane (`service 12 of 300`)."""
+        """The line between the panes: whose real servers (or that the filter matches nothing), and
+        where the cursor is in a table longer than its pane (`service 12 of 300`)."""
         service = self._service
-        title = Text("Real servers" if service is None else f"Real servers of {service.key.id}", style="bold")
+        words = "Real servers" if service is None else f"Real servers of {service.key.id}"
+        if service is None and self.view.filter and self.frame.snapshot is not None:  # said where rows were
+            words = f"No service matches /{printable(self.view.filter)}/ (Esc clears the filter)"
+        title = Text(words, style="bold")
         where = [f"{name} {grid.cursor_row + 1} of {grid.row_count}"
                  for name, grid in (("service", self.services), ("server", self.dests)) if grid.long]
         line = self.query_one("#dests-title", Static)
@@ -164,6 +184,12 @@ class DashboardScreen(Screen[None]):
             title = Text.assemble(title, " " * max(2, room + 2 - title.cell_len), position)
         # Fixed-size lines (see the stylesheet): no layout pass, so only this line is repainted.
         line.update(title, layout=False)
+
+    def _dest_order(self, service: Service) -> list[Hashable]:
+        rates = self.frame.dest_rates
+        own = {dest.key: rates[(service.key, dest.key)] for dest in service.dests
+               if (service.key, dest.key) in rates}
+        return list(ordered_dests(service, own, self.dest_sort))
 
     def _dest_row(self, key: Hashable) -> list[Cell]:
         service = self._service
@@ -182,6 +208,13 @@ class DashboardScreen(Screen[None]):
     def _set_display(self, display: Display) -> None:
         self.table_display = display
         self.rows.show(self.frame, display)
+        self.top_app.preferences_changed()
+
+    def set_hidden(self, title: str, hidden: bool) -> None:
+        """Hide a column of the tables, or show it again (by its title)."""
+        shown = self.table_display
+        self._set_display(replace(shown, hidden=shown.hidden | {title} if hidden else shown.hidden - {title}))
+        self._set_columns()
 
     def _set_columns(self) -> None:
         self.services.set_columns(self.rows.service_columns())
@@ -197,10 +230,17 @@ class DashboardScreen(Screen[None]):
             line.update(drains_text(list(frame.drains.hosts)), layout=False)
         self.render_status()
 
+    def note(self, words: str, seconds: float = NOTE_SECONDS) -> None:
+        """Say something at the head of the status line for a few seconds (why a key did nothing)."""
+        self._note = (words, self.top_app.clock() + seconds)
+        self.render_status()
+
     def render_status(self) -> None:
         app = self.top_app
         text, failed = status_line(self.frame, app.description, app.interval, app.clock(), app.paused,
                                    self.view, self.table_display, self.operator.read_only)
+        if self._note is not None and app.clock() < self._note[1]:
+            text = Text.assemble((self._note[0], "bold reverse yellow"), " ", text)
         status = self.query_one("#status-line", Static)
         status.set_class(failed, "error")
         status.update(text, layout=False)
@@ -224,8 +264,14 @@ class DashboardScreen(Screen[None]):
     @on(Grid.HeaderClicked, "#services")
     def _header_clicked(self, event: Grid.HeaderClicked) -> None:
         sort = self.view.sort
-        reverse = not sort.reverse if sort.column == event.column else False
-        self._set_sort(SortKey(event.column, reverse))
+        self.set_service_sort(SortKey(sort.column, not sort.reverse) if sort.column == event.column
+                              else first_sort(event.column))
+
+    @on(Grid.HeaderClicked, "#dests")
+    def _dest_header_clicked(self, event: Grid.HeaderClicked) -> None:
+        sort = self.dest_sort
+        self.set_dest_sort(SortKey(sort.column, not sort.reverse) if sort.column == event.column
+                           else first_sort(event.column))
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -233,6 +279,10 @@ class DashboardScreen(Screen[None]):
         self._set_view(ViewSettings(view.sort, event.value, view.watched))
         self._refresh_services()
         self.render_status()
+        # Said on the field too, where the eye is while typing (the status line may be cut).
+        error = compile_filter(event.value).error
+        nothing = bool(event.value) and self.services.row_count == 0 and self.frame.snapshot is not None
+        event.input.border_subtitle = error or ("no service matches" if nothing else "")
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -243,7 +293,7 @@ class DashboardScreen(Screen[None]):
         compact = event.size.width < COMPACT_BELOW
         if compact != self.table_display.compact:
             shown = self.table_display
-            self._set_display(Display(shown.exact, shown.counters, shown.metric, compact))
+            self._set_display(replace(shown, compact=compact))
             self._set_columns()
         self.call_after_refresh(self._title_after_layout)
 
@@ -254,7 +304,7 @@ class DashboardScreen(Screen[None]):
     # --- keys: what is shown ------------------------------------------------------------------------
 
     def action_quit(self) -> None:
-        self.app.exit()
+        self.operator.quit()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(keys.help_columns(self.operator.read_only)))
@@ -274,28 +324,6 @@ class DashboardScreen(Screen[None]):
         self.services.focus()
         self.render_status()
 
-    def _set_sort(self, sort: SortKey) -> None:
-        if sort.column not in SERVICE_SORTS:
-            raise ValueError(f"unknown sort column {sort.column!r}")
-        self._set_view(ViewSettings(sort, self.view.filter, self.view.watched))
-        self._refresh_services()
-        self.render_status()
-
-    def action_sort_next(self) -> None:
-        self._step_sort(1)
-
-    def action_sort_previous(self) -> None:
-        self._step_sort(-1)
-
-    def _step_sort(self, step: int) -> None:
-        sort = self.view.sort
-        column = SORT_ORDER[(SORT_ORDER.index(sort.column) + step) % len(SORT_ORDER)]
-        self._set_sort(SortKey(column, sort.reverse))
-
-    def action_sort_reverse(self) -> None:
-        sort = self.view.sort
-        self._set_sort(SortKey(sort.column, not sort.reverse))
-
     def action_pause(self) -> None:
         self.top_app.toggle_pause()
         self.render_status()
@@ -306,21 +334,20 @@ class DashboardScreen(Screen[None]):
 
     def action_toggle_counters(self) -> None:
         display = self.table_display
-        self._set_display(Display(display.exact, not display.counters, display.metric, display.compact))
+        self._set_display(replace(display, counters=not display.counters))
         self._set_columns()
         self.render_status()
 
     def action_toggle_exact(self) -> None:
         display = self.table_display
-        self._set_display(Display(not display.exact, display.counters, display.metric, display.compact))
-        self.services.refresh()
-        self.dests.refresh()
+        self._set_display(replace(display, exact=not display.exact))
+        self._set_columns()  # exact numbers need wider columns
         self.render_chrome()
 
     def action_next_metric(self) -> None:
         display, metrics = self.table_display, list(Metric)
         metric = metrics[(metrics.index(display.metric) + 1) % len(metrics)]
-        self._set_display(Display(display.exact, display.counters, metric, display.compact))
+        self._set_display(replace(display, metric=metric))
         self.services.refresh()
         self.render_status()
 
@@ -352,8 +379,13 @@ class DashboardScreen(Screen[None]):
             if self.app.screen is not self:
                 return False  # a confirmation or form is open: one change at a time
             if self.operator.read_only:
-                return None  # dimmed: shown, never run
+                return None  # dimmed in the footer; on_key says why when one is pressed
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A change key in a read-only session is dimmed and runs nothing: say why."""
+        if self.operator.read_only and event.key in keys.change_keys():
+            self.operator.refused()
 
     def selected_service(self) -> Service | None:
         if self._service is None:
@@ -373,49 +405,13 @@ class DashboardScreen(Screen[None]):
             return None
         return service, dest
 
-    def action_drain(self) -> None:
-        if (selected := self.selected_dest()) is not None:
-            self.operator.drain(*selected)
+    def dests_focused(self) -> bool:
+        return self.dests.has_focus
 
-    def action_drain_host(self) -> None:
-        if (selected := self.selected_dest()) is not None:
-            self.operator.drain_host(selected[1].address)
+    def cursor_service(self) -> Hashable | None:
+        return self.services.cursor_key
 
-    def action_bring_back(self) -> None:
-        if (selected := self.selected_dest()) is not None:
-            self.operator.bring_back(*selected)
-
-    def action_weight(self, step: int) -> None:
-        if (selected := self.selected_dest()) is not None:
-            self.operator.step_weight(*selected, step)
-
-    def action_add_service(self) -> None:
-        self.operator.add_service()
-
-    def action_add_dest(self) -> None:
-        if (service := self.selected_service()) is not None:
-            self.operator.add_dest(service)
-
-    def action_edit(self) -> None:
-        if self.dests.has_focus:
-            if (selected := self.selected_dest()) is not None:
-                self.operator.edit_dest(*selected)
-        elif (service := self.selected_service()) is not None:
-            self.operator.edit_service(service)
-
-    def action_remove(self) -> None:
-        if self.dests.has_focus:
-            if (selected := self.selected_dest()) is not None:
-                self.operator.remove_dest(*selected)
-        elif (service := self.selected_service()) is not None:
-            self.operator.remove_service(service)
-
-    def action_zero(self) -> None:
-        if (service := self.selected_service()) is not None:
-            self.operator.zero(service.key)
-
-    def action_zero_all(self) -> None:
-        self.operator.zero(None)
-
-    def action_undo(self) -> None:
-        self.operator.undo()
+    def refresh_order(self) -> None:
+        """The services again in the view's order, and the real servers in theirs."""
+        self._refresh_services()
+        self.render_status()

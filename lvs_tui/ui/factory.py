@@ -13,6 +13,7 @@ from lvs_tui.live.hostload import HostSampler
 from lvs_tui.live.session import HealthSource, LiveSession
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ui.app import LvsTopApp
+from lvs_tui.ui.preferences import Preferences, PreferenceStore
 
 
 def _no_writes() -> OpsSetup:
@@ -32,10 +33,13 @@ class AppSettings:
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
     auto_poll: bool = True  # off: polls happen only when asked for (screenshots, tests)
+    preferences: Preferences = field(default_factory=Preferences)  # sort, units, theme, hidden columns
+    store: PreferenceStore | None = None  # where changed preferences are saved; None: nowhere
 
 
 def make_app(settings: AppSettings) -> LvsTopApp:
     session = LiveSession(settings.open_backend, settings.setup, health=settings.health,
                           doctor=settings.doctor, host=settings.host, clock=settings.clock)
     return LvsTopApp(session, settings.description, interval=settings.interval, clock=settings.clock,
-                     wall=settings.wall, auto_poll=settings.auto_poll)
+                     wall=settings.wall, auto_poll=settings.auto_poll, preferences=settings.preferences,
+                     store=settings.store)

@@ -2,11 +2,14 @@
 
 Each keystroke rebuilds the plan with the same builders (and so the same validation) that apply
 it: the form shows either the ipvsadm command it will run or the one sentence that says what is
-wrong, and "Apply" is enabled only in the first case. The form returns the plan; the app
-confirms and applies it.
+wrong, and "Apply" is enabled only in the first case. "Apply" hands the plan to `submit` (the
+operator confirms and applies it); the form stays open until the plan is applied, and an error the
+kernel reports is shown in the form, with everything typed still there.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Collection
 
 from rich.text import Text
 from textual import on
@@ -68,7 +71,7 @@ def address(what: str, text: str) -> str:
         raise InvalidArgument(f"{error}.") from None
 
 
-class FormScreen(ModalScreen[Plan | None]):
+class FormScreen(ModalScreen[None]):
     """A form whose fields make one plan; subclasses compose the fields and build the plan."""
 
     BINDINGS = [
@@ -80,6 +83,8 @@ class FormScreen(ModalScreen[Plan | None]):
     def __init__(self) -> None:
         super().__init__()
         self._plan: Plan | None = None
+        self.submit: Callable[[Plan], None] = lambda plan: None  # set by whoever opens the form
+        self.pending: Plan | None = None  # submitted, its outcome not known yet
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
@@ -134,8 +139,20 @@ class FormScreen(ModalScreen[Plan | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#apply")
     def action_apply(self) -> None:
-        if self._plan is not None and self._plan.changes:
-            self.dismiss(self._plan)
+        if self._plan is not None and self._plan.changes and self.pending is None:
+            self.pending = self._plan
+            self.submit(self._plan)
+
+    def declined(self) -> None:
+        """The confirmation was cancelled: the form is as it was."""
+        self.pending = None
+
+    def failed(self, error: str) -> None:
+        """The kernel refused the plan: say why here, keep what was typed."""
+        self.pending = None
+        result = self.query_one("#form-result", Static)
+        result.update(Text(f"✖ {printable(error)}", style="red"))
+        result.add_class("invalid")
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -160,8 +177,10 @@ def labelled(label: str, widget: Input | Select[object] | Checkbox, row_id: str 
 class ServiceForm(FormScreen):
     """Add a virtual service, or edit one (its key fields are then fixed)."""
 
-    def __init__(self, schedulers: tuple[str, ...], service: Service | None = None) -> None:
+    def __init__(self, schedulers: tuple[str, ...], service: Service | None = None,
+                 existing: Callable[[], Collection[ServiceKey]] = tuple) -> None:
         self.service = service
+        self.existing = existing  # the services on screen now: a duplicate is refused as typed
         self.schedulers = schedulers or ("rr", "wrr", "lc", "wlc", "sh", "mh")
         self.TITLE_TEXT = f"Edit service {service.key}" if service else "Add a virtual service"
         super().__init__()
@@ -250,7 +269,8 @@ class ServiceForm(FormScreen):
             if FLAG_PERSISTENT in flags else 0
         netmask = self.value("#netmask").strip() or None
         if self.service is None:
-            return changes.plan_add_service(ServiceConfig(self._key(), scheduler, flags, timeout, netmask))
+            return changes.plan_add_service(ServiceConfig(self._key(), scheduler, flags, timeout, netmask),
+                                            self.existing())
         # Explicit values: an emptied field means the default, not "keep what the kernel has".
         edit = ServiceEdit(scheduler, flags, timeout if FLAG_PERSISTENT in flags else None,
                            validate.netmask(self.service.key, netmask))
@@ -314,6 +334,6 @@ class DestForm(FormScreen):
             server = address("real server's IP address", self.value("#address"))
             port = whole("port", self.value("#port"), self.owner.key.port, inputs.PORT_MAX)
             config = DestConfig(server, port, forward, self._tunnel(), weight, upper, lower)
-            return changes.plan_add_dest(self.owner.key, config)
+            return changes.plan_add_dest(self.owner.key, config, [dest.key for dest in self.owner.dests])
         edit = DestEdit(forward, self._tunnel(), weight, upper, lower)
         return changes.plan_edit_dest(self.owner, self.dest, edit, self.sysctls)

@@ -14,13 +14,13 @@ BINDINGS: list[BindingType] = [
     Binding("q", "quit", "Quit", tooltip="Quit lvs-top", id="quit"),
     Binding("question_mark", "help", "Help", key_display="?", tooltip="Show every key", id="help"),
     Binding("slash", "filter", "Filter", key_display="/",
-            tooltip="Filter services: substring or regex over address, port, scheduler", id="filter"),
+            tooltip="Filter services: text or regex, as shown", id="filter"),
     Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Clear the filter",
             id="clear_filter"),
-    Binding("s", "sort_next", "Sort", tooltip="Sort services by the next column", id="sort_next"),
-    Binding("S", "sort_previous", "Sort back", show=False, tooltip="Sort services by the previous column",
-            id="sort_previous"),
-    Binding("r", "sort_reverse", "Reverse", show=False, tooltip="Reverse the sort order",
+    Binding("s", "sort_next", "Sort", tooltip="Sort the focused pane by the next column", id="sort_next"),
+    Binding("S", "sort_previous", "Sort back", show=False,
+            tooltip="Sort the focused pane by the previous one", id="sort_previous"),
+    Binding("r", "sort_reverse", "Reverse", show=False, tooltip="Reverse the sort (numbers start busiest)",
             id="sort_reverse"),
     Binding("p", "pause", "Pause", tooltip="Pause or resume: freeze the screen", id="pause"),
     Binding("plus,equals_sign", "interval(1)", "Slower", key_display="+", show=False,
@@ -30,36 +30,36 @@ BINDINGS: list[BindingType] = [
     Binding("t", "toggle_counters", "Counters/rates", show=False,
             tooltip="Show counters instead of rates, or back", id="toggle_counters"),
     Binding("x", "toggle_exact", "Exact numbers", show=False,
-            tooltip="Exact numbers instead of K/M/G units, or back", id="toggle_exact"),
+            tooltip="Exact numbers instead of K/M/G, or back", id="toggle_exact"),
     Binding("m", "next_metric", "Trend metric", show=False,
-            tooltip="Trend column follows the next rate: conn/s, packets/s, bits/s", id="next_metric"),
+            tooltip="Trend: the next rate (conn/s, pkt/s, bit/s)", id="next_metric"),
     Binding("tab", "switch_pane", "Switch pane", show=False,
-            tooltip="Move between the services and the real servers", id="switch_pane"),
-    Binding("enter", "detail", "Detail", tooltip="Detail of the selected service or real server",
+            tooltip="Switch between services and real servers", id="switch_pane"),
+    Binding("enter", "detail", "Detail", tooltip="Detail of the selected row",
             id="detail"),
     # Changes: each shows its ipvsadm command in a confirmation before it runs.
-    Binding("d", "drain", "Drain", tooltip="Drain the selected real server: weight 0, follow it empty",
+    Binding("d", "drain", "Drain", tooltip="Drain: weight 0, followed until empty",
             id="drain"),
     Binding("D", "drain_host", "Drain host", show=False,
-            tooltip="Drain the selected real server's host in every service", id="drain_host"),
+            tooltip="Drain the whole host, in every service", id="drain_host"),
     Binding("b", "bring_back", "Bring back", show=False,
-            tooltip="Bring a drained real server back at the weight it had before", id="bring_back"),
+            tooltip="Bring a drained server back at its weight", id="bring_back"),
     Binding("c", "connections", "Who's on it", tooltip="Who is still on the selected real server",
             id="connections"),
     Binding("right_square_bracket", "weight(1)", "Weight +1", key_display="]", show=False,
-            tooltip="Weight of the selected real server +1", id="weight_up"),
+            tooltip="Weight +1 (again in its confirmation: more)", id="weight_up"),
     Binding("left_square_bracket", "weight(-1)", "Weight -1", key_display="[", show=False,
-            tooltip="Weight of the selected real server -1", id="weight_down"),
+            tooltip="Weight -1 (again in its confirmation: more)", id="weight_down"),
     Binding("right_curly_bracket", "weight(10)", "Weight +10", key_display="}", show=False,
-            tooltip="Weight of the selected real server +10", id="weight_up_10"),
+            tooltip="Weight +10 (again in its confirmation: more)", id="weight_up_10"),
     Binding("left_curly_bracket", "weight(-10)", "Weight -10", key_display="{", show=False,
-            tooltip="Weight of the selected real server -10", id="weight_down_10"),
+            tooltip="Weight -10 (again in its confirmation: more)", id="weight_down_10"),
     Binding("a", "add_service", "Add", show=False, tooltip="Add a virtual service", id="add_service"),
     Binding("A", "add_dest", "Add server", show=False,
             tooltip="Add a real server to the selected service", id="add_dest"),
     Binding("e", "edit", "Edit", tooltip="Edit the selected service or real server", id="edit"),
     Binding("delete", "remove", "Remove", show=False,
-            tooltip="Remove the selected real server, or the service (by the focused pane)", id="remove"),
+            tooltip="Remove the selected server or service", id="remove"),
     Binding("z", "zero", "Zero", show=False, tooltip="Zero the counters of the selected service",
             id="zero"),
     Binding("Z", "zero_all", "Zero all", show=False, tooltip="Zero the counters of every service",
@@ -79,12 +79,17 @@ def is_change(binding: Binding) -> bool:
     return binding.action.split("(")[0] in WRITE_ACTIONS
 
 
+def change_keys() -> frozenset[str]:
+    """The keys of the change bindings (`d`, `delete`, `right_square_bracket`, ...)."""
+    return frozenset(key for binding in bindings() if is_change(binding) for key in binding.key.split(","))
+
+
 def key_table() -> list[tuple[str, str]]:
     """(key, what it does) for every binding of the app and of the tables."""
     rows = [(b.key_display or b.key, b.tooltip or b.description) for b in bindings()]
     rows += [(b.key.replace(",", " / "), b.tooltip or b.description)
              for b in Grid.BINDINGS if isinstance(b, Binding)]
-    rows.append(("ctrl+p", "Command palette: every action by name, and themes"))
+    rows.append(("ctrl+p", "Palette: every action by name, and themes"))
     return rows
 
 
@@ -99,7 +104,7 @@ def help_columns(read_only: str | None) -> list[list[Section]]:
         (move if binding is None else change if is_change(binding) else watch).append(row)
     title = f"Change: off, read-only ({read_only})" if read_only else "Change (each one confirmed first)"
     spread = ("Spread: what each scheduler promises", help_rows())
-    return [[("Watch", watch), ("", []), spread], [(title, change), ("", []), ("Move", move)]]
+    return [[("Watch", watch), ("", []), ("Move", move)], [(title, change), ("", []), spread]]
 
 
 def key_table_markdown() -> str:

@@ -23,7 +23,7 @@ from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainOptions
 from lvs_tui.ops.setup import OpsSetup
 from lvs_tui.ops.sysctl import Sysctls
-from lvs_tui.ui.confirm import ConfirmScreen
+from lvs_tui.ui.confirm import ConfirmScreen, QuitScreen, Restep
 from lvs_tui.ui.forms import DestForm, FormScreen, ServiceForm
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ class Operator:
         self.screen = screen
         self.session = session
         self._notified: set[str] = set()  # warnings of the director already said once
+        self._form: FormScreen | None = None  # a form whose plan is being applied: its outcome goes there
 
     @property
     def setup(self) -> OpsSetup:
@@ -74,43 +75,75 @@ class Operator:
 
     # --- from a key to the session ----------------------------------------------------------------
 
-    def propose(self, build: Callable[[], Plan]) -> None:
-        """Build a plan (a bad value ends here, as a sentence), confirm it, then apply it."""
-        if self._refused():
+    def propose(self, build: Callable[[], Plan], restep: Restep | None = None) -> None:
+        """Build a plan (a bad value ends here, as a sentence), confirm it, then apply it. With
+        `restep`, the confirmation's weight keys rebuild the plan a step further."""
+        if self.refused():
             return
         try:
             plan = build()
         except (IpvsError, ValueError) as error:
             self.say(str(error), title="Not possible", severity="error")
             return
-        self.confirm(plan)
+        self.confirm(plan, restep=restep)
 
-    def _refused(self) -> bool:
-        if self.read_only:
-            self.say(f"Read-only ({self.read_only}): nothing can be changed.", severity="warning")
-        return self.read_only is not None
+    def refused(self) -> bool:
+        """In a read-only session, say why on the status line (a key that did nothing without a word
+        looks broken) and return True."""
+        why = self.read_only
+        if why is not None:
+            self.screen.note(f"read-only: {'started with --read-only' if why == '--read-only' else why}")
+        return why is not None
 
-    def confirm(self, plan: Plan, action: str | None = None, undoes: AppliedPlan | None = None) -> None:
+    def confirm(self, plan: Plan, action: str | None = None, undoes: AppliedPlan | None = None,
+                cancelled: Callable[[], None] = lambda: None, restep: Restep | None = None) -> None:
         if not plan.changes:
             reason = "; ".join(plan.skipped) or "nothing would change"
             self.say(f"{plan.title}: {reason}.", severity="warning")
             return
 
-        def decided(answer: DrainOptions | None) -> None:
-            if answer is not None:
-                self.session.apply(plan, action=action, drain=answer, undoes=undoes)
+        screen = ConfirmScreen(plan, list(self.frame.facts.owner_warnings), restep)
 
-        self.screen.app.push_screen(ConfirmScreen(plan, list(self.frame.facts.owner_warnings)), decided)
+        def decided(answer: DrainOptions | None) -> None:
+            if answer is None:
+                cancelled()
+            else:  # the plan as the confirmation left it (its weight keys may have stepped it)
+                self.session.apply(screen.plan, action=action, drain=answer, undoes=undoes)
+
+        self.screen.app.push_screen(screen, decided)
 
     def applied(self, applied: Applied) -> None:
-        """The session's word on a plan: said in a toast."""
+        """The session's word on a plan: said in the form it came from, else in a toast."""
         outcome, plan = applied.outcome, applied.plan
+        form = self._form
+        if form is not None and form.pending is plan:
+            self._form = None
+            if form.is_attached and (isinstance(outcome, IpvsError) or outcome.failed):
+                form.failed(str(outcome) if isinstance(outcome, IpvsError) else outcome.summary())
+                return
+            if form.is_attached:
+                form.dismiss(None)
         if isinstance(outcome, IpvsError):
             self.say(str(outcome), title=plan.title, severity="error", timeout=10)
         elif outcome.failed:
             self.say(outcome.summary(), severity="error", timeout=10)
         else:
             self.say(outcome.summary(), timeout=4)
+
+    def quit(self) -> None:
+        """Quit, after a question when removals wait for drains (they live only in this session)."""
+        endings = self.frame.drains.endings
+        if not endings or isinstance(self.screen.app.screen, QuitScreen):  # asked already: ctrl+q again
+            self.screen.app.exit()
+            return
+        pending = [f"{service.id} > {dest.id}: {ending}" for (service, dest), ending in sorted(
+            endings.items(), key=lambda item: (item[0][0].sort_key, item[0][1].id))]
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.screen.app.exit()
+
+        self.screen.app.push_screen(QuitScreen(pending), answered)
 
     # --- what the keys ask for: each builds its plan lazily, inside propose() -----------------------
 
@@ -123,8 +156,12 @@ class Operator:
             self.propose(lambda: changes.plan_drain(snapshot.services, address, None, self.sysctls))
 
     def step_weight(self, service: Service, dest: Dest, step: int) -> None:
-        weight = max(0, min(changes.MAX_WEIGHT, dest.weight + step))
-        self.propose(lambda: changes.plan_weight(service, dest, weight, self.sysctls))
+        """One confirmation for many steps: in it, the weight keys step the weight further."""
+        def plan_for(total: int) -> Plan:
+            weight = max(0, min(changes.MAX_WEIGHT, dest.weight + total))
+            return changes.plan_weight(service, dest, weight, self.sysctls)
+
+        self.propose(lambda: plan_for(step), restep=lambda more: plan_for(step + more))
 
     def remove_dest(self, service: Service, dest: Dest) -> None:
         self.propose(lambda: changes.plan_remove_dest(service, dest, self.sysctls))
@@ -150,7 +187,7 @@ class Operator:
         return changes.plan_restore_weight(service, dest, weight)
 
     def undo(self) -> None:
-        if self._refused():
+        if self.refused():
             return
         if not self.frame.undo:
             self.say("Nothing to undo in this session.", severity="warning")
@@ -164,7 +201,11 @@ class Operator:
         self.confirm(plan, action="undo", undoes=last)
 
     def add_service(self) -> None:
-        self.open_form(ServiceForm(self.frame.facts.schedulers))
+        self.open_form(ServiceForm(self.frame.facts.schedulers, existing=self._service_keys))
+
+    def _service_keys(self) -> list[ServiceKey]:
+        snapshot = self.frame.snapshot
+        return [] if snapshot is None else [service.key for service in snapshot.services]
 
     def add_dest(self, service: Service) -> None:
         self.open_form(DestForm(service, self.sysctls))
@@ -176,15 +217,17 @@ class Operator:
         self.open_form(DestForm(service, self.sysctls, dest))
 
     def open_form(self, form: FormScreen) -> None:
-        """A form's plan was shown as its commands while typed: only a destructive one asks again."""
-        if self._refused():
+        """A form's plan was shown as its commands while typed: only a destructive one asks again.
+        The form stays open until the plan is applied, so an error leaves what was typed there."""
+        if self.refused():
             return
 
-        def submitted(plan: Plan | None) -> None:
-            if plan is not None:
-                if plan.destructive:
-                    self.confirm(plan)
-                else:
-                    self.session.apply(plan, drain=DrainOptions())
+        def submitted(plan: Plan) -> None:
+            self._form = form
+            if plan.destructive:
+                self.confirm(plan, cancelled=form.declined)
+            else:
+                self.session.apply(plan, drain=DrainOptions())
 
-        self.screen.app.push_screen(form, submitted)
+        form.submit = submitted
+        self.screen.app.push_screen(form)

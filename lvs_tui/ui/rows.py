@@ -47,22 +47,22 @@ SERVICE_COLUMNS_COUNTERS = [
     Column("", "InBytes", 9, drop=3),
     Column("", "OutBytes", 9, drop=2),
 ]
-DEST_COLUMNS_RATES = [
-    Column("", "Real server", 22, right=False, keep_end=True),
+DEST_COLUMNS_RATES = [  # ids: the sort columns of the real servers (model.dashboard.DEST_SORTS)
+    Column("dest", "Real server", 22, right=False, keep_end=True),
     Column("", "Fwd", 8, right=False, drop=6),
-    Column("", "Weight", 6),
+    Column("weight", "Weight", 6),
     Column("", "U/L thr", 9, drop=1),
-    Column("", "Active", 7),
-    Column("", "InAct", 7, drop=5),
-    Column("", "Pers", 5, drop=2),
-    Column("", "CPS", 6, drop=7),
-    Column("", "In/Out bit/s", 13, drop=4),
+    Column("active", "Active", 7),
+    Column("inactive", "InAct", 7, drop=5),
+    Column("persistent", "Pers", 5, drop=2),
+    Column("cps", "CPS", 6, drop=7),
+    Column("bps", "In/Out bit/s", 13, drop=4),
     Column("", "Share exp→got", 13, drop=8),
     Column("", "State", 14, right=False),
 ]
 DEST_COLUMNS_COUNTERS = [
     *DEST_COLUMNS_RATES[:7],
-    Column("", "Conns", 9, drop=4),
+    Column("conns", "Conns", 9, drop=4),
     Column("", "InBytes", 9, drop=3),
     Column("", "OutBytes", 9, drop=3),
     *DEST_COLUMNS_RATES[9:],
@@ -85,6 +85,22 @@ COMPACT_WIDTHS = {"Service": 22, "Scheduler": 10, "Real server": 21, "Fwd": 7, "
 
 def compact(columns: list[Column]) -> list[Column]:
     return [replace(c, width=COMPACT_WIDTHS.get(c.label, c.width)) for c in columns]
+
+
+# With `x` (exact numbers) a count of bytes runs to 15 digits and more: these columns widen so no
+# number is cut (the tables drop columns, or scroll sideways, instead).
+EXACT_WIDTHS = {"Active": 10, "InAct": 10, "Pers": 8, "CPS": 10, "In/OutPPS": 21, "In/Out bit/s": 27,
+                "Conns": 14, "InPkts": 14, "OutPkts": 14, "InBytes": 17, "OutBytes": 17}  # fmt: skip
+
+
+def exact(columns: list[Column]) -> list[Column]:
+    return [replace(c, width=max(c.width, EXACT_WIDTHS.get(c.label, 0))) for c in columns]
+
+
+def pick(cells: Sequence[Cell], full: list[Column], shown: list[Column]) -> list[Cell]:
+    """The cells of `full` that `shown` keeps (the columns the operator did not hide), by label."""
+    by_label = {column.label: cell for column, cell in zip(full, cells, strict=False)}
+    return [by_label.get(column.label, "") for column in shown]
 
 
 STATE_STYLES = {
@@ -121,11 +137,14 @@ def percent(value: float | None) -> str:
 
 
 def drain_cell(status: DrainStatus, ending: str | None, compact: bool) -> Text:
-    """A drain in the State column: `▓▓░ 52% 1m10s` (the ETA), then `drained`, `drained→rm`."""
+    """A drain in the State column: `▓▓░ 52% 1m10s` (the ETA), then `drained`; with a removal to
+    follow, `→rm 52% 1m10s` then `drained→rm`."""
     if status.drained:
         return Text("drained" + ("→rm" if ending else ""), style="bold green")
     eta = eta_text(status, short=True)
     percent = f"{status.progress * 100:.0f}%"
+    if ending:  # the removal that follows matters more than the bar
+        return Text(f"{'rm' if compact else '→rm'} {percent} {eta}", style="bold yellow")
     if compact:
         return Text(f"dr {percent} {eta}", style="yellow")
     filled = round(status.progress * DRAIN_BAR)
@@ -140,6 +159,7 @@ class Display:
     counters: bool = False  # t: counters instead of rates
     metric: Metric = Metric.CPS  # m: what the trend follows
     compact: bool = False  # a narrow terminal: narrower columns, shorter cells
+    hidden: frozenset[str] = frozenset()  # column titles the operator hid (the address never is)
 
 
 class RowRenderer:
@@ -165,24 +185,41 @@ class RowRenderer:
         return columns if self.frame.health is None else [*columns, HEALTH_COLUMN]
 
     def service_columns(self) -> list[Column]:
-        full = self._full_service_columns()
-        return compact(full) if self.display.compact else full
+        return self._shown(self._full_service_columns())
 
     def dest_columns(self) -> list[Column]:
-        full = self._full_dest_columns()
-        return compact(full) if self.display.compact else full
+        return self._shown(self._full_dest_columns())
+
+    def _shown(self, full: list[Column]) -> list[Column]:
+        display = self.display
+        shown = compact(full) if display.compact else full
+        if display.hidden:
+            shown = [shown[0], *(column for column in shown[1:] if column.label not in display.hidden)]
+        return exact(shown) if display.exact else shown
+
+    def _picked(self, cells: Sequence[Cell], full: list[Column], shown: list[Column]) -> Sequence[Cell]:
+        return pick(cells, full, shown) if self.display.hidden else cells
+
+    @staticmethod
+    def hideable() -> list[str]:
+        """The titles of the columns that can be hidden: all but the addresses."""
+        every = [*SERVICE_COLUMNS_RATES, *SERVICE_COLUMNS_COUNTERS, *DEST_COLUMNS_RATES,
+                 *DEST_COLUMNS_COUNTERS, HEALTH_COLUMN]
+        return sorted({column.label for column in every} - {"Service", "Real server"})
 
     def service_row(self, key: Hashable) -> Sequence[Cell]:
         row = self._rows.get(key)
         if row is None:
-            row = self._rows[key] = self._service_cells(key)
+            cells = self._service_cells(key)
+            row = self._rows[key] = self._picked(cells, self._full_service_columns(), self.service_columns())
         return row
 
     def dest_row(self, service: Service, dest: Dest, share: Share | None) -> Sequence[Cell]:
         cache_key = (service.key, dest.key)
         row = self._rows.get(cache_key)
         if row is None:
-            row = self._rows[cache_key] = self._dest_cells(service, dest, share)
+            cells = self._dest_cells(service, dest, share)
+            row = self._rows[cache_key] = self._picked(cells, self._full_dest_columns(), self.dest_columns())
         return row
 
     def _service_cells(self, key: Hashable) -> Sequence[Cell]:

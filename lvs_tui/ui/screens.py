@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -43,34 +45,75 @@ Section = tuple[str, list[tuple[str, str]]]  # title, (key, what it does)
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key, from the one declaration of the bindings, in titled sections side by side."""
+    """Every key, from the one declaration of the bindings, in titled sections: side by side where
+    they fit, one under the other where they do not; it scrolls when taller than the screen."""
 
+    DEFAULT_CSS = "#help-keys, #help-mouse { width: auto; }"
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    FRAME = 9  # the box's border and padding, a scrollbar, and a column to spare
+    SHARE = 0.98  # of the screen's width the box may take
+    GAP = 3
+    DOES_AT_LEAST = 30  # narrower than this, the columns go one under the other
 
     def __init__(self, columns: list[list[Section]]) -> None:
         super().__init__()
         self._columns = columns
 
     def compose(self) -> ComposeResult:
-        layout = Table.grid(padding=(0, 3))
+        with VerticalScroll(id="help"):
+            yield Static(id="help-keys")
+            yield Label("Mouse: click a row to select it, a header to sort,\ndouble-click for "
+                        "detail. Esc, q or ? closes this help.", id="help-mouse")
+
+    def on_mount(self) -> None:
+        self._lay_out()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        layout = self._layout(self.app.size.width)
+        console = self.app.console
+        room = int(self.app.size.width * self.SHARE)
+        width = Measurement.get(console, console.options.update_width(room), layout).maximum
+        self.query_one("#help-keys", Static).update(layout)
+        box = self.query_one("#help", VerticalScroll)
+        # As wide as its keys (a width of `auto` does not measure a table), up to SHARE of the screen.
+        box.styles.max_width = room
+        box.styles.width = width + self.FRAME
+
+    def _layout(self, width: int) -> Table:
+        room = int(width * self.SHARE) - self.FRAME
+        key_width = max((len(key) for sections in self._columns for _, keys in sections for key, _ in keys),
+                        default=0)
+        count = len(self._columns)
+        per_column = (room - self.GAP * (count - 1)) // count
+        side_by_side = per_column - key_width - 1 >= self.DOES_AT_LEAST
+        longest = max((len(what) for sections in self._columns for _, keys in sections for _, what in keys),
+                      default=0)
+        does = min(longest, (per_column if side_by_side else room) - key_width - 1)
         cells = []
         for sections in self._columns:
             column = Table.grid()
             for title, keys in sections:
-                table = Table(title=title, title_style="bold italic", show_header=False, expand=False,
-                              box=None, pad_edge=False)
-                table.add_column("Key", style="bold cyan", no_wrap=True)
-                table.add_column("Does", max_width=48)
-                for key, does in keys:
-                    table.add_row(key, does)
+                table = Table.grid(padding=(0, 1, 0, 0))
+                table.title, table.title_style, table.title_justify = title, "bold italic", "left"
+                table.add_column("Key", style="bold cyan", no_wrap=True, width=key_width)
+                table.add_column("Does", width=does)
+                for key, what in keys:
+                    table.add_row(key, what)
                 column.add_row(table)
             cells.append(column)
+        layout = Table.grid(padding=(0, self.GAP, 0, 0))
+        if side_by_side:
+            for _ in cells:
+                layout.add_column()
+            layout.add_row(*cells)
+        else:
             layout.add_column()
-        layout.add_row(*cells)
-        with VerticalScroll(id="help"):
-            yield Static(layout)
-            yield Label("Mouse: click a row to select it, a header to sort, double-click for detail. "
-                        "Esc, q or ? closes this help.")
+            for cell in cells:
+                layout.add_row(cell)
+        return layout
 
 
 class DetailScreen(Screen[None]):

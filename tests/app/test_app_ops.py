@@ -216,6 +216,7 @@ async def test_edit_form_offers_only_the_schedulers_flags_and_confirms_a_schedul
         assert isinstance(app.screen, ConfirmScreen)  # a scheduler change is confirmed again
         await pilot.press("y")
         await until(pilot, lambda: service(app).scheduler == "sh")
+        await until(pilot, lambda: app.screen is app.dashboard)  # the form closes once it is applied
 
 
 async def test_dest_form_refuses_a_bad_weight(tmp_path: Path) -> None:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from lvs_tui.model.dashboard import ConnCounter, RateWindow, SortKey, compile_filter, ordered, totals
+from lvs_tui.model.dashboard import (
+    KERNEL_ORDER,
+    ConnCounter,
+    RateWindow,
+    SortKey,
+    compile_filter,
+    first_sort,
+    ordered,
+    ordered_dests,
+    totals,
+)
 from lvs_tui.model.history import Metric, RateHistory
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import Dest, Family, Info, Service, ServiceKey, Snapshot, Stats
@@ -90,7 +100,7 @@ def test_sort_by_column_and_reverse_and_marks_last() -> None:
     assert by(SortKey("scheduler"))[-1] == WEB  # "sh" < "wrr"
 
 
-def test_filter_is_regex_when_it_compiles_else_substring() -> None:
+def test_filter_is_regex_when_it_compiles_else_plain_text_and_says_so() -> None:
     table = snap(0.0, {WEB: 0, DNS: 0, MARK: 0})
     conns = ConnCounter().sums(table)
 
@@ -101,7 +111,46 @@ def test_filter_is_regex_when_it_compiles_else_substring() -> None:
     assert set(shown(r":(80|53)$")) == {WEB, DNS}
     assert shown("fwm:7 wrr(") == ()  # not a regex: a substring that matches nothing here
     assert compile_filter("[")("a[b") and not compile_filter("[")("ab")
+    assert compile_filter("[").error == "not a regex (unterminated character set): matched as plain text"
+    assert compile_filter("tcp").error is None
     assert len(shown("")) == 3
+
+
+def test_filter_matches_the_rows_as_shown() -> None:
+    table = snap(0.0, {WEB: 0, DNS: 0, MARK: 0})
+    conns = ConnCounter().sums(table)
+
+    def shown(text: str) -> tuple[ServiceKey, ...]:
+        return ordered(table, {}, conns, SortKey("service"), text)
+
+    assert shown("TCP 192") == (WEB,)  # shown as `TCP  192.0.2.10:80`: blanks match blanks
+    assert shown("FWM 7") == (MARK,)
+    assert shown("fwm  7 sh") == (MARK,)  # the row goes on with the scheduler
+    assert shown("^udp 192.0.2.53:53 sh$") == (DNS,)
+    assert shown("tcp:192.0.2.10:80") == (WEB,)  # the id, as ipvsadm and the journal write it
+
+
+def test_numbers_start_descending_and_names_ascending() -> None:
+    assert first_sort("cps") == SortKey("cps", True) and first_sort("active") == SortKey("active", True)
+    assert first_sort("service") == SortKey("service") and first_sort("dest") == SortKey("dest")
+
+
+def test_real_servers_sort_by_any_of_their_columns_or_keep_the_kernels_order() -> None:
+    def dest(address: str, weight: int, active: int) -> Dest:
+        return Dest(address, 80, Family.of(address), weight=weight, active_conns=active)
+
+    service = Service(WEB, "wlc", dests=(dest("10.0.0.9", 1, 5), dest("10.0.0.10", 3, 2),
+                                         dest("2001:db8::1", 2, 9)))
+    rates = {service.dests[1].key: Rates(cps=7.0)}
+
+    def addresses(sort: SortKey) -> list[str]:
+        return [key.address for key in ordered_dests(service, rates, sort)]
+
+    assert addresses(KERNEL_ORDER) == ["10.0.0.9", "10.0.0.10", "2001:db8::1"]
+    assert addresses(first_sort("dest")) == ["10.0.0.9", "10.0.0.10", "2001:db8::1"]  # as numbers
+    assert addresses(first_sort("weight")) == ["10.0.0.10", "2001:db8::1", "10.0.0.9"]
+    assert addresses(first_sort("active")) == ["2001:db8::1", "10.0.0.9", "10.0.0.10"]
+    assert addresses(first_sort("cps"))[0] == "10.0.0.10"  # the only one measured
 
 
 def test_connection_sums_are_reused_for_an_unchanged_record() -> None:

@@ -243,7 +243,9 @@ def test_undo_reverses_only_the_done_changes_newest_first() -> None:
     plan = changes.plan_drain(sim.snapshot().services, HOST, None, NO_SYSCTLS)
     assert len(plan.changes) == 3
     undo = changes.plan_undo(plan, plan.changes)
-    assert undo is not None and undo.title == f"Undo: {plan.title}"
+    assert undo is not None and undo.undoes == plan.title  # the title says what the undo does:
+    assert undo.title.startswith(f"Undo: set real server {plan.drains[-1].dest} of {plan.drains[-1].service} "
+                                 f"back to weight {plan.drains[-1].previous_weight}; set real server ")
     assert [change.target for change in undo.changes] == [change.target for change in reversed(plan.changes)]
     previous = {changes.dest_target(s.service, s.dest): s.previous_weight for s in plan.drains}
     assert all(change.after is not None and change.after["weight"] == previous[change.target]
@@ -266,3 +268,29 @@ def test_undoing_a_service_removal_keeps_the_order_of_its_real_servers() -> None
     assert undo is not None
     apply(sim, undo)
     assert [d.key for d in service(sim, TLS).dests] == order
+
+
+def test_what_the_kernel_or_ipvsadm_would_refuse_or_rewrite_is_refused_when_planned() -> None:
+    every_port = ServiceKey.inet("tcp", "192.0.2.99", 0)
+    with pytest.raises(InvalidArgument, match="port 0 is allowed only for a persistent service"):
+        changes.plan_add_service(ServiceConfig(every_port, "rr"))
+    assert changes.plan_add_service(ServiceConfig(every_port, "rr", ("persistent",))).changes
+    with pytest.raises(InvalidArgument, match="already exists: select it and press e"):
+        changes.plan_add_service(ServiceConfig(WEB, "rr"), [WEB])
+    with pytest.raises(InvalidArgument, match="is already in service"):
+        changes.plan_add_dest(WEB, DestConfig("10.0.0.1", 80), [DestKey("10.0.0.1", 80)])
+    for forward, mode in ((Forward.ROUTE, "DR"), (Forward.TUNNEL, "TUN")):
+        with pytest.raises(InvalidArgument, match=f"{mode} cannot change ports"):
+            changes.plan_add_dest(WEB, DestConfig("10.0.0.1", 8080, forward))
+        assert changes.plan_add_dest(WEB, DestConfig("10.0.0.1", 80, forward)).changes
+        assert changes.plan_add_dest(ServiceKey.mark(7), DestConfig("10.0.0.1", 8080, forward)).changes
+    assert changes.plan_add_dest(WEB, DestConfig("10.0.0.1", 8080, Forward.MASQ)).changes  # NAT maps ports
+
+
+def test_a_server_on_another_port_keeps_it_while_it_keeps_its_forwarding() -> None:
+    service = Service(WEB, "wrr", dests=(Dest("10.0.0.1", 8080, Family.IPV4, Forward.ROUTE, weight=2),))
+    dest = service.dests[0]
+    assert changes.plan_weight(service, dest, 5, NO_SYSCTLS).changes  # set by someone else: still editable
+    nat = Service(WEB, "wrr", dests=(dataclasses.replace(dest, forward=Forward.MASQ),))
+    with pytest.raises(InvalidArgument, match="DR cannot change ports"):
+        changes.plan_edit_dest(nat, nat.dests[0], DestEdit(forward=Forward.ROUTE), NO_SYSCTLS)
