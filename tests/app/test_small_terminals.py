@@ -111,7 +111,7 @@ async def test_columns_drop_in_their_documented_order(size: tuple[int, int]) -> 
         await pilot.pause()
         services, dests = labels(app, "services"), labels(app, "dests")
         if size == (80, 24):
-            assert services == ["Service", "Scheduler", "Srv", "Active", "InAct", "CPS", "In/Out bit/s"]
+            assert services == ["Service", "Scheduler", "Srv", "Spread", "Active", "InAct", "CPS"]
             assert dests == ["Real server", "Fwd", "Weight", "Active", "CPS", "Share exp→got", "State"]
         else:
             assert len(services) == len(app.dashboard.rows.service_columns())
