@@ -82,9 +82,10 @@ def cells(grid: Grid, row: int) -> dict[str, str]:
     return found
 
 
-async def small_dashboard() -> tuple[Grid, dict[str, str], dict[str, dict[str, str]], str]:
-    """The dashboard at 80x24: the real servers' grid, the service's row, each real server's row
-    (by its address), the status line."""
+async def small_dashboard() -> tuple[list[str], bool, dict[str, str], dict[str, dict[str, str]], str]:
+    """The dashboard at 80x24: the real servers' column titles and whether they fit without
+    scrolling sideways, the service's row, each real server's row (by its address), the status
+    line (all read while the app runs: its widgets are gone after)."""
     app = dashboard.app(changes=False)
     async with dashboard.driven(app, (80, 24)) as pilot:
         services, dests = app.query_one("#services", Grid), app.query_one("#dests", Grid)
@@ -95,18 +96,19 @@ async def small_dashboard() -> tuple[Grid, dict[str, str], dict[str, dict[str, s
         await pilot.pause()
         rows = [cells(dests, i + 1) for i in range(dests.row_count)]
         status = str(app.query_one("#status-line", Static).render())
-        return dests, cells(services, 1), {row["Real server"]: row for row in rows}, status
+        labels = [column.label for column in dests.columns]
+        fits = dests.virtual_size.width <= dests.scrollable_content_region.width
+        return labels, fits, cells(services, 1), {row["Real server"]: row for row in rows}, status
 
 
 def test_dashboard_at_80x24_keeps_address_weight_active_and_state(topology: NatLab) -> None:
     ipvsadm_lines([*RULES[:3], "-a -t 10.10.0.1:80 -r 10.20.3.2:80 -m -w 0"])  # rs3 out of rotation
     topology.requests(12)
     estimator_tick()
-    dests, service, rows, status = asyncio.run(small_dashboard())
+    labels, fits, service, rows, status = asyncio.run(small_dashboard())
 
-    labels = [column.label for column in dests.columns]
     assert labels[0] == "Real server" and {"Weight", "Active", "State"} <= set(labels)
-    assert dests.virtual_size.width <= dests.scrollable_content_region.width  # no sideways scrolling
+    assert fits  # no sideways scrolling
     assert service["Service"].split() == ["TCP", "10.10.0.1:80"]
     plain = listing().services["tcp:10.10.0.1:80"]
     assert set(rows) == set(plain.dests)  # each address with its port, whole
