@@ -58,8 +58,12 @@ def _stray(command: Command, refused: dict[str, str], words: list[str], extras: 
               if other is not command and option in other.build_parser().option_strings()]
     if not owners:
         return UsageError(name, f"unknown option {option}")
-    if ROOT in owners or len(owners) > 1:
-        return UsageError(name, f"{option} does not apply to {name}")
+    if ROOT in owners:
+        return UsageError(name, f"{option} does not apply to {name or 'the dashboard'}")
+    if len(owners) > 1:
+        others = [owner.name for owner in owners]
+        return UsageError(name, f"{option} belongs to lvs-top {', '.join(others[:-1])} and {others[-1]}",
+                          see=others[0])
     return UsageError(name, f"{option} belongs to lvs-top {owners[0].name}", see=owners[0].name)
 
 

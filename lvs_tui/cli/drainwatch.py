@@ -16,6 +16,7 @@ from lvs_tui.model.printable import printable
 from lvs_tui.ops.drain import DrainBoard, DrainStatus, eta_text
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
 
     from lvs_tui.ipvs.backend import Backend
@@ -116,13 +117,13 @@ class JsonLines:
 class Bars:
     """A Rich progress bar per server on the terminal, with its counts and ETA."""
 
-    def __init__(self, pairs: Sequence[Pair]) -> None:
+    def __init__(self, pairs: Sequence[Pair], console: Console | None = None) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress: Progress = Progress(
             TextColumn("{task.description}", markup=False), BarColumn(),
             TextColumn("{task.fields[counts]}", markup=False), TextColumn("{task.fields[eta]}", markup=False),
-            TimeElapsedColumn(), auto_refresh=False)
+            TimeElapsedColumn(), auto_refresh=False, console=console)
         self.tasks: dict[Pair, TaskID] = {
             key: self.progress.add_task(printable(f"{key[1]} in {key[0]}"), total=1.0, counts="", eta="")
             for key in pairs}

@@ -3,6 +3,7 @@ to the end or to a timeout, --remove, JSON lines, read-only, confirmation, rollb
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lvs_tui.cli import main
+from lvs_tui.cli.drainwatch import Bars
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ops.journal import INTENDED, Journal, outcomes
 from tests.unit.maintenance_runs import HOST, QUICK, TLS, WEB, Clock, director, run, weight_of, weights
@@ -175,3 +177,21 @@ def test_each_command_has_its_own_help(capsys: pytest.CaptureFixture[str]) -> No
         assert out.startswith(f"usage: lvs-top {command}") and "exit status" in out
 
 
+
+
+def test_on_a_terminal_each_server_has_a_progress_bar_with_its_counts_and_eta() -> None:
+    from rich.console import Console
+
+    from lvs_tui.model.records import DestKey
+    from lvs_tui.ops.drain import DrainCounts, DrainTracker
+
+    screen = io.StringIO()
+    key = (WEB, DestKey(QUICK, 8080))
+    bars = Bars([key], Console(file=screen, force_terminal=True, width=160))
+    tracker = DrainTracker(WEB, key[1], DrainCounts(40, 5, 0), 0.0, 1)
+    for second, active in ((4.0, 20), (8.0, 10)):
+        bars.poll([(key, tracker.update(DrainCounts(active, 5, 0), second))], second)
+    bars.close()
+    shown = screen.getvalue()
+    assert f"{QUICK}:8080 in {WEB}" in shown and "10 active 5 inactive 0 persistent" in shown
+    assert "ETA 3s" in shown  # 30 gone in 8 s: the last 10 take about 3 s
