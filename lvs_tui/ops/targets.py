@@ -166,3 +166,20 @@ def drain_starts(pairs: Sequence[tuple[Service, Dest]], plan: Plan,
     return [started.get((service.key, dest.key))
             or DrainStart(service.key, dest.key, weights.get(changes.dest_target(service.key, dest.key), 0))
             for service, dest in pairs]
+
+
+def ramp_weight(final: int, step: int, steps: int) -> int:
+    """The weight at `step` (1..steps) of a slow start to `final`: never 0, `final` at the last."""
+    return max(1, final * step // steps)
+
+
+def plan_ramp(pairs: Sequence[tuple[Service, Dest]], finals: Mapping[str, int], step: int,
+              steps: int) -> Plan:
+    """One step of a slow start: each server of `finals` (by change target) in `pairs` to its
+    weight at this step; those already there are left alone."""
+    plans = []
+    for service, dest in pairs:
+        final = finals.get(changes.dest_target(service.key, dest.key))
+        if final is not None and dest.weight != ramp_weight(final, step, steps):
+            plans.append(changes.plan_restore_weight(service, dest, ramp_weight(final, step, steps)))
+    return _merged(f"Slow start, step {step} of {steps}", plans, destructive=False)

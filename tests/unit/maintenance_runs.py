@@ -59,5 +59,5 @@ def run(command: str, backend: Backend, clock: Clock, journal: Path, *argv: str)
     if command == "drain":
         return run_drain(args, open_backend, clock, clock.sleep)
     if command == "undrain":
-        return run_undrain(args, open_backend)
+        return run_undrain(args, open_backend, clock.sleep)
     return run_weight(args, open_backend)

@@ -105,3 +105,17 @@ def test_a_host_and_one_of_its_servers_named_together_change_it_once() -> None:
     assert sorted(change.target for change in plan.changes) == sorted(
         [f"{WEB}>{HOST}:8080", f"{TLS}>{HOST}:443", "tcp:[2001:db8::80]:80>[2001:db8:1::11]:80"])
     assert len(plan.drains) == 3
+
+
+def test_undrain_with_slow_start_ramps_each_weight_up_in_journaled_steps(tmp_path: Path) -> None:
+    clock = Clock()
+    sim = director(clock)
+    before = weights(sim)
+    journal = tmp_path / "journal.jsonl"
+    assert run("drain", sim, clock, journal, HOST, "--yes") == 0
+    assert run("undrain", sim, clock, journal, HOST, "--slow-start", "4", "--yes") == 0
+    assert weights(sim) == before and clock.now == 1003.0  # 4 steps, 1 s apart
+    ramped = [(entry["target"], entry["after"]["weight"]) for entry in outcomes(Journal(journal).entries())
+              if entry["after"]["weight"] > 0]
+    assert [weight for target, weight in ramped if target == f"{TLS}>{HOST}:443"] == [25, 50, 75, 100]
+    assert [weight for target, weight in ramped if target == f"{WEB}>{HOST}:8080"] == [1, 2, 3]
