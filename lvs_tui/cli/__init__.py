@@ -13,13 +13,14 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from lvs_tui.cli import dashboard, doctor, health, realserver, restore, save
+from lvs_tui.cli import dashboard, doctor, drain, health, realserver, restore, save, undrain, weight
 from lvs_tui.cli.common import Command, Exit, Stop, UsageError, fail, usage
 from lvs_tui.ipvs.errors import IpvsError
 
 ROOT = dashboard.COMMAND
 COMMANDS: dict[str, Command] = {command.name: command for command in (
-    save.COMMAND, restore.COMMAND, health.COMMAND, doctor.COMMAND, realserver.COMMAND)}
+    save.COMMAND, restore.COMMAND, drain.COMMAND, undrain.COMMAND, weight.COMMAND, health.COMMAND,
+    doctor.COMMAND, realserver.COMMAND)}
 
 
 def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace]:
@@ -57,8 +58,12 @@ def _stray(command: Command, refused: dict[str, str], words: list[str], extras: 
               if other is not command and option in other.build_parser().option_strings()]
     if not owners:
         return UsageError(name, f"unknown option {option}")
-    if ROOT in owners or len(owners) > 1:
-        return UsageError(name, f"{option} does not apply to {name}")
+    if ROOT in owners:
+        return UsageError(name, f"{option} does not apply to {name or 'the dashboard'}")
+    if len(owners) > 1:
+        others = [owner.name for owner in owners]
+        return UsageError(name, f"{option} belongs to lvs-top {', '.join(others[:-1])} and {others[-1]}",
+                          see=others[0])
     return UsageError(name, f"{option} belongs to lvs-top {owners[0].name}", see=owners[0].name)
 
 

@@ -70,10 +70,11 @@ REFUSED = [
     (["--batch", "--mode", "dr"], "lvs-top: --mode belongs to lvs-top realserver; "
                                   "see lvs-top realserver --help."),
     (["save", "--batch"], "lvs-top save: --batch does not apply to save; see lvs-top save --help."),
-    (["--batch", "-y"], "lvs-top: -y belongs to lvs-top restore; see lvs-top restore --help."),
+    (["--batch", "-y"], "lvs-top: -y belongs to lvs-top restore, drain, undrain and weight; "
+                         "see lvs-top restore --help."),
     (["--batch", "--sample", "3"], "--sample belongs to lvs-top doctor"),
     (["--check-config"], "--check-config belongs to lvs-top health"),
-    (["doctor", "--yes"], "lvs-top doctor: --yes belongs to lvs-top restore"),
+    (["doctor", "--yes"], "lvs-top doctor: --yes belongs to lvs-top restore, drain"),
     (["save", "--read-only"], "lvs-top save: --read-only does not apply to save"),
     (["save", "--json"], "--json does not apply to save"),
     (["restore", "rules", "--health", "h.toml"], "lvs-top restore: --health does not apply to restore"),
@@ -101,7 +102,8 @@ REFUSED = [
     (["--demo", "save"], "lvs-top: save is a command and comes first: lvs-top save --demo; "
                          "see lvs-top save --help."),
     (["--demo", "doctor"], "lvs-top: doctor is a command and comes first: lvs-top doctor [options]"),
-    (["sve"], "lvs-top: 'sve' is not a command: the commands are save, restore, health, doctor, realserver"),
+    (["sve"], "lvs-top: 'sve' is not a command: the commands are save, restore, drain, undrain, weight, "
+             "health, doctor, realserver"),
     (["save", "restore"], "lvs-top save: one command at a time: restore after save"),
     (["restore"], "lvs-top restore: restore takes one FILE of rules (- for standard input); "
                   "see lvs-top restore --help."),

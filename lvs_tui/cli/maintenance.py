@@ -1,0 +1,149 @@
+"""What `drain`, `undrain` and `weight` share: their targets and options, reading the table, and
+showing, confirming and applying a plan as `restore` does (the same diff, the same question, the
+same report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from lvs_tui.cli.common import CommandParser, Exit, add_changes, add_source, check_source, fail, say
+from lvs_tui.cli.prompt import ask
+from lvs_tui.model import inputs
+from lvs_tui.model.printable import printable
+from lvs_tui.model.records import ServiceKey
+
+if TYPE_CHECKING:
+    from lvs_tui.ipvs.backend import Backend
+    from lvs_tui.model.records import Dest, Service, Snapshot
+    from lvs_tui.ops.changes import Plan
+    from lvs_tui.ops.journal import Journal
+    from lvs_tui.ops.runner import Report
+    from lvs_tui.ops.sysctl import Sysctls
+    from lvs_tui.ops.targets import Target
+
+OpenBackend = Callable[[argparse.Namespace], "Backend"]
+
+TARGET_HELP = ("a host address (every real server with that address, in every service) or one real "
+               "server ADDRESS:PORT ([2001:db8::11]:80 for IPv6)")
+
+
+def service_id(text: str) -> ServiceKey:
+    try:
+        return ServiceKey.parse(inputs.text(text, "the service"))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error} (a service id is tcp:10.0.0.1:80, udp:[2001:db8::1]:53 "
+                                         "or fwm:7)") from None
+
+
+def add_targets(parser: CommandParser, many: bool = True) -> None:
+    """TARGET (one, or several with `many`), --service, --yes, and the source and change options."""
+    # Optional for argparse, so that a missing TARGET is said by `check_targets` in a sentence of our own.
+    parser.add_argument("targets", nargs="*" if many else "?", metavar="TARGET", help=TARGET_HELP)
+    parser.add_argument("--service", dest="services", action="append", type=service_id, default=[],
+                        metavar="ID", help="only in this service (e.g. tcp:10.0.0.1:80); may be repeated")
+    parser.add_argument("-y", "--yes", action="store_true", help="change without asking (for scripts)")
+    add_source(parser, demo=True)
+    add_changes(parser)
+
+
+def check_targets(parser: CommandParser, args: argparse.Namespace) -> None:
+    """Parse the targets into `args.targets` (a list of Target); one sentence for a bad one."""
+    from lvs_tui.ops.targets import parse_target
+
+    words = args.targets if isinstance(args.targets, list) else [] if args.targets is None else [args.targets]
+    if not words:
+        parser.error(f"{parser.command} needs at least one TARGET: a host address or ADDRESS:PORT")
+    try:
+        args.targets = [parse_target(word) for word in words]
+    except inputs.InputError as error:
+        parser.error(str(error))
+    check_source(parser, args)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The table as the command found it, and the servers its targets name."""
+
+    snapshot: Snapshot
+    services: list[Service]
+    pairs: list[tuple[Service, Dest]]
+
+
+def read_table(backend: Backend, targets: list[Target], services: list[ServiceKey]) -> Table:
+    """Raises InvalidArgument for a service the table lacks or a target that matches nothing."""
+    from lvs_tui.ops.targets import matches, services_of
+
+    snapshot = backend.snapshot()
+    chosen = services_of(snapshot, services)
+    return Table(snapshot, chosen, matches(chosen, targets))
+
+
+def sysctls_of(read: Callable[[], Sysctls]) -> Sysctls:
+    """The director's sysctls (for the plans' warnings), or the kernel's defaults if unreadable."""
+    from lvs_tui.ipvs.errors import IpvsError
+    from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
+
+    try:
+        return read()
+    except (OSError, IpvsError):
+        return Sysctls(dict(KERNEL_DEFAULTS))
+
+
+def show(plan: Plan, out: TextIO) -> None:
+    """The plan as restore shows one: its title, one diff line per change, what it leaves alone."""
+    from lvs_tui.ops.restore import diff_lines
+
+    count = len(plan.changes)
+    print(f"{printable(plan.title)}: {count} change{'' if count == 1 else 's'}", file=out)
+    for line in diff_lines(plan):
+        print(printable(line), file=out)
+    for item in plan.skipped:
+        print(f"  unchanged: {printable(item)}", file=out)
+    out.flush()
+
+
+def confirm(plan: Plan, backend: Backend, args: argparse.Namespace, command: str,
+            question: str | None = None) -> Exit | None:
+    """None when the plan may be applied; else the exit code (read-only, declined, no terminal).
+    Warnings and other managers of the table are said first."""
+    from lvs_tui.ipvs.readonly import ReadOnlyBackend
+    from lvs_tui.ops.owners import find_owners
+
+    for warning in plan.warnings:
+        say(f"warning: {warning}", command)
+    for owner in find_owners():
+        say(owner.warning())
+    if isinstance(backend, ReadOnlyBackend):
+        say(f"read-only ({backend.reason}): nothing was applied.", command)
+        return Exit.OK
+    if args.yes:
+        return None
+    count = len(plan.changes)
+    answer = ask(question or f"Apply {'this change' if count == 1 else f'these {count} changes'}? [y/N] ")
+    if answer is None:
+        return fail(f"{command} needs a confirmation and there is no terminal to ask on: add --yes.",
+                    Exit.USAGE, command)
+    if answer.strip().lower() not in ("y", "yes"):
+        print("Nothing was applied.", file=sys.stderr)
+        return Exit.OK
+    return None
+
+
+def apply(plan: Plan, backend: Backend, journal: Journal, out: TextIO) -> Report:
+    """Run the plan (journaled, undone on a part-way refusal) and print one line per item."""
+    from lvs_tui.ops.runner import run_plan
+
+    report = run_plan(plan, backend, journal)
+    for outcome in report.outcomes:
+        mark = "ok" if outcome.ok else "undone" if outcome.undone else f"FAILED: {outcome.error}"
+        print(f"{printable(outcome.change.command.display)}: {printable(mark)}", file=out)
+    for step in report.rollback:
+        mark = "ok" if step.ok else f"FAILED: {step.error}"
+        print(f"  undo: {printable(step.change.command.display)}: {printable(mark)}", file=out)
+    print(printable(report.summary()), file=out)
+    out.flush()
+    return report

@@ -1,0 +1,115 @@
+"""`lvs-top undrain TARGET...`: drained real servers back to the weight they had before the drain,
+which the journal remembers (as the dashboard's `b` does)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lvs_tui.cli.common import Command, CommandParser, Exit, fail, open_backend, ops_setup, say, seconds
+from lvs_tui.cli.maintenance import OpenBackend, add_targets, apply, check_targets, confirm, read_table, show
+from lvs_tui.ipvs.errors import InvalidArgument
+from lvs_tui.model import inputs
+
+if TYPE_CHECKING:
+    from lvs_tui.ipvs.backend import Backend
+    from lvs_tui.ops.changes import Plan
+    from lvs_tui.ops.journal import Journal
+
+DESCRIPTION = """\
+Bring the drained (weight 0) real servers TARGET names back to the weight each had before its
+drain, as the journal recorded it (a drain by lvs-top drain, lvs-top weight or the dashboard), or
+to --weight N. A server with no recorded weight needs --weight: without it nothing is changed.
+Servers that are not drained are left alone. The changes are shown, then applied once confirmed,
+each one journaled. With --slow-start SECONDS the weights go up in steps (at most one a second,
+at most 10) over that time, starting from 1, so that a server just back is not flooded. With
+--read-only the changes are shown and nothing is applied.
+
+exit status: 0 done (or nothing to do), 1 a change failed, 2 bad input (nothing changed)."""
+
+
+def weight(text: str) -> int:
+    try:
+        return inputs.whole(text, "the weight", 1, inputs.INT_MAX)
+    except inputs.InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser("undrain", DESCRIPTION, usage="%(prog)s TARGET... [options]")
+    add_targets(parser)
+    parser.add_argument("--weight", type=weight, metavar="N",
+                        help="this weight instead of the one before the drain")
+    parser.add_argument("--slow-start", type=seconds, metavar="SECONDS",
+                        help="ramp the weights up over this long instead of at once")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_undrain(args, open_backend)
+
+
+COMMAND = Command("undrain", build_parser, check_targets, run)
+
+
+def run_undrain(args: argparse.Namespace, open_backend: OpenBackend,
+                sleep: Callable[[float], None] = time.sleep) -> int:
+    from lvs_tui.ops.journal import drained_weights
+    from lvs_tui.ops.targets import plan_undrain
+
+    setup = ops_setup(args)
+    try:
+        weights = drained_weights(setup.journal.entries())
+    except OSError as error:
+        say(f"the journal {setup.journal.path} cannot be read ({error.strerror or error}): "
+            "no weight from before a drain is known.", "undrain")
+        weights = {}
+    backend = open_backend(args)
+    try:
+        try:
+            table = read_table(backend, args.targets, args.services)
+        except InvalidArgument as error:
+            return fail(str(error), Exit.USAGE, "undrain")
+        undrain = plan_undrain(table.pairs, weights, args.weight)
+        if undrain.unknown:
+            return fail(f"no weight from before the drain is recorded for {', '.join(undrain.unknown)}: "
+                        "give one with --weight N; nothing was changed.", Exit.USAGE, "undrain")
+        plan = undrain.plan
+        show(plan, sys.stdout)
+        if not plan.changes:
+            print("No real server named is drained; nothing to do.")
+            return Exit.OK
+        stop = confirm(plan, backend, args, "undrain")
+        if stop is not None:
+            return stop
+        if args.slow_start:
+            return _ramp(plan, backend, args, setup.journal, sleep)
+        report = apply(plan, backend, setup.journal, sys.stdout)
+    finally:
+        backend.close()
+    return Exit.OK if not report.failed else Exit.ERROR
+
+
+def _ramp(plan: Plan, backend: Backend, args: argparse.Namespace, journal: Journal,
+          sleep: Callable[[float], None]) -> int:
+    """The plan's weights reached in steps over --slow-start seconds, each step journaled."""
+    from lvs_tui.ops.targets import plan_ramp
+
+    finals = {change.target: change.after["weight"] for change in plan.changes
+              if change.after is not None and isinstance(change.after.get("weight"), int)}
+    steps = max(1, min(10, int(args.slow_start)))
+    print(f"Slow start: the weights go up from 1 in {steps} step{'s' * (steps != 1)} "
+          f"over {args.slow_start:g} s.")
+    for step in range(1, steps + 1):
+        if step > 1:
+            sleep(args.slow_start / steps)
+        table = read_table(backend, args.targets, args.services)
+        report = apply(plan_ramp(table.pairs, finals, step, steps), backend, journal, sys.stdout)
+        if report.failed:
+            say(f"the slow start stopped at step {step} of {steps}: set the weights with lvs-top weight.",
+                "undrain")
+            return Exit.ERROR
+    return Exit.OK

@@ -1,0 +1,77 @@
+"""`lvs-top weight TARGET WEIGHT`: set the weight of real servers, shown, confirmed and journaled."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lvs_tui.cli.common import Command, CommandParser, Exit, fail, open_backend, ops_setup
+from lvs_tui.cli.maintenance import (
+    OpenBackend,
+    add_targets,
+    apply,
+    check_targets,
+    confirm,
+    read_table,
+    show,
+    sysctls_of,
+)
+from lvs_tui.ipvs.errors import InvalidArgument
+from lvs_tui.model import inputs
+
+DESCRIPTION = f"""\
+Set the weight of the real servers TARGET names (a host: every real server with that address, in
+every service; ADDRESS:PORT: that real server) to WEIGHT, from 0 to {inputs.INT_MAX}. Weight 0
+drains (see lvs-top drain, which can also wait for the drain to end). The changes are shown, then
+applied once confirmed, each one journaled; if the kernel refuses one part-way, those made before
+it are undone. With --read-only the changes are shown and nothing is applied.
+
+exit status: 0 done (or nothing to do), 1 a change failed, 2 bad input (nothing changed)."""
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser("weight", DESCRIPTION, usage="%(prog)s TARGET WEIGHT [options]")
+    add_targets(parser, many=False)
+    parser.add_argument("weight", nargs="?", metavar="WEIGHT", help=f"the new weight, 0 to {inputs.INT_MAX}")
+    return parser
+
+
+def check(parser: CommandParser, args: argparse.Namespace) -> None:
+    if args.weight is None:
+        parser.error("weight takes a TARGET and a WEIGHT")
+    try:
+        args.weight = inputs.whole(args.weight, "the weight", 0, inputs.INT_MAX)
+    except inputs.InputError as error:
+        parser.error(str(error))
+    check_targets(parser, args)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_weight(args, open_backend)
+
+
+COMMAND = Command("weight", build_parser, check, run)
+
+
+def run_weight(args: argparse.Namespace, open_backend: OpenBackend) -> int:
+    from lvs_tui.ops.targets import plan_weight
+
+    setup = ops_setup(args)
+    backend = open_backend(args)
+    try:
+        try:
+            table = read_table(backend, args.targets, args.services)
+        except InvalidArgument as error:
+            return fail(str(error), Exit.USAGE, "weight")
+        plan = plan_weight(table.pairs, args.weight, sysctls_of(setup.sysctls))
+        show(plan, sys.stdout)
+        if not plan.changes:
+            print(f"Every real server named is already at weight {args.weight}; nothing to do.")
+            return Exit.OK
+        stop = confirm(plan, backend, args, "weight")
+        if stop is not None:
+            return stop
+        report = apply(plan, backend, setup.journal, sys.stdout)
+    finally:
+        backend.close()
+    return Exit.OK if not report.failed else Exit.ERROR
