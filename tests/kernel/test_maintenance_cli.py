@@ -23,7 +23,7 @@ from tests.kernel.lab.traffic import Load
 WEB = ServiceKey.inet("tcp", VIP, 80)
 SLOW = ServiceKey.inet("tcp", VIP, SLOW_HTTP_PORT)
 RS1 = REAL_SERVERS["rs1"]
-LONG = 10  # seconds the long request takes; the drain starts while it is in flight
+LONG = 35  # seconds the long request takes: it outlasts the start of lvs-top in the VM (up to ~20 s)
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,7 @@ def no_connections(clean_table: None) -> Iterator[None]:
 def shared_services(topology: NatLab) -> tuple[Load, Load]:
     """WEB and SLOW over rs1..rs3, a long request on rs1 in SLOW, and a steady load on WEB."""
     ipvsadm_lines([f"-A -t {VIP}:{SLOW_HTTP_PORT} -s rr", f"-a -t {VIP}:{SLOW_HTTP_PORT} -r {RS1} -m -w 2"])
-    long_request = topology.load(path=f"/slow?s={LONG}", port=SLOW_HTTP_PORT, limit=1)
+    long_request = topology.load(path=f"/slow?s={LONG}", port=SLOW_HTTP_PORT, limit=1, timeout=LONG + 30)
     long_request.wait_ready()
     long_request.go()
     wait_until("the long request on rs1", lambda: active(SLOW, DestKey(RS1, SLOW_HTTP_PORT)) == 1,
@@ -47,7 +47,7 @@ def shared_services(topology: NatLab) -> tuple[Load, Load]:
         if name != "rs1":
             rules.append(f"-a -t {VIP}:{SLOW_HTTP_PORT} -r {address} -m -w 1")
     ipvsadm_lines(rules)
-    load = topology.load(pause=0.05)
+    load = topology.load(pause=0.05, limit=5000)  # runs until stopped: the drain waits out LONG
     load.wait_ready()
     load.go()
     load.wait_for(12)

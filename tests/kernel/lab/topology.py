@@ -215,6 +215,8 @@ class NatLab:
         """Send `n` datagrams of `size` payload bytes from ONE socket; return how many were echoed."""
         return traffic.udp(CLIENT, address, port, n, size)
 
-    def load(self, path: str = "/", port: int = 80, limit: int = 400, pause: float = 0.02) -> traffic.Load:
-        """A background HTTP client in the client namespace (see `traffic.Load`); `go()` starts it."""
-        return traffic.Load(CLIENT, VIP, port, path, limit, pause)
+    def load(self, path: str = "/", port: int = 80, limit: int = 400, pause: float = 0.02,
+             timeout: float = 30) -> traffic.Load:
+        """A background HTTP client in the client namespace (see `traffic.Load`); `go()` starts it;
+        `timeout` bounds each wait for an answer."""
+        return traffic.Load(CLIENT, VIP, port, path, limit, pause, timeout)

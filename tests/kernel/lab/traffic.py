@@ -78,7 +78,8 @@ class Load:
     """HTTP requests to address:port from namespace `netns`, one connection each, in the background:
     a process (programs/load_client.py) so that it runs beside this one, not under its GIL."""
 
-    def __init__(self, netns: str, address: str, port: int, path: str, limit: int, pause: float) -> None:
+    def __init__(self, netns: str, address: str, port: int, path: str, limit: int, pause: float,
+                 timeout: float = 30) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="lvs-top-load."))
         self._go, self._stop = self._dir / "go", self._dir / "stop"
         self._stderr = (self._dir / "stderr").open("w")
@@ -87,7 +88,7 @@ class Load:
         self._ready = threading.Event()
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", netns, *program("load_client", address, str(port), path, str(self._go),
-                                                    str(self._stop), str(limit), str(pause))],
+                                                    str(self._stop), str(limit), str(pause), str(timeout))],
             stdout=subprocess.PIPE, stderr=self._stderr, text=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
