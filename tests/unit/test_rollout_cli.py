@@ -50,7 +50,8 @@ def app_weights(sim: SimulatedDirector) -> dict[str, int]:
 
 
 def rollout(sim: SimulatedDirector, clock: Clock, tmp_path: Path, *argv: str,
-            commands: Commands | None = None, checker: Callable[[Sequence[Probe]], list[tuple[Probe, str]]] = passing,
+            commands: Commands | None = None,
+            checker: Callable[[Sequence[Probe]], list[tuple[Probe, str]]] = passing,
             sleep: Callable[[float], None] | None = None) -> int:
     _, args = parse(["rollout", *argv, "--demo", "--journal", str(tmp_path / "journal.jsonl"),
                      "--rollout-state", str(tmp_path / "rollout.json")])
