@@ -106,13 +106,15 @@ class Rollout:
 
     def stop(self, hosts: list[str], why: str) -> int:
         where = ", ".join(hosts)
-        stage = self.progress.stage or "drain"
+        stage = self.progress.stage if self.progress.batch == hosts else "floor"
         self.save(failed=True)
         if self.args.json:
             self.event(hosts, "failed", why, failed_stage=stage)
-        say(f"{why}: {where} {'stays' if len(hosts) == 1 else 'stay'} drained and the hosts after it "
-            f"are untouched; once it is fixed, run the same command again with --resume (progress in "
-            f"{self.state}).", "rollout")
+        started = self.progress.batch == hosts
+        state = (f"{'stays' if len(hosts) == 1 else 'stay'} drained" if started
+                 else f"{'was' if len(hosts) == 1 else 'were'} not drained")
+        say(f"{why}: {where} {state} and the hosts after it are untouched; once it is fixed, run the same "
+            f"command again with --resume (progress in {self.state}).", "rollout")
         return Exit.ERROR
 
     def pairs(self, hosts: Sequence[str]) -> list[tuple[Service, Dest]]:

@@ -170,6 +170,7 @@ def test_the_floor_fails_at_the_timeout_naming_the_service_and_changes_nothing(
     assert clock.now == 1020.0 and weights(sim) == before
     err = capsys.readouterr().err
     assert f"{APP.id}: 67% (2 of 3), below the floor of 70%" in err and "after 20 s" in err
+    assert f"{HOSTS[0]} was not drained" in err and "--resume" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize(("argv", "said"), [
