@@ -8,12 +8,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lvs_tui.cli.common import Command, CommandParser, Exit, fail, is_demo, open_backend, ops_setup, seconds
 from lvs_tui.cli.maintenance import OpenBackend, add_targets, check_targets, confirm, read_table, sysctls_of
-from lvs_tui.cli.rollout_steps import CheckRunner, CommandRunner, check_once, parse_check, run_command
 from lvs_tui.ipvs.errors import InvalidArgument
 from lvs_tui.model import inputs
+
+if TYPE_CHECKING:  # the checks bring asyncio: imported when a rollout runs, not at every start
+    from lvs_tui.cli.rollout_steps import CheckRunner, CommandRunner
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -37,9 +40,10 @@ lists, tcp for the others). Retried every --interval until every server passes.
 (the servers already at weight 0 count as out): wait for it, up to --timeout.
 
 Every wait (the floor, the drain, the command, the check) gives up after --timeout seconds (default
-{DEFAULT_TIMEOUT:g}). On a failure the rollout stops there, the failed batch stays drained and the
-hosts after it are untouched; the progress is kept in a state file (--rollout-state), and the same
-command with --resume goes on from the failed step. A finished rollout removes it.
+{DEFAULT_TIMEOUT:g}). On a failure the rollout stops there, the failed batch stays drained and
+the hosts after it are untouched; the progress is kept in a state file (--rollout-state), and the
+same command with --resume goes on from the failed step. A finished rollout removes it. With
+--read-only the batches and the capacity each drain would leave are shown, and nothing changes.
 
 exit status: 0 done, 1 a failure (the command, the check, a timeout, the capacity floor, a change),
 2 bad input (nothing changed)."""
@@ -88,6 +92,7 @@ def build_parser() -> CommandParser:
 
 
 def check(parser: CommandParser, args: argparse.Namespace) -> None:
+    from lvs_tui.cli.rollout_steps import parse_check
     from lvs_tui.ops.rollout import split_command
 
     if args.command is None:
@@ -120,8 +125,9 @@ def state_path(args: argparse.Namespace) -> Path:
 
 def run_rollout(args: argparse.Namespace, open_backend: OpenBackend,
                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                runner: CommandRunner = run_command, checker: CheckRunner = check_once) -> int:
+                runner: CommandRunner | None = None, checker: CheckRunner | None = None) -> int:
     from lvs_tui.cli.rollout_run import Rollout, overview
+    from lvs_tui.cli.rollout_steps import check_once, run_command
     from lvs_tui.ops.rollout import Progress, StateError, batches, clear_progress, load_progress
     from lvs_tui.ops.targets import plan_drain
 
@@ -152,7 +158,8 @@ def run_rollout(args: argparse.Namespace, open_backend: OpenBackend,
     try:
         connections = getattr(backend, "connections", None) if is_demo(args) else setup.connections
         rollout = Rollout(args, backend, setup.journal, sysctls_of(setup.sysctls), connections,
-                          args.check_spec, progress, path, runner, checker, clock, sleep,
+                          args.check_spec, progress, path, runner or run_command, checker or check_once,
+                          clock, sleep,
                           {target.text: target for target in args.targets})
         out = sys.stderr if args.json else sys.stdout
         try:

@@ -24,7 +24,6 @@ from lvs_tui.ops.rollout import Progress, below_floor, capacities, command_argv,
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.backend import Backend
-    from lvs_tui.model.export import JsonObject
     from lvs_tui.model.records import Dest, Service
     from lvs_tui.ops.drain import ConnectionReader
     from lvs_tui.ops.journal import Journal
@@ -247,7 +246,7 @@ class _Quiet:
         """Nothing to end."""
 
 
-def overview(batches: Sequence[Sequence[str]], rollout: Rollout) -> list[JsonObject]:
+def overview(batches: Sequence[Sequence[str]], rollout: Rollout) -> None:
     """Each batch and what its drain would leave each service it touches, as the table is now."""
     from lvs_tui.ops.journal import drained_weights
 
@@ -255,13 +254,12 @@ def overview(batches: Sequence[Sequence[str]], rollout: Rollout) -> list[JsonObj
         drained = drained_weights(rollout.journal.entries())
     except OSError:
         drained = {}
-    shown: list[JsonObject] = []
+    floor = rollout.args.min_capacity
     for number, hosts in enumerate(batches, 1):
         table = read_table(rollout.backend, [rollout.targets[host] for host in hosts], rollout.args.services)
         left = capacities(table.services, table.pairs, drained)
-        print(f"batch {number}: {', '.join(hosts)}: would leave "
-              + "; ".join(printable(capacity.text()) for capacity in left), file=sys.stderr
-              if rollout.args.json else sys.stdout)
-        shown.append({"batch": number, "hosts": list(hosts),
-                      "capacity": {capacity.service: round(capacity.percent, 1) for capacity in left}})
-    return shown
+        said = [capacity.text() + (f" (below the floor of {floor}%: it would wait)"
+                                   if floor and capacity.below(floor) else "") for capacity in left]
+        percents = {capacity.service: round(capacity.percent, 1) for capacity in left}
+        rollout.event(hosts, "plan", f"batch {number}: {', '.join(hosts)}: would leave {'; '.join(said)}",
+                      batch=number, capacity=percents)

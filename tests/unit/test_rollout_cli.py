@@ -224,6 +224,9 @@ def test_read_only_shows_the_batches_and_the_capacity_left_and_changes_nothing(
     assert f"batch 2: {HOSTS[2]}, 198.51.100.11: would leave tcp:192.0.2.10:80: 50% (3 of 6); " \
            f"tcp:192.0.2.10:443: 60% (150 of 250); {APP.id}: 67% (2 of 3)" in captured.out
     assert "nothing was applied" in captured.err
+    assert rollout(sim, clock, tmp_path, HOSTS[0], "--exec", "deploy", "--min-capacity", "70",
+                   "--read-only") == 0
+    assert f"{APP.id}: 67% (2 of 3) (below the floor of 70%: it would wait)" in capsys.readouterr().out
     assert weights(sim) == before and commands.runs == [] and not (tmp_path / "rollout.json").exists()
     assert not (tmp_path / "journal.jsonl").exists()
 
@@ -236,7 +239,9 @@ def test_json_puts_one_event_per_step_on_standard_output(
     assert rollout(sim, clock, tmp_path, HOSTS[0], "--exec", "deploy {host}", "--json", "--yes") == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     steps = [line for line in lines if "stage" in line]
-    assert [step["stage"] for step in steps] == ["drain", "drained", "command", "check", "back", "done"]
+    assert [step["stage"] for step in steps] == ["plan", "drain", "drained", "command", "check", "back",
+                                                 "done"]
+    steps = steps[1:]
     assert all(step["host"] == HOSTS[0] for step in steps)
     assert steps[2]["argv"] == ["deploy", HOSTS[0]]
     assert steps[4]["weights"] == {f"{APP.id}>{HOSTS[0]}:8080": 1}
