@@ -176,7 +176,11 @@ def run_rollout(args: argparse.Namespace, open_backend: OpenBackend,
                        f"Roll out to {len(texts)} target{'s' * (len(texts) != 1)}? [y/N] ")
         if stop is not None:
             return stop
-        rollout.save()
+        try:
+            rollout.save()
+        except OSError as error:
+            return fail(f"the rollout state {path} cannot be written ({error.strerror or error}): choose "
+                        "another with --rollout-state FILE; nothing was changed.", Exit.USAGE, "rollout")
         status = rollout.run(todo)
     finally:
         backend.close()

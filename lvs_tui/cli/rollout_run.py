@@ -79,6 +79,10 @@ class Rollout:
                 self.batch(list(hosts))
             except Failed as failure:
                 return self.stop(list(hosts), str(failure))
+            except OSError as error:  # the progress file: going on would leave nothing to resume from
+                say(f"the progress cannot be written to {self.state} ({error.strerror or error}): stopped at "
+                    f"{', '.join(hosts)}, {self.progress.stage or 'before its drain'}.", "rollout")
+                return Exit.ERROR
         return Exit.OK
 
     def batch(self, hosts: list[str]) -> None:

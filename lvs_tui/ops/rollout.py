@@ -164,7 +164,7 @@ def load_progress(path: Path) -> Progress | None:
     """The progress recorded in `path`, None when there is none. StateError when unreadable."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, UnicodeDecodeError) as error:
         raise StateError(f"it cannot be read ({getattr(error, 'strerror', None) or error})") from None

@@ -257,3 +257,17 @@ def test_a_server_already_at_weight_0_stays_out(tmp_path: Path) -> None:
     found = sim.snapshot().service(web)
     assert found is not None and (dest := found.dest(DestKey("198.51.100.14", 8080))) is not None
     assert dest.weight == 0
+
+
+def test_a_state_file_that_cannot_be_written_exits_2_before_any_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = Clock()
+    sim = director(clock)
+    before = weights(sim)
+    (tmp_path / "blocked").write_text("a file where a directory should be")
+    state = tmp_path / "blocked" / "rollout.json"
+    _, args = parse(["rollout", HOSTS[0], "--exec", "deploy", "--demo", "--yes", "--journal",
+                     str(tmp_path / "journal.jsonl"), "--rollout-state", str(state)])
+    assert run_rollout(args, lambda args: guarded(args, sim), clock, clock.sleep, Commands(), passing) == 2
+    assert "cannot be written" in capsys.readouterr().err and weights(sim) == before
