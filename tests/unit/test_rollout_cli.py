@@ -271,3 +271,23 @@ def test_a_state_file_that_cannot_be_written_exits_2_before_any_change(
                      str(tmp_path / "journal.jsonl"), "--rollout-state", str(state)])
     assert run_rollout(args, lambda args: guarded(args, sim), clock, clock.sleep, Commands(), passing) == 2
     assert "cannot be written" in capsys.readouterr().err and weights(sim) == before
+
+
+def test_a_batch_of_two_is_drained_together_and_the_command_runs_once_per_host(tmp_path: Path) -> None:
+    clock = Clock()
+    sim = director(clock)
+    at_each_run: list[dict[str, int]] = []
+
+    class Watching(Commands):
+        def __call__(self, argv: Sequence[str], env: Mapping[str, str], timeout: float,
+                     to_stderr: bool) -> CommandResult:
+            at_each_run.append(app_weights(sim))
+            return super().__call__(argv, env, timeout, to_stderr)
+
+    commands = Watching()
+    assert rollout(sim, clock, tmp_path, *HOSTS, "--exec", "deploy {host}", "--max-out", "2", "--yes",
+                   commands=commands) == 0
+    assert [host for _, host in commands.runs] == list(HOSTS)
+    both_out = {HOSTS[0]: 0, HOSTS[1]: 0, HOSTS[2]: 1}
+    assert at_each_run == [both_out, both_out, {HOSTS[0]: 1, HOSTS[1]: 1, HOSTS[2]: 0}]
+    assert app_weights(sim) == dict.fromkeys(HOSTS, 1)
