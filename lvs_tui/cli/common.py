@@ -176,6 +176,9 @@ def add_changes(parser: CommandParser) -> None:
     group.add_argument("--read-only", action="store_true",
                        help="never change the table: write actions are off and nothing is sent")
     add_journal(group)
+    group.add_argument("--drain-records", metavar="FILE", type=Path,
+                       help="the drains of this director, shared by every lvs-top on it (default "
+                       "/run/lvs-top/drains.json for root, drains-NETNS.json with --netns)")
 
 
 def add_journal(group: argparse._ActionsContainer) -> None:
@@ -236,21 +239,27 @@ def guarded(args: argparse.Namespace, backend: Backend) -> Backend:
 def ops_setup(args: argparse.Namespace) -> OpsSetup:
     """The write side's surroundings: sysctls and connections of the right namespace, the journal."""
     from lvs_tui.ops.conntable import read_dest_connections
+    from lvs_tui.ops.drainrecords import DrainRecords
     from lvs_tui.ops.journal import Journal, default_path
     from lvs_tui.ops.setup import OpsSetup
+    from lvs_tui.ops.statedir import director_file
     from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls, read_sysctls
 
     reason = read_only_reason(args)
+    given = getattr(args, "drain_records", None)
     if is_demo(args):
-        # Changes to the simulation stay out of the journal of the real director's changes.
+        # Changes to the simulation stay out of the journal of the real director's changes, and its
+        # drains out of the real director's records (a simulated table lives as long as its process).
+        drains = DrainRecords(given)
         journal = Journal(args.journal or default_path().with_name("demo-journal.jsonl"))
         # The simulated director has no /proc of its own: it behaves as a kernel with the defaults.
-        return OpsSetup(reason, journal, lambda: Sysctls(dict(KERNEL_DEFAULTS)), None)
+        return OpsSetup(reason, journal, lambda: Sysctls(dict(KERNEL_DEFAULTS)), None, drains=drains)
     journal = Journal(args.journal)
     netns = args.netns
+    drains = DrainRecords(given or director_file("drains", netns))
     if netns is None:
-        return OpsSetup(reason, journal)
+        return OpsSetup(reason, journal, drains=drains)
     from lvs_tui.ipvs.netlink import in_netns
 
     return OpsSetup(reason, journal, lambda: in_netns(netns, read_sysctls),
-                    lambda address, port: read_dest_connections(address, port, netns=netns))
+                    lambda address, port: read_dest_connections(address, port, netns=netns), drains=drains)

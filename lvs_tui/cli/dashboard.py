@@ -210,7 +210,7 @@ def health_feed(args: argparse.Namespace, setup: OpsSetup) -> HealthSource:
 
     def feed(submit: SubmitJob) -> HealthFeed:
         engine = Engine(config, submit, setup.journal, read_only=setup.read_only, state_path=state,
-                        source=source, taken_out=claim.taken_out)
+                        source=source, taken_out=claim.taken_out, drains=setup.drains)
         return EngineFeed(engine, netns)
 
     return feed

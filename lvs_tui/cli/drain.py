@@ -85,8 +85,7 @@ COMMAND = Command("drain", build_parser, check, run)
 def run_drain(args: argparse.Namespace, open_backend: OpenBackend,
               clock: Callable[[], float] = time.monotonic,
               sleep: Callable[[float], None] = time.sleep) -> int:
-    from lvs_tui.cli.maintenance import sysctls_of
-    from lvs_tui.ops.journal import drained_weights
+    from lvs_tui.cli.maintenance import known_weights, prune_records, record_drains, sysctls_of
     from lvs_tui.ops.targets import drain_starts, plan_drain, plan_remove
 
     setup = ops_setup(args)
@@ -114,23 +113,22 @@ def run_drain(args: argparse.Namespace, open_backend: OpenBackend,
             stop = confirm(plan, backend, args, "drain", f"{what.capitalize()}? [y/N] ")
             if stop is not None:
                 return stop
+        weights = known_weights(setup, "drain")
         if plan.changes:
             report = apply(plan, backend, setup.journal, out)
             if report.failed:
                 return Exit.ERROR
+        starts = drain_starts(table.pairs, plan, weights)
+        if setup.read_only is None:
+            record_drains(setup, starts, "drain", "drain", remove=args.remove, inactive=args.inactive)
         if not args.wait:
             return Exit.OK
-        try:
-            weights = drained_weights(setup.journal.entries())
-        except OSError:
-            weights = {}
         connections = getattr(backend, "connections", None) if is_demo(args) else setup.connections
         options = drainwatch.WaitOptions(args.interval, args.timeout, args.inactive, connections, clock,
                                          sleep)
         keys = [(service.key, dest.key) for service, dest in table.pairs]
         reporter: drainwatch.Reporter = lines if as_json else drainwatch.Bars(keys)
         try:
-            starts = drain_starts(table.pairs, plan, weights)
             outcome = drainwatch.follow(backend, table.pairs, starts, options, reporter)
         finally:
             reporter.close()
@@ -148,6 +146,7 @@ def run_drain(args: argparse.Namespace, open_backend: OpenBackend,
                         lines.line({"result": "remove-failed", "error": report.summary()})
                     return Exit.ERROR
                 removed = [f"{service.key}>{dest.key}" for service, dest in left]
+            prune_records(setup, backend, "drain")
     finally:
         backend.close()
     print(f"Drained: {', '.join(target.text for target in args.targets)}"

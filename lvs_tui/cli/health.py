@@ -13,7 +13,7 @@ from lvs_tui.cli.common import (
     add_source,
     add_state,
     open_backend,
-    read_only_reason,
+    ops_setup,
     say,
 )
 
@@ -27,7 +27,8 @@ NO_DEMO = "the checker probes real servers, and the demo's are documentation add
 
 # What --check-config ignores: it reads CONFIG and nothing else.
 NOT_WITH_CHECK_CONFIG = (("netns", "--netns"), ("read_only", "--read-only"), ("journal", "--journal"),
-                         ("state", "--state"), ("reset_state", "--reset-state"))
+                         ("state", "--state"), ("reset_state", "--reset-state"),
+                         ("drain_records", "--drain-records"))
 
 
 def build_parser() -> CommandParser:
@@ -59,13 +60,13 @@ def check(parser: CommandParser, args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from lvs_tui.health.daemon import run_health
     from lvs_tui.health.status import default_state_path
-    from lvs_tui.ops.journal import Journal
 
     if args.check_config:
         return check_config(args.config)
-    return run_health(args.config, args.state or default_state_path(), Journal(args.journal),
-                      read_only_reason(args), lambda: open_backend(args), args.netns, reset=args.reset_state,
-                      subreaper=True)
+    setup = ops_setup(args)
+    return run_health(args.config, args.state or default_state_path(), setup.journal,
+                      setup.read_only, lambda: open_backend(args), args.netns, reset=args.reset_state,
+                      subreaper=True, drains=setup.drains)
 
 
 def check_config(path: str) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -19,9 +19,10 @@ from lvs_tui.model.records import ServiceKey
 if TYPE_CHECKING:
     from lvs_tui.ipvs.backend import Backend
     from lvs_tui.model.records import Dest, Service, Snapshot
-    from lvs_tui.ops.changes import Plan
+    from lvs_tui.ops.changes import DrainStart, Plan
     from lvs_tui.ops.journal import Journal
     from lvs_tui.ops.runner import Report
+    from lvs_tui.ops.setup import OpsSetup
     from lvs_tui.ops.sysctl import Sysctls
     from lvs_tui.ops.targets import Target
 
@@ -168,3 +169,57 @@ def ramp(finals: Mapping[str, int], read_pairs: Callable[[], list[tuple[Service,
         if plan.changes and apply(plan, backend, journal, out).failed:  # a small weight repeats a step
             return step, steps
     return None
+
+
+# --- the drain records: what every lvs-top on this director knows of its drains ---------------------
+
+def known_weights(setup: OpsSetup, command: str) -> dict[str, int]:
+    """The weight before each drain, by change target: the drain records' over the journal's (a
+    record outlives a journal that was rotated); what cannot be read is said, not fatal."""
+    from lvs_tui.ops.changes import dest_target
+    from lvs_tui.ops.drainrecords import RecordsError
+    from lvs_tui.ops.journal import drained_weights
+
+    try:
+        weights = drained_weights(setup.journal.entries())
+    except OSError as error:
+        say(f"the journal {setup.journal.path} cannot be read ({error.strerror or error}).", command)
+        weights = {}
+    try:
+        records = setup.drains.read()
+    except RecordsError as error:
+        say(f"{error}.", command)
+        records = {}
+    weights.update({dest_target(*pair): record.previous_weight for pair, record in records.items()
+                    if record.previous_weight > 0})
+    return weights
+
+
+def record_drains(setup: OpsSetup, starts: Sequence[DrainStart], origin: str, command: str, *,
+                  remove: bool = False, inactive: bool = False) -> None:
+    """Write these drains to the records, for the dashboard, `undrain` and the health checker; a
+    failure is said (the weights are in the journal) and does not stop the command."""
+    import os
+    import time
+
+    from lvs_tui.ops.drainrecords import DrainRecord, RecordsError
+
+    now, pid = time.time(), os.getpid()
+    try:
+        setup.drains.add(DrainRecord(start.service, start.dest, start.previous_weight, now, origin, pid,
+                                     remove, None, inactive) for start in starts)
+    except RecordsError as error:
+        say(f"{error}: other lvs-top instances will not see this drain.", command)
+    for note in setup.drains.notes:
+        say(note, command)
+
+
+def prune_records(setup: OpsSetup, backend: Backend, command: str) -> None:
+    """Drop the records of servers back in rotation or gone, after a command changed them."""
+    from lvs_tui.ipvs.errors import IpvsError
+    from lvs_tui.ops.drainrecords import RecordsError
+
+    try:
+        setup.drains.prune(backend.snapshot())
+    except (RecordsError, IpvsError, OSError) as error:
+        say(f"the drain records were not brought up to date ({error}).", command)

@@ -120,7 +120,8 @@ COMMAND = Command("rollout", build_parser, check, run)
 def state_path(args: argparse.Namespace) -> Path:
     from lvs_tui.ops.statedir import director_file
 
-    return args.rollout_state or director_file("rollout", args.netns, is_demo(args))
+    # A demo rollout's progress is kept apart from the real director's.
+    return args.rollout_state or director_file("rollout-demo" if is_demo(args) else "rollout", args.netns)
 
 
 def run_rollout(args: argparse.Namespace, open_backend: OpenBackend,
@@ -157,7 +158,7 @@ def run_rollout(args: argparse.Namespace, open_backend: OpenBackend,
     backend = open_backend(args)
     try:
         connections = getattr(backend, "connections", None) if is_demo(args) else setup.connections
-        rollout = Rollout(args, backend, setup.journal, sysctls_of(setup.sysctls), connections,
+        rollout = Rollout(args, backend, setup, sysctls_of(setup.sysctls), connections,
                           args.check_spec, progress, path, runner or run_command, checker or check_once,
                           clock, sleep,
                           {target.text: target for target in args.targets})

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from lvs_tui.cli import drainwatch
 from lvs_tui.cli.common import Exit, say
-from lvs_tui.cli.maintenance import apply, ramp, read_table
+from lvs_tui.cli.maintenance import apply, known_weights, prune_records, ramp, read_table, record_drains
 from lvs_tui.cli.rollout_steps import CheckRunner, CheckSpec, CommandRunner
 from lvs_tui.model.printable import printable
 from lvs_tui.ops.changes import dest_target
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from lvs_tui.model.records import Dest, Service
     from lvs_tui.ops.drain import ConnectionReader
     from lvs_tui.ops.journal import Journal
+    from lvs_tui.ops.setup import OpsSetup
     from lvs_tui.ops.sysctl import Sysctls
     from lvs_tui.ops.targets import Target
 
@@ -39,7 +40,7 @@ class Failed(Exception):
 class Rollout:
     args: argparse.Namespace
     backend: Backend
-    journal: Journal
+    setup: OpsSetup  # the journal, and the drain records every lvs-top on the director shares
     sysctls: Sysctls
     connections: ConnectionReader | None
     spec: CheckSpec
@@ -64,6 +65,10 @@ class Rollout:
     @property
     def out(self) -> TextIO:
         return sys.stderr if self.args.json else sys.stdout
+
+    @property
+    def journal(self) -> Journal:
+        return self.setup.journal
 
     def save(self, **changes: object) -> None:
         for name, value in changes.items():
@@ -130,15 +135,10 @@ class Rollout:
         floor = self.args.min_capacity
         if not floor:
             return
-        from lvs_tui.ops.journal import drained_weights
-
         began, said = self.clock(), False
+        drained = known_weights(self.setup, "rollout")
         while True:
             table = read_table(self.backend, [self.targets[host] for host in hosts], self.args.services)
-            try:
-                drained = drained_weights(self.journal.entries())
-            except OSError:
-                drained = {}
             low = below_floor(capacities(table.services, table.pairs, drained), floor)
             if not low:
                 return
@@ -153,7 +153,6 @@ class Rollout:
             self.sleep(self.args.interval)
 
     def drain(self, hosts: list[str]) -> None:
-        from lvs_tui.ops.journal import drained_weights
         from lvs_tui.ops.targets import drain_starts, plan_drain
 
         targets = [self.targets[host] for host in hosts]
@@ -167,14 +166,13 @@ class Rollout:
         self.event(hosts, "drain", f"draining {', '.join(hosts)} ({count} real server{'s' * (count != 1)})",
                    servers=count)
         plan = plan_drain(table.services, targets, self.sysctls)
+        known = {**known_weights(self.setup, "rollout"), **self.progress.weights}
         if plan.changes:
             report = apply(plan, self.backend, self.journal, self.out)
             if report.failed:
                 raise Failed(f"the drain of {', '.join(hosts)} failed ({report.summary()})")
-        try:
-            journaled = drained_weights(self.journal.entries())
-        except OSError:
-            journaled = {}
+        starts = drain_starts(table.pairs, plan, known)
+        record_drains(self.setup, starts, "rollout", "rollout", inactive=self.args.inactive)
         options = drainwatch.WaitOptions(self.args.interval, self.args.timeout, self.args.inactive,
                                          self.connections, self.clock, self.sleep)
         keys = [(service.key, dest.key) for service, dest in table.pairs]
@@ -182,7 +180,6 @@ class Rollout:
                                          else drainwatch.Bars(keys) if sys.stdout.isatty() else _Quiet())
         began = self.clock()
         try:
-            starts = drain_starts(table.pairs, plan, {**journaled, **self.progress.weights})
             outcome = drainwatch.follow(self.backend, table.pairs, starts, options, reporter)
         finally:
             reporter.close()
@@ -231,6 +228,7 @@ class Rollout:
         finals = dict(self.progress.weights)
         stopped = ramp(finals, lambda: self.pairs(hosts), self.args.slow_start, self.backend, self.journal,
                        self.out, self.sleep)
+        prune_records(self.setup, self.backend, "rollout")  # back in rotation: their drains are over
         if stopped is not None:
             raise Failed(f"bringing {', '.join(hosts)} back stopped at step {stopped[0]} of {stopped[1]}")
         values = sorted(set(finals.values()))
@@ -252,12 +250,7 @@ class _Quiet:
 
 def overview(batches: Sequence[Sequence[str]], rollout: Rollout) -> None:
     """Each batch and what its drain would leave each service it touches, as the table is now."""
-    from lvs_tui.ops.journal import drained_weights
-
-    try:
-        drained = drained_weights(rollout.journal.entries())
-    except OSError:
-        drained = {}
+    drained = known_weights(rollout.setup, "rollout")
     floor = rollout.args.min_capacity
     for number, hosts in enumerate(batches, 1):
         table = read_table(rollout.backend, [rollout.targets[host] for host in hosts], rollout.args.services)

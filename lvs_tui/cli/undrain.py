@@ -16,6 +16,8 @@ from lvs_tui.cli.maintenance import (
     apply,
     check_targets,
     confirm,
+    known_weights,
+    prune_records,
     ramp,
     read_table,
     show,
@@ -66,16 +68,10 @@ COMMAND = Command("undrain", build_parser, check_targets, run)
 
 def run_undrain(args: argparse.Namespace, open_backend: OpenBackend,
                 sleep: Callable[[float], None] = time.sleep) -> int:
-    from lvs_tui.ops.journal import drained_weights
     from lvs_tui.ops.targets import plan_undrain
 
     setup = ops_setup(args)
-    try:
-        weights = drained_weights(setup.journal.entries())
-    except OSError as error:
-        say(f"the journal {setup.journal.path} cannot be read ({error.strerror or error}): "
-            "no weight from before a drain is known.", "undrain")
-        weights = {}
+    weights = known_weights(setup, "undrain")
     backend = open_backend(args)
     try:
         try:
@@ -95,11 +91,13 @@ def run_undrain(args: argparse.Namespace, open_backend: OpenBackend,
         if stop is not None:
             return stop
         if args.slow_start:
-            return _ramp(plan, backend, args, setup.journal, sleep)
-        report = apply(plan, backend, setup.journal, sys.stdout)
+            code = _ramp(plan, backend, args, setup.journal, sleep)
+        else:
+            code = Exit.ERROR if apply(plan, backend, setup.journal, sys.stdout).failed else Exit.OK
+        prune_records(setup, backend, "undrain")
     finally:
         backend.close()
-    return Exit.OK if not report.failed else Exit.ERROR
+    return code
 
 
 def _ramp(plan: Plan, backend: Backend, args: argparse.Namespace, journal: Journal,

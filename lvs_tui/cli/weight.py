@@ -12,6 +12,7 @@ from lvs_tui.cli.maintenance import (
     apply,
     check_targets,
     confirm,
+    prune_records,
     read_table,
     show,
     sysctls_of,
@@ -72,6 +73,7 @@ def run_weight(args: argparse.Namespace, open_backend: OpenBackend) -> int:
         if stop is not None:
             return stop
         report = apply(plan, backend, setup.journal, sys.stdout)
+        prune_records(setup, backend, "weight")
     finally:
         backend.close()
     return Exit.OK if not report.failed else Exit.ERROR

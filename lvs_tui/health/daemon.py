@@ -29,6 +29,7 @@ from lvs_tui.health.engine import Engine
 from lvs_tui.health.process import become_subreaper
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.model.printable import fault, printable
+from lvs_tui.ops.drainrecords import DrainRecords
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.poller import Poller
 
@@ -54,7 +55,8 @@ class StderrLog:
 
 def run_health(config_path: str, state_path: Path, journal: Journal, read_only: str | None,
                open_backend: Callable[[], Backend], netns: str | None,
-               log: StderrLog | None = None, reset: bool = False, subreaper: bool = False) -> int:
+               log: StderrLog | None = None, reset: bool = False, subreaper: bool = False,
+               drains: DrainRecords | None = None) -> int:
     """The service until SIGTERM; `subreaper` (the `lvs-top health` process itself, never a host
     process such as a test runner's) makes orphans of command checks its own, to end them."""
     log = log or StderrLog()
@@ -96,7 +98,7 @@ def run_health(config_path: str, state_path: Path, journal: Journal, read_only: 
     poller = Poller(open_backend, lambda result: None)
     engine = Engine(config, lambda job, done: poller.submit(job, done, poll=False), journal,
                     read_only=read_only, log=log, source=source,
-                    state_path=state_path, taken_out=taken_out)
+                    state_path=state_path, taken_out=taken_out, drains=drains)
     poller.start()
     how = f"read-only ({read_only}): nothing will be changed" if read_only else f"journal {journal.path}"
     log("info", f"checking {describe(config)} from {config.path}; {how}; state file {state_path}")

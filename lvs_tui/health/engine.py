@@ -38,6 +38,7 @@ from lvs_tui.ipvs.backend import Backend, DestConfig
 from lvs_tui.model.printable import fault
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops.changes import dest_target
+from lvs_tui.ops.drainrecords import DrainRecord, DrainRecords, RecordsError
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.poller import SubmitJob
 
@@ -61,7 +62,7 @@ class Engine:
                  state_path: Path | None = None,
                  taken_out: Mapping[ServiceKey, Mapping[DestKey, DestConfig]] | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 round_every: float = ROUND_EVERY) -> None:
+                 round_every: float = ROUND_EVERY, drains: DrainRecords | None = None) -> None:
         self.config = config
         self._submit = submit
         self._journal = journal
@@ -69,6 +70,7 @@ class Engine:
         self._log = log or (lambda level, text: None)
         self._source = source
         self._state_path = state_path
+        self._drains = drains  # the director's drain records: the operator's drains, and our quiesces
         self._clock, self._wall = clock, wall
         self._round_period = round_every  # rounds even when nothing changed: others edit the table
         self._taken_out: dict[ServiceKey, dict[DestKey, DestConfig]] = {
@@ -165,6 +167,41 @@ class Engine:
             self._event(service, "info", f"{dest} was taken out by hand; the checker stands aside")
         self._wake.set()
 
+    # --- the drain records: shared with every lvs-top on this director ----------------------------
+
+    def _stand_aside_for_records(self) -> None:
+        """A server the checker took out that an operator has since drained (the dashboard, a
+        command, a rollout: its record says so) is the operator's now: never brought back by us."""
+        if self._drains is None or not any(self._taken_out.values()):
+            return
+        try:
+            records = self._drains.read()
+        except RecordsError as error:
+            self._records_failed(str(error))
+            return
+        for (service, dest), record in records.items():
+            if record.by_hand and dest in self._taken_out.get(service, {}):
+                self._forget(service, dest)
+
+    def _record_quiesces(self, config: ServiceHealth, before: Mapping[DestKey, DestConfig],
+                         memory: Mapping[DestKey, DestConfig]) -> None:
+        """Write the servers this round quiesced, and end the records of those it brought back."""
+        if self._drains is None or memory.keys() == before.keys():
+            return
+        key, now, pid = config.key, self._wall(), os.getpid()
+        quiesced = [DrainRecord(key, dest, settings.weight, now, "health", pid)
+                    for dest, settings in memory.items() if dest not in before and config.action == "quiesce"]
+        returned = [(key, dest) for dest in before if dest not in memory]
+        try:
+            records = self._drains.read()
+            self._drains.drop(pair for pair in returned if pair in records and not records[pair].by_hand)
+            self._drains.add(quiesced)
+        except RecordsError as error:
+            self._records_failed(str(error))
+
+    def _records_failed(self, sentence: str) -> None:
+        self._round_failed(f"{sentence}: drains by hand are told apart from the checker's only by weight")
+
     def _track(self, config: HealthConfig) -> None:
         trackers: dict[Pair, Tracker] = {}
         for service in config.services:
@@ -246,6 +283,7 @@ class Engine:
     # --- rounds ----------------------------------------------------------------------------------
 
     def _start_round(self) -> None:
+        self._stand_aside_for_records()
         self._busy, self._round_started = True, self._clock()
         self._round_done.clear()
         generation = self._generation
@@ -365,6 +403,7 @@ class Engine:
                 if said not in self._failures_said.get(key, ()):
                     self._event(key, "error", f"{said}; retrying every {self._round_period:g} s")
         self._taken_out[key] = memory
+        self._record_quiesces(config, before, memory)
         self._failures_said[key] = failed
         reasons = aside_reasons(config, service, memory, touched)
         for server in config.servers:

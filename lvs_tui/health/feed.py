@@ -10,9 +10,10 @@ from typing import Protocol
 
 from lvs_tui.health.engine import Engine
 from lvs_tui.health.statefile import StateError, read_state
-from lvs_tui.health.status import HealthView, pid_alive
+from lvs_tui.health.status import HealthView
 from lvs_tui.health.thread import EngineThread
 from lvs_tui.model.records import DestKey, ServiceKey
+from lvs_tui.ops.drainrecords import pid_alive
 
 
 class HealthFeed(Protocol):

@@ -14,20 +14,18 @@ puts them on a terminal passes them through `printable()`.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from lvs_tui.health.state import Health
-from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, ServerStatus, TakenOut, pid_alive
+from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, ServerStatus, TakenOut
 from lvs_tui.ipvs.backend import DestConfig
 from lvs_tui.model import inputs
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops import commands, rules
+from lvs_tui.ops.atomic import write_atomically
+from lvs_tui.ops.drainrecords import pid_alive
 
 STATE_VERSION = 1
 MAX_BYTES = 16 * 1024 * 1024
@@ -69,31 +67,7 @@ def write_state(path: Path, view: HealthView, taken_out: TakenOut, pid: int | No
         "taken_out": {service.id: [commands.add_dest(service, config).rule for config in dests.values()]
                       for service, dests in taken_out.items() if dests},
     }
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-    fd, temporary = tempfile.mkstemp(prefix=".health-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1)
-            out.flush()
-            os.fchmod(out.fileno(), 0o644)
-            os.fsync(out.fileno())  # the content is on disk before the name points at it
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _sync_directory(path.parent)  # and the new name is on disk too
-
-
-def _sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    except OSError as error:
-        if error.errno != errno.EINVAL:  # a file system that cannot sync a directory: nothing to do
-            raise
-    finally:
-        os.close(fd)
+    write_atomically(path, json.dumps(data, indent=1))
 
 
 def read_state(path: Path) -> tuple[HealthView, Memory, int | None]:

@@ -71,16 +71,3 @@ def default_state_path() -> Path:
     runtime = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("XDG_STATE_HOME") \
         or str(Path.home() / ".local" / "state")
     return Path(runtime) / "lvs-top" / "health.json"
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:  # 0 and negatives name process groups, not a checker
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-

@@ -15,6 +15,7 @@ from dataclasses import replace
 from lvs_tui.doctor.watch import DoctorWatch
 from lvs_tui.health.feed import HealthFeed
 from lvs_tui.ipvs.errors import IpvsError
+from lvs_tui.live.drainsync import DrainSync
 from lvs_tui.live.frame import AppliedPlan, DashboardFrame, DirectorFacts, ViewSettings
 from lvs_tui.live.hostload import HostSampler
 from lvs_tui.model.dashboard import RATE_ALL_DESTS_UP_TO, ConnCounter, RateWindow, ordered, totals
@@ -47,6 +48,7 @@ class FrameBuilder:
         self._conns = ConnCounter()
         self._spread_memory: dict[ServiceKey, ServiceMemory] = {}
         self._board = DrainBoard(setup.connections)  # templates: when a persistent drain ends
+        self._records = DrainSync(setup, self._board)  # the drains other lvs-top started, and ours
         self._undo: tuple[AppliedPlan, ...] = ()
         self._facts = DirectorFacts()
         self._sysctls_read = -SYSCTLS_EVERY
@@ -72,10 +74,13 @@ class FrameBuilder:
                 dest_history = dest_history.add(rates.dests)
             conns = self._conns.sums(snapshot)
             distribution = self._judge(snapshot, view.watched)
+            self._records.poll(snapshot, result.started)
             due = [removal(service, dest) for service, dest in self._board.update(snapshot, result.started)]
             if self._doctor is not None:
                 self._doctor.offer(snapshot)
         self._refresh_sysctls()
+        if self._records.warnings != self._facts.record_warnings:
+            self._facts = replace(self._facts, record_warnings=self._records.warnings)
         seconds, service_rates, dest_rates, resets = rated
         self.frame = DashboardFrame(
             number=last.number + 1,
@@ -119,15 +124,14 @@ class FrameBuilder:
             sysctls = self.setup.sysctls()
         except (OSError, IpvsError):
             return  # the last known values stay; a namespace gone shows in the poll's error
-        facts = self._facts
-        self._facts = DirectorFacts(facts.schedulers, sysctls, facts.owner_warnings,
-                                    tuple(rate_warnings(sysctls)), facts.interrupted)
+        self._facts = replace(self._facts, sysctls=sysctls, sysctl_warnings=tuple(rate_warnings(sysctls)))
 
     # --- once, after the first frame: what the director offers ------------------------------------
 
     def survey(self, schedulers: tuple[str, ...]) -> DashboardFrame:
         """Learn the schedulers, who else manages the table, and the weights drained in earlier
-        sessions (from the journal); the newest frame again, with what was learnt."""
+        sessions (from the journal; the drains themselves come from the drain records at each
+        poll); the newest frame again, with what was learnt."""
         owners = tuple(owner.warning() for owner in self.setup.owners())
         try:
             weights = drained_weights(self.setup.journal.entries())
@@ -140,8 +144,8 @@ class FrameBuilder:
                 self._board.remember(*pair, weight)
         interrupted = tuple(f"pid {entry.get('pid')} began {entry.get('command')!s} and never said how it "
                             "ended: check that object." for entry in begun)
-        facts = self._facts
-        self._facts = DirectorFacts(schedulers, facts.sysctls, owners, facts.sysctl_warnings, interrupted)
+        self._facts = replace(self._facts, schedulers=schedulers, owner_warnings=owners,
+                              interrupted=interrupted)
         self.frame = replace(self.frame, number=self.frame.number + 1, drains=self._board.view(),
                              facts=self._facts)
         return self.frame
@@ -168,6 +172,7 @@ class FrameBuilder:
         snapshot: Snapshot | None = self.frame.snapshot
         started = {change.target for change in plan.changes if id(change) in done}
         now = self._clock()
+        followed = []
         deadline = None if drain.deadline_minutes is None else now + drain.deadline_minutes * 60
         for start in plan.drains:
             if changes.dest_target(start.service, start.dest) not in started or snapshot is None:
@@ -177,6 +182,8 @@ class FrameBuilder:
             if dest is not None:
                 self._board.start(start.service, dest, start.previous_weight, now, drain.remove_when_drained,
                                   deadline, drain.wait_inactive)
+                followed.append((start.service, start.dest))
+        self._records.started(followed, drain)
 
 
 def removal(service: Service, dest: Dest) -> Plan:

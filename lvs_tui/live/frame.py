@@ -50,6 +50,7 @@ class DirectorFacts:
     owner_warnings: tuple[str, ...] = ()  # another manager of the table (keepalived, ...)
     sysctl_warnings: tuple[str, ...] = ()  # e.g. the kernel's rate estimation switched off
     interrupted: tuple[str, ...] = ()  # changes a killed lvs-top began and never reported (journal)
+    record_warnings: tuple[str, ...] = ()  # the drain records cannot be read or written
 
 
 @dataclass(frozen=True, slots=True)

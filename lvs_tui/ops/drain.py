@@ -127,15 +127,18 @@ class DrainTracker:
         started_at: float,
         previous_weight: int,
         wait_inactive: bool = False,
+        initial: int | None = None,
     ) -> None:
         self.service = service
         self.dest = dest
         self.previous_weight = previous_weight
         self.started_at = started_at
         self.wait_inactive = wait_inactive
-        self.initial = remaining(service, start, wait_inactive)
+        left = remaining(service, start, wait_inactive)
+        # A drain started elsewhere (its record) keeps its own 0 %: what it waited for at its start.
+        self.initial = left if initial is None else max(initial, left)
         # Connections only: templates do not decay, their expiries are read instead.
-        self._samples: deque[tuple[float, int]] = deque([(started_at, self.initial - start.persistent)])
+        self._samples: deque[tuple[float, int]] = deque([(started_at, left - start.persistent)])
         self.templates: TemplateReading | None = None
         self._unreadable: str | None = None  # why the templates cannot be read
         self._failed_at: float | None = None  # when reading them last failed (None: never retried)
@@ -261,10 +264,12 @@ class DrainBoard:
 
     def start(self, service: ServiceKey, dest: Dest, previous_weight: int, at: float,
               remove_when_drained: bool = False, deadline: float | None = None,
-              wait_inactive: bool = False) -> None:
-        tracker = DrainTracker(service, dest.key, DrainCounts.of(dest), at, previous_weight, wait_inactive)
+              wait_inactive: bool = False, initial: int | None = None) -> DrainTracker:
+        tracker = DrainTracker(service, dest.key, DrainCounts.of(dest), at, previous_weight, wait_inactive,
+                               initial)
         self._drains[(service, dest.key)] = _Drain(tracker, remove_when_drained, deadline)
         self._weights[(service, dest.key)] = previous_weight
+        return tracker
 
     def update(self, snapshot: Snapshot, at: float) -> list[tuple[Service, Dest]]:
         """Follow every drain to this snapshot; return the servers now due for removal, once each."""
@@ -303,6 +308,10 @@ class DrainBoard:
     def status(self, service: ServiceKey, dest: DestKey) -> DrainStatus | None:
         drain = self._drains.get((service, dest))
         return None if drain is None else drain.tracker.status
+
+    def tracker(self, service: ServiceKey, dest: DestKey) -> DrainTracker | None:
+        drain = self._drains.get((service, dest))
+        return None if drain is None else drain.tracker
 
     def auto_remove(self, service: ServiceKey, dest: DestKey) -> str | None:
         """How this drain ends, for its row: "auto-remove", "remove by deadline", or None."""

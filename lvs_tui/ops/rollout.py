@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lvs_tui.model.records import Dest, Service
+from lvs_tui.ops.atomic import write_atomically
 from lvs_tui.ops.changes import dest_target
 
 STAGES = ("drain", "command", "check", "back")  # what a batch goes through, in order
@@ -172,24 +173,8 @@ def load_progress(path: Path) -> Progress | None:
 
 
 def save_progress(path: Path, progress: Progress) -> None:
-    """Written whole or not at all: a temporary file beside it, then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8", opener=_private) as out:
-            json.dump(progress.json(), out, sort_keys=True)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-
-
-def _private(path: str, flags: int) -> int:
-    return os.open(path, flags | os.O_NOFOLLOW, 0o600)
+    """Written whole or not at all (ops.atomic), private to its owner."""
+    write_atomically(path, json.dumps(progress.json(), sort_keys=True) + "\n", 0o600)
 
 
 def clear_progress(path: Path) -> None:

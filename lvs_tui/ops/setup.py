@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from lvs_tui.model.connections import Connection
 from lvs_tui.ops.conntable import read_dest_connections
+from lvs_tui.ops.drainrecords import DrainRecords
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.owners import Owner, find_owners
 from lvs_tui.ops.sysctl import Sysctls, read_sysctls
@@ -20,3 +21,5 @@ class OpsSetup:
     # The entries of one real server (address, port or None for all its ports); None: no table.
     connections: Callable[[str, int | None], Iterable[Connection]] | None = read_dest_connections
     owners: Callable[[], tuple[Owner, ...]] = find_owners
+    # Every drain on this director, whoever started it; in memory only unless a file is given.
+    drains: DrainRecords = field(default_factory=lambda: DrainRecords(None))

@@ -20,8 +20,6 @@ def state_dir() -> Path:
     return Path(state) / "lvs-top"
 
 
-def director_file(stem: str, netns: str | None, demo: bool = False) -> Path:
-    """`drains.json` for this host's table, `drains-NETNS.json` for a namespace's, and
-    `drains-demo.json` for the simulated director (kept apart from the real director's)."""
-    suffix = "-demo" if demo else "" if netns is None else f"-{netns}"
-    return state_dir() / f"{stem}{suffix}.json"
+def director_file(stem: str, netns: str | None) -> Path:
+    """`drains.json` for this host's table, `drains-NETNS.json` for a namespace's."""
+    return state_dir() / (f"{stem}.json" if netns is None else f"{stem}-{netns}.json")

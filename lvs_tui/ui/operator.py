@@ -67,7 +67,8 @@ class Operator:
         facts = self.frame.facts
         for title, warnings in (("Another manager owns this table", facts.owner_warnings),
                                 ("Kernel setting", facts.sysctl_warnings),
-                                ("A change was interrupted (journal)", facts.interrupted)):
+                                ("A change was interrupted (journal)", facts.interrupted),
+                                ("Drain records", facts.record_warnings)):
             for warning in warnings:
                 if warning not in self._notified:
                     self._notified.add(warning)

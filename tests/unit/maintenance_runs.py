@@ -49,9 +49,15 @@ def weight_of(backend: Backend, service: ServiceKey, address: str, port: int) ->
     return None if dest is None else dest.weight
 
 
+def records_path(journal: Path) -> Path:
+    return journal.with_name("drains.json")
+
+
 def run(command: str, backend: Backend, clock: Clock, journal: Path, *argv: str) -> int:
-    """`lvs-top COMMAND ARGV --demo --journal JOURNAL`, checked as main() checks it, on `backend`."""
-    _, args = parse([command, *argv, "--demo", "--journal", str(journal)])
+    """`lvs-top COMMAND ARGV --demo --journal JOURNAL --drain-records RECORDS` (RECORDS next to the
+    journal), checked as main() checks it, on `backend`."""
+    _, args = parse([command, *argv, "--demo", "--journal", str(journal),
+                     "--drain-records", str(records_path(journal))])
 
     def open_backend(args: argparse.Namespace) -> Backend:
         return guarded(args, backend)  # --read-only wraps it, as open_backend does

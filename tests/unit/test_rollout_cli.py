@@ -291,3 +291,26 @@ def test_a_batch_of_two_is_drained_together_and_the_command_runs_once_per_host(t
     both_out = {HOSTS[0]: 0, HOSTS[1]: 0, HOSTS[2]: 1}
     assert at_each_run == [both_out, both_out, {HOSTS[0]: 1, HOSTS[1]: 1, HOSTS[2]: 0}]
     assert app_weights(sim) == dict.fromkeys(HOSTS, 1)
+
+
+def test_the_drain_is_in_the_drain_records_while_the_host_is_out_and_leaves_them_once_back(
+    tmp_path: Path
+) -> None:
+    from lvs_tui.ops.drainrecords import DrainRecords
+
+    clock = Clock()
+    sim = director(clock)
+    records = DrainRecords(tmp_path / "drains.json")
+    seen: list[dict[str, tuple[str, int]]] = []
+
+    class Watching(Commands):
+        def __call__(self, argv: Sequence[str], env: Mapping[str, str], timeout: float,
+                     to_stderr: bool) -> CommandResult:
+            seen.append({f"{record.service}>{record.dest}": (record.origin, record.previous_weight)
+                         for record in records.read().values()})
+            return super().__call__(argv, env, timeout, to_stderr)
+
+    assert rollout(sim, clock, tmp_path, HOSTS[0], "--exec", "deploy", "--drain-records",
+                   str(tmp_path / "drains.json"), "--yes", commands=Watching()) == 0
+    assert seen == [{f"{APP}>{HOSTS[0]}:8080": ("rollout", 1)}]
+    assert records.read() == {}
