@@ -5,6 +5,7 @@ undrain's ramp), the progress saved after each step so that `--resume` takes it 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import sys
@@ -115,7 +116,8 @@ class Rollout:
     def stop(self, hosts: list[str], why: str) -> int:
         where = ", ".join(hosts)
         stage = self.progress.stage if self.progress.batch == hosts else "floor"
-        self.save(failed=True)
+        with contextlib.suppress(OSError):  # the stage is on disk already; the failure is said below
+            self.save(failed=True)
         if self.args.json:
             self.event(hosts, "failed", why, failed_stage=stage)
         started = self.progress.batch == hosts
