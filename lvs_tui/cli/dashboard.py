@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 USAGE = """\
 %(prog)s [options]               the dashboard
        %(prog)s --batch [options]       the table printed, like top -b
-       %(prog)s COMMAND [options]       save, restore FILE, drain, undrain, weight, health CONFIG,
-                                        doctor, realserver"""
+       %(prog)s COMMAND [options]       save, restore FILE, drain, undrain, weight, rollout,
+                                        health CONFIG, doctor, realserver"""
 
 COMMANDS = """\
 commands (first on the line; lvs-top COMMAND --help for their options):
@@ -52,6 +52,7 @@ commands (first on the line; lvs-top COMMAND --help for their options):
   drain TARGET    weight 0 for a host or real server; --wait until it is empty (for scripts)
   undrain TARGET  back to the weight from before the drain
   weight TARGET W set the weight of a host's real servers, or of one real server
+  rollout TARGET  drain, run a command, check and bring back each host in turn (for deploys)
   health CONFIG   run the health checker as a service (logs to stderr)
   doctor          what is wrong around IPVS on this director (exit 1 on an error)
   realserver      print, check or apply what a real server needs for NAT, DR or TUN

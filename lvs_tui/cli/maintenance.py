@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -148,6 +148,27 @@ def apply(plan: Plan, backend: Backend, journal: Journal, out: TextIO) -> Report
     print(printable(report.summary()), file=out)
     out.flush()
     return report
+
+
+def ramp(finals: Mapping[str, int], read_pairs: Callable[[], list[tuple[Service, Dest]]],
+         slow_start: float | None, backend: Backend, journal: Journal, out: TextIO,
+         sleep: Callable[[float], None]) -> tuple[int, int] | None:
+    """Servers back to the weights of `finals` (by change target): at once, or with `slow_start`
+    seconds in steps from 1 (at most one a second, at most 10), each step journaled and planned
+    on the table as it is then (`read_pairs`). None when done; else (step, steps) where it stopped."""
+    from lvs_tui.ops.targets import plan_ramp
+
+    steps = max(1, min(10, int(slow_start))) if slow_start else 1
+    if slow_start:
+        print(f"Slow start: the weights go up from 1 in {steps} step{'s' * (steps != 1)} "
+              f"over {slow_start:g} s.", file=out)
+    for step in range(1, steps + 1):
+        if step > 1:
+            sleep(slow_start / steps if slow_start else 0.0)
+        plan = plan_ramp(read_pairs(), finals, step, steps)
+        if plan.changes and apply(plan, backend, journal, out).failed:  # a small weight repeats a step
+            return step, steps
+    return None
 
 
 # --- the drain records: what every lvs-top on this director knows of its drains ---------------------

@@ -18,6 +18,7 @@ from lvs_tui.cli.maintenance import (
     confirm,
     known_weights,
     prune_records,
+    ramp,
     read_table,
     show,
 )
@@ -102,20 +103,13 @@ def run_undrain(args: argparse.Namespace, open_backend: OpenBackend,
 def _ramp(plan: Plan, backend: Backend, args: argparse.Namespace, journal: Journal,
           sleep: Callable[[float], None]) -> int:
     """The plan's weights reached in steps over --slow-start seconds, each step journaled."""
-    from lvs_tui.ops.targets import plan_ramp
-
     finals = {change.target: change.after["weight"] for change in plan.changes
               if change.after is not None and isinstance(change.after.get("weight"), int)}
-    steps = max(1, min(10, int(args.slow_start)))
-    print(f"Slow start: the weights go up from 1 in {steps} step{'s' * (steps != 1)} "
-          f"over {args.slow_start:g} s.")
-    for step in range(1, steps + 1):
-        if step > 1:
-            sleep(args.slow_start / steps)
-        table = read_table(backend, args.targets, args.services)
-        report = apply(plan_ramp(table.pairs, finals, step, steps), backend, journal, sys.stdout)
-        if report.failed:
-            say(f"the slow start stopped at step {step} of {steps}: set the weights with lvs-top weight.",
-                "undrain")
-            return Exit.ERROR
+    stopped = ramp(finals, lambda: read_table(backend, args.targets, args.services).pairs, args.slow_start,
+                   backend, journal, sys.stdout, sleep)
+    if stopped is not None:
+        step, steps = stopped
+        say(f"the slow start stopped at step {step} of {steps}: set the weights with lvs-top weight.",
+            "undrain")
+        return Exit.ERROR
     return Exit.OK

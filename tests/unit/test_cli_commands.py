@@ -70,7 +70,7 @@ REFUSED = [
     (["--batch", "--mode", "dr"], "lvs-top: --mode belongs to lvs-top realserver; "
                                   "see lvs-top realserver --help."),
     (["save", "--batch"], "lvs-top save: --batch does not apply to save; see lvs-top save --help."),
-    (["--batch", "-y"], "lvs-top: -y belongs to lvs-top restore, drain, undrain and weight; "
+    (["--batch", "-y"], "lvs-top: -y belongs to lvs-top restore, drain, undrain, weight and rollout; "
                          "see lvs-top restore --help."),
     (["--batch", "--sample", "3"], "--sample belongs to lvs-top doctor"),
     (["--check-config"], "--check-config belongs to lvs-top health"),
@@ -103,7 +103,7 @@ REFUSED = [
                          "see lvs-top save --help."),
     (["--demo", "doctor"], "lvs-top: doctor is a command and comes first: lvs-top doctor [options]"),
     (["sve"], "lvs-top: 'sve' is not a command: the commands are save, restore, drain, undrain, weight, "
-             "health, doctor, realserver"),
+             "rollout, health, doctor, realserver"),
     (["save", "restore"], "lvs-top save: one command at a time: restore after save"),
     (["restore"], "lvs-top restore: restore takes one FILE of rules (- for standard input); "
                   "see lvs-top restore --help."),
