@@ -114,14 +114,20 @@ def run_drain(args: argparse.Namespace, open_backend: OpenBackend,
             if stop is not None:
                 return stop
         weights = known_weights(setup, "drain")
+        changed: list[str] = []
         if plan.changes:
             report = apply(plan, backend, setup.journal, out)
+            changed = [change.command.display for change in report.done]
             if report.failed:
+                if as_json:
+                    lines.line({"result": "failed", "error": report.summary(), "changed": changed})
                 return Exit.ERROR
         starts = drain_starts(table.pairs, plan, weights)
         if setup.read_only is None:
             record_drains(setup, starts, "drain", "drain", remove=args.remove, inactive=args.inactive)
         if not args.wait:
+            if as_json:
+                lines.line({"result": "weights-set", "changed": changed})
             return Exit.OK
         connections = getattr(backend, "connections", None) if is_demo(args) else setup.connections
         options = drainwatch.WaitOptions(args.interval, args.timeout, args.inactive, connections, clock,

@@ -5,6 +5,7 @@ same report)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -152,7 +153,7 @@ def apply(plan: Plan, backend: Backend, journal: Journal, out: TextIO) -> Report
 
 def ramp(finals: Mapping[str, int], read_pairs: Callable[[], list[tuple[Service, Dest]]],
          slow_start: float | None, backend: Backend, journal: Journal, out: TextIO,
-         sleep: Callable[[float], None]) -> tuple[int, int] | None:
+         sleep: Callable[[float], None], outcome: Outcome | None = None) -> tuple[int, int] | None:
     """Servers back to the weights of `finals` (by change target): at once, or with `slow_start`
     seconds in steps from 1 (at most one a second, at most 10), each step journaled and planned
     on the table as it is then (`read_pairs`). None when done; else (step, steps) where it stopped."""
@@ -166,9 +167,45 @@ def ramp(finals: Mapping[str, int], read_pairs: Callable[[], list[tuple[Service,
         if step > 1:
             sleep(slow_start / steps if slow_start else 0.0)
         plan = plan_ramp(read_pairs(), finals, step, steps)
-        if plan.changes and apply(plan, backend, journal, out).failed:  # a small weight repeats a step
+        if not plan.changes:
+            continue
+        report = apply(plan, backend, journal, out)
+        if outcome is not None:
+            outcome.took(report)
+        if report.failed:  # a small weight repeats a step
             return step, steps
     return None
+
+
+class Outcome:
+    """What a command changed, for `--json`: one object on standard output at its end (the plan
+    and the other text go to standard error then)."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.changed: list[str] = []  # the equivalent ipvsadm commands, in order
+        self.failed: list[dict[str, str]] = []
+
+    @property
+    def out(self) -> TextIO:
+        return sys.stderr if self.as_json else sys.stdout
+
+    def took(self, report: Report) -> Report:
+        self.changed += [change.command.display for change in report.done]
+        self.failed += [{"command": item.change.command.display, "error": str(item.error)}
+                        for item in report.failed]
+        return report
+
+    def said(self, result: str) -> None:
+        """`result`: "done", "unchanged" (nothing to do, declined, or read-only) or "failed"."""
+        if self.as_json:
+            print(json.dumps({"result": result, "changed": self.changed, "failed": self.failed},
+                             sort_keys=True), flush=True)
+
+
+def add_json(parser: CommandParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="the outcome as one JSON object on standard output (other text on stderr)")
 
 
 # --- the drain records: what every lvs-top on this director knows of its drains ---------------------

@@ -4,7 +4,6 @@ which the journal remembers (as the dashboard's `b` does)."""
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -12,6 +11,8 @@ from typing import TYPE_CHECKING
 from lvs_tui.cli.common import Command, CommandParser, Exit, fail, open_backend, ops_setup, say, seconds
 from lvs_tui.cli.maintenance import (
     OpenBackend,
+    Outcome,
+    add_json,
     add_targets,
     apply,
     check_targets,
@@ -56,6 +57,7 @@ def build_parser() -> CommandParser:
                         help="this weight instead of the one before the drain")
     parser.add_argument("--slow-start", type=seconds, metavar="SECONDS",
                         help="ramp the weights up over this long instead of at once")
+    add_json(parser)
     return parser
 
 
@@ -71,6 +73,7 @@ def run_undrain(args: argparse.Namespace, open_backend: OpenBackend,
     from lvs_tui.ops.targets import plan_undrain
 
     setup = ops_setup(args)
+    outcome = Outcome(args.json)
     weights = known_weights(setup, "undrain")
     backend = open_backend(args)
     try:
@@ -83,30 +86,34 @@ def run_undrain(args: argparse.Namespace, open_backend: OpenBackend,
             return fail(f"no weight from before the drain is recorded for {', '.join(undrain.unknown)}: "
                         "give one with --weight N; nothing was changed.", Exit.USAGE, "undrain")
         plan = undrain.plan
-        show(plan, sys.stdout)
+        show(plan, outcome.out)
         if not plan.changes:
-            print("No real server named is drained; nothing to do.")
+            print("No real server named is drained; nothing to do.", file=outcome.out)
+            outcome.said("unchanged")
             return Exit.OK
         stop = confirm(plan, backend, args, "undrain")
         if stop is not None:
+            outcome.said("unchanged")
             return stop
         if args.slow_start:
-            code = _ramp(plan, backend, args, setup.journal, sleep)
+            code = _ramp(plan, backend, args, setup.journal, sleep, outcome)
         else:
-            code = Exit.ERROR if apply(plan, backend, setup.journal, sys.stdout).failed else Exit.OK
+            report = outcome.took(apply(plan, backend, setup.journal, outcome.out))
+            code = Exit.ERROR if report.failed else Exit.OK
         prune_records(setup, backend, "undrain")
     finally:
         backend.close()
+    outcome.said("failed" if code else "done")
     return code
 
 
 def _ramp(plan: Plan, backend: Backend, args: argparse.Namespace, journal: Journal,
-          sleep: Callable[[float], None]) -> int:
+          sleep: Callable[[float], None], outcome: Outcome) -> int:
     """The plan's weights reached in steps over --slow-start seconds, each step journaled."""
     finals = {change.target: change.after["weight"] for change in plan.changes
               if change.after is not None and isinstance(change.after.get("weight"), int)}
     stopped = ramp(finals, lambda: read_table(backend, args.targets, args.services).pairs, args.slow_start,
-                   backend, journal, sys.stdout, sleep)
+                   backend, journal, outcome.out, sleep, outcome)
     if stopped is not None:
         step, steps = stopped
         say(f"the slow start stopped at step {step} of {steps}: set the weights with lvs-top weight.",

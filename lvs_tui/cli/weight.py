@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from lvs_tui.cli.common import Command, CommandParser, Exit, fail, open_backend, ops_setup
 from lvs_tui.cli.maintenance import (
     OpenBackend,
+    Outcome,
+    add_json,
     add_targets,
     apply,
     check_targets,
@@ -34,6 +35,7 @@ def build_parser() -> CommandParser:
     parser = CommandParser("weight", DESCRIPTION, usage="%(prog)s TARGET WEIGHT [options]")
     add_targets(parser, many=False)
     parser.add_argument("weight", nargs="?", metavar="WEIGHT", help=f"the new weight, 0 to {inputs.INT_MAX}")
+    add_json(parser)
     return parser
 
 
@@ -58,6 +60,7 @@ def run_weight(args: argparse.Namespace, open_backend: OpenBackend) -> int:
     from lvs_tui.ops.targets import plan_weight
 
     setup = ops_setup(args)
+    outcome = Outcome(args.json)
     backend = open_backend(args)
     try:
         try:
@@ -65,15 +68,19 @@ def run_weight(args: argparse.Namespace, open_backend: OpenBackend) -> int:
         except InvalidArgument as error:
             return fail(str(error), Exit.USAGE, "weight")
         plan = plan_weight(table.pairs, args.weight, sysctls_of(setup.sysctls))
-        show(plan, sys.stdout)
+        show(plan, outcome.out)
         if not plan.changes:
-            print(f"Every real server named is already at weight {args.weight}; nothing to do.")
+            print(f"Every real server named is already at weight {args.weight}; nothing to do.",
+                  file=outcome.out)
+            outcome.said("unchanged")
             return Exit.OK
         stop = confirm(plan, backend, args, "weight")
         if stop is not None:
+            outcome.said("unchanged")
             return stop
-        report = apply(plan, backend, setup.journal, sys.stdout)
+        report = outcome.took(apply(plan, backend, setup.journal, outcome.out))
         prune_records(setup, backend, "weight")
     finally:
         backend.close()
+    outcome.said("failed" if report.failed else "done")
     return Exit.OK if not report.failed else Exit.ERROR

@@ -119,3 +119,25 @@ def test_undrain_with_slow_start_ramps_each_weight_up_in_journaled_steps(tmp_pat
               if entry["after"]["weight"] > 0]
     assert [weight for target, weight in ramped if target == f"{TLS}>{HOST}:443"] == [25, 50, 75, 100]
     assert [weight for target, weight in ramped if target == f"{WEB}>{HOST}:8080"] == [1, 2, 3]
+
+
+def test_json_puts_one_outcome_object_on_standard_output_and_the_plan_on_standard_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    clock = Clock()
+    sim = director(clock)
+    journal = tmp_path / "journal.jsonl"
+    capsys.readouterr()
+    assert run("drain", sim, clock, journal, f"{HOST}:8080", "--json", "--yes") == 0
+    drained = capsys.readouterr()
+    assert json.loads(drained.out) == {"result": "weights-set", "changed": [
+        "ipvsadm -e -t 192.0.2.10:80 -r 198.51.100.11:8080 -m -w 0 -x 1500 -y 1200"]}
+    assert "ipvsadm -e" in drained.err
+    assert run("weight", sim, clock, journal, f"{HOST}:8080", "0", "--json", "--yes") == 0
+    assert json.loads(capsys.readouterr().out) == {"result": "unchanged", "changed": [], "failed": []}
+    assert run("undrain", sim, clock, journal, f"{HOST}:8080", "--json", "--slow-start", "3", "--yes") == 0
+    ramped = json.loads(capsys.readouterr().out)
+    assert ramped["result"] == "done" and ramped["failed"] == []
+    assert [command.split(" -w ")[1].split()[0] for command in ramped["changed"]] == ["1", "2", "3"]
