@@ -36,9 +36,9 @@ from lvs_tui.health.statefile import write_state
 from lvs_tui.health.status import EVENTS_KEPT, HealthEvent, HealthView, Pair, ServerStatus
 from lvs_tui.ipvs.backend import Backend, DestConfig
 from lvs_tui.model.printable import fault
-from lvs_tui.model.records import DestKey, ServiceKey
+from lvs_tui.model.records import DestKey, Service, ServiceKey
 from lvs_tui.ops.changes import dest_target
-from lvs_tui.ops.drainrecords import DrainRecord, DrainRecords, RecordsError
+from lvs_tui.ops.drainrecords import DrainRecord, DrainRecords, RecordsError, ended_in
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.poller import SubmitJob
 
@@ -85,6 +85,7 @@ class Engine:
         self._busy = False
         self._round_done = asyncio.Event()
         self._round_started = 0.0
+        self._round_wall = 0.0  # wall-clock start of the latest round: records older than it predate its read
         self._stuck_said = False
         self._round_error: str | None = None  # the last cause of a failed round, said once
         self._service_errors: dict[ServiceKey, str] = {}  # the same, per service
@@ -183,19 +184,28 @@ class Engine:
             if record.by_hand and dest in self._taken_out.get(service, {}):
                 self._forget(service, dest)
 
-    def _record_quiesces(self, config: ServiceHealth, before: Mapping[DestKey, DestConfig],
-                         memory: Mapping[DestKey, DestConfig]) -> None:
-        """Write the servers this round quiesced, and end the records of those it brought back."""
-        if self._drains is None or memory.keys() == before.keys():
+    def _record_quiesces(self, config: ServiceHealth, service: Service,
+                         before: Mapping[DestKey, DestConfig], memory: Mapping[DestKey, DestConfig]) -> None:
+        """Write the servers this round quiesced, end the records of those it brought back, and drop
+        those the round's read shows ended: a record left behind by a drain that ended while no
+        lvs-top wrote (weights restored with ipvsadm, a killed script) would otherwise make the
+        checker stand aside, for good, the next time it takes that server out."""
+        if self._drains is None:
             return
         key, now, pid = config.key, self._wall(), os.getpid()
         quiesced = [DrainRecord(key, dest, settings.weight, now, "health", pid)
                     for dest, settings in memory.items() if dest not in before and config.action == "quiesce"]
-        returned = [(key, dest) for dest in before if dest not in memory]
+        returned = {(key, dest) for dest in before if dest not in memory}
         try:
             records = self._drains.read()
-            self._drains.drop(pair for pair in returned if pair in records and not records[pair].by_hand)
-            self._drains.add(quiesced)
+            # Only records older than the round's read: a drain started since is not in it yet.
+            stale = {pair for pair, record in records.items() if pair[0] == key
+                     and record.started < self._round_wall and ended_in(record, service)}
+            ends = {pair for pair in returned if pair in records and not records[pair].by_hand} | stale
+            if ends:
+                self._drains.drop(ends)
+            if quiesced:
+                self._drains.add(quiesced)
         except RecordsError as error:
             self._records_failed(str(error))
 
@@ -284,6 +294,7 @@ class Engine:
 
     def _start_round(self) -> None:
         self._stand_aside_for_records()
+        self._round_wall = self._wall()
         self._busy, self._round_started = True, self._clock()
         self._round_done.clear()
         generation = self._generation
@@ -403,7 +414,7 @@ class Engine:
                 if said not in self._failures_said.get(key, ()):
                     self._event(key, "error", f"{said}; retrying every {self._round_period:g} s")
         self._taken_out[key] = memory
-        self._record_quiesces(config, before, memory)
+        self._record_quiesces(config, service, before, memory)
         self._failures_said[key] = failed
         reasons = aside_reasons(config, service, memory, touched)
         for server in config.servers:

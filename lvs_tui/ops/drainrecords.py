@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lvs_tui.model import inputs
-from lvs_tui.model.records import DestKey, ServiceKey, Snapshot
+from lvs_tui.model.records import DestKey, Service, ServiceKey, Snapshot
 from lvs_tui.ops.atomic import write_atomically
 
 VERSION = 1
@@ -146,12 +146,13 @@ class DrainRecords:
             self.change(edit)
 
     def prune(self, snapshot: Snapshot) -> list[DrainRecord]:
-        """Drop the records whose server has a weight again or is gone; the records dropped."""
+        """Drop the records whose server has a weight again or is gone; the records dropped. A record
+        newer than `snapshot` is kept: its drain began after that read (the weight seen is the old one)."""
         dropped: list[DrainRecord] = []
 
         def edit(current: dict[Pair, DrainRecord]) -> None:
             for pair, record in list(current.items()):
-                if ended(record, snapshot):
+                if record.started < snapshot.time and ended(record, snapshot):
                     dropped.append(current.pop(pair))
         self.change(edit)
         return dropped
@@ -181,7 +182,11 @@ class DrainRecords:
 
 
 def ended(record: DrainRecord, snapshot: Snapshot) -> bool:
-    service = snapshot.service(record.service)
+    return ended_in(record, snapshot.service(record.service))
+
+
+def ended_in(record: DrainRecord, service: Service | None) -> bool:
+    """The drain is over: its server has a weight again, or is gone (`service`: its service now)."""
     dest = None if service is None else service.dest(record.dest)
     return dest is None or dest.weight > 0
 

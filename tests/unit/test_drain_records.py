@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
 from lvs_tui.model.records import DestKey, ServiceKey
 from lvs_tui.ops import drainrecords
 from lvs_tui.ops.drainrecords import DrainRecord, DrainRecords, RecordsError
+from lvs_tui.sim.director import SimulatedDirector
 from tests.unit.maintenance_runs import HOST, QUICK, TLS, WEB, Clock, director, records_path, run, weight_of
 
 A = ServiceKey.inet("tcp", "192.0.2.10", 80)
@@ -162,3 +164,18 @@ def test_a_server_already_drained_by_the_checker_becomes_the_operators_when_drai
     assert run("drain", sim, clock, journal, f"{HOST}:8080", "--yes") == 0
     taken = records.read()[(WEB, dest)]
     assert (taken.origin, taken.previous_weight, taken.by_hand) == ("drain", 3, True)
+
+
+def test_prune_drops_ended_drains_but_keeps_one_recorded_after_the_read(tmp_path: Path) -> None:
+    """A dashboard's prune runs on its last poll: a drain recorded since then is not over."""
+    sim = SimulatedDirector(seed=1, services=0)
+    sim.add_service(ServiceConfig(A, "wrr"))
+    sim.add_dest(A, DestConfig(SERVER.address, SERVER.port, weight=5))
+    read = sim.snapshot()  # weight 5
+    records = DrainRecords(tmp_path / "drains.json")
+    old, new = DestKey("198.51.100.12", 8080), SERVER
+    records.add([DrainRecord(A, old, 5, read.time - 10, "drain", 1),  # its server is gone: over
+                 DrainRecord(A, new, 5, read.time + 1, "drain", 1)])  # set weight 0 after the read
+    dropped = records.prune(read)
+    assert [record.dest for record in dropped] == [old]
+    assert list(records.read()) == [(A, new)]
