@@ -1,6 +1,7 @@
-"""The dashboard's cost at scale: the app headless on the simulated director (default 10000x10).
+"""The dashboard's cost at scale: the app headless on the simulated director (default 10000x10),
+or with `--kernel` on the running kernel's table as it is (the lab VM: `scripts/kernel-bench`).
 
-    python bench/dashboard.py [--size 10000x10] [--seconds 60] [--presses 200]
+    python bench/dashboard.py [--size 10000x10 | --kernel] [--seconds 60] [--presses 200]
 
 Reports: time from start to the first full frame, median and p95 time from a key press to the
 repaint, CPU share of one core while it polls every second, and peak RSS. Goals on the project's
@@ -17,12 +18,14 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from textual import events
 
+from lvs_tui.ipvs.backend import Backend
 from lvs_tui.sim import SimulatedDirector, parse_demo_size
 from lvs_tui.ui.factory import AppSettings, make_app
 from lvs_tui.ui.grid import Grid
@@ -35,11 +38,19 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def run(size: tuple[int, int], seconds: float, presses: int) -> None:
+async def run(size: tuple[int, int], seconds: float, presses: int, kernel: bool) -> None:
     start = time.perf_counter()
     services, dests = size
-    app = make_app(AppSettings(lambda: SimulatedDirector(seed=1, services=services, dests_per_service=dests),
-                               f"demo {services}x{dests}", 1.0))
+
+    def simulated() -> Backend:
+        return SimulatedDirector(seed=1, services=services, dests_per_service=dests)
+
+    open_backend: Callable[[], Backend] = simulated
+    if kernel:
+        from lvs_tui.ipvs.kernel import KernelBackend
+
+        open_backend = KernelBackend
+    app = make_app(AppSettings(open_backend, "kernel" if kernel else f"demo {services}x{dests}", 1.0))
     async with app.run_test(size=(120, 40)) as pilot:
         grid = app.query_one("#services", Grid)
         while grid.row_count == 0:
@@ -75,6 +86,10 @@ async def run(size: tuple[int, int], seconds: float, presses: int) -> None:
         await asyncio.sleep(seconds)
         cpu = (time.process_time() - cpu_before) / (time.perf_counter() - wall_before)
         polls = len(app.dashboard.ordered())
+        frame = app.dashboard.frame
+        if kernel and frame.snapshot is not None:
+            snapshot = frame.snapshot
+            services, dests = len(snapshot.services), sum(len(service.dests) for service in snapshot.services)
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"table                 {services} services x {dests} real servers ({polls} shown)")
@@ -90,8 +105,9 @@ def main() -> int:
     parser.add_argument("--size", default="10000x10", type=parse_demo_size)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--presses", type=int, default=200)
+    parser.add_argument("--kernel", action="store_true", help="the running kernel's table (root, IPVS)")
     args = parser.parse_args()
-    asyncio.run(run(args.size, args.seconds, args.presses))
+    asyncio.run(run(args.size, args.seconds, args.presses, args.kernel))
     return 0
 
 

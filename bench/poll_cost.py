@@ -1,8 +1,8 @@
-"""Cost of one full poll (`KernelBackend().snapshot()`) against `ipvsadm -Ln --stats --exact`.
+"""Cost of a poll against `ipvsadm -Ln --stats --exact`, as the table grows.
 
 Run inside the lab VM (needs IPVS and root): `scripts/kernel-bench` (boots one VM), or inside a
-lab VM by hand: `python bench/poll_cost.py [--services 1000] [--dests 10] [--repeat 5]`.
-Builds SERVICES x DESTS with `ipvsadm -R` and times, on the same table in the same run:
+lab VM by hand: `python bench/poll_cost.py [--sizes 1000x10,10000x3] [--repeat 5]`. For each size
+it builds SERVICES x DESTS with `ipvsadm -R` and times, on the same table in the same run:
 
 - cold: a fresh backend each poll (its decoder has seen nothing: no reuse, no learnt layouts);
 - warm, idle: one backend polling an unchanged table (most records reused by their bytes);
@@ -10,14 +10,20 @@ Builds SERVICES x DESTS with `ipvsadm -R` and times, on the same table in the sa
   between polls (untimed), so every message differs from the previous poll's, as on a director
   where every counter moved at the estimator's 2 s tick. (`ipvsadm -Z` would not do: the lab table
   carries no traffic, its counters are already zero.)
+- the dashboard's tiered poll (lvs_tui.ipvs.tiers), idle and busy: WHOLE_EACH_POLL services read
+  whole, the others from /proc/net/ip_vs and in rotation;
+- batch JSON, busy: a full poll and its encoding, and the encoding alone;
 - ipvsadm -Ln --stats --exact.
 
-Prints the medians and the ratio of each to ipvsadm (goal: poll <= 0.5x ipvsadm). Asserts nothing.
+Prints the medians and the ratio of each to ipvsadm, then the full and tiered poll per size (goals:
+the dashboard's poll <= 0.5x ipvsadm and growing with what is read whole, not with the table; batch
+JSON <= 1.0x ipvsadm). Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -26,6 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+WHOLE_EACH_POLL = 30  # services the tiered poll reads whole: a selection, drains, checked ones
 
 
 def vip(s: int) -> str:
@@ -93,26 +101,51 @@ def report(label: str, runs: list[float], reference: float | None) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--services", type=int, default=1000)
-    parser.add_argument("--dests", type=int, default=10)
+    parser.add_argument("--sizes", default="1000x10,10000x3",
+                        help="tables to build in turn, SERVICESxDESTS, comma-separated")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--keep", action="store_true", help="leave the table in place afterwards")
+    parser.add_argument("--keep", action="store_true", help="leave the last table in place afterwards")
+    parser.add_argument("--dashboard", type=float, default=0.0, metavar="SECONDS",
+                        help="then run the dashboard headless on the last table (bench/dashboard.py "
+                             "--kernel): first frame, key to paint, and its CPU over SECONDS")
     args = parser.parse_args()
-
     subprocess.run(["modprobe", "ip_vs"], check=True)
     subprocess.run(["modprobe", "ip_vs_wrr"], check=True)
+    per_poll: list[tuple[str, float, float, float]] = []
+    for size in args.sizes.split(","):
+        services, dests = (int(part) for part in size.split("x"))
+        per_poll.append((size, *measure(services, dests, args.repeat)))
+    print("\nas the table grows (busy): ipvsadm's listing, the full poll, the dashboard's tiered poll")
+    for size, listing, full, tiered in per_poll:
+        print(f"  {size:>9s}: ipvsadm {listing * 1000:8.1f} ms, full {full * 1000:8.1f} ms, "
+              f"tiered {tiered * 1000:8.1f} ms ({tiered / listing:.2f}x ipvsadm)")
+    print("goals: the dashboard's poll <= 0.5x ipvsadm; batch JSON <= 1.0x ipvsadm")
+    if args.dashboard > 0:
+        print(f"\n== the dashboard on the kernel, {per_poll[-1][0]} (ipvsadm once a second would take "
+              f"{per_poll[-1][1] * 100:.0f} % of a core)", flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("dashboard.py")), "--kernel",
+                        "--seconds", str(args.dashboard), "--presses", "40"], check=True)
+    if not args.keep:
+        subprocess.run(["ipvsadm", "-C"], check=True)
+    return 0
+
+
+def measure(services: int, dests: int, repeat: int) -> tuple[float, float, float]:
+    """Every figure for one table size; (ipvsadm, full poll busy, tiered poll busy) in seconds."""
+    from lvs_tui.ipvs.kernel import KernelBackend
+    from lvs_tui.model.export import snapshot_json
+
     subprocess.run(["ipvsadm", "-C"], check=True)
     start = time.perf_counter()
-    subprocess.run(["ipvsadm", "-R"], input=rules(args.services, args.dests), text=True, check=True)
-    print(f"built {args.services} services x {args.dests} real servers with ipvsadm -R "
-          f"in {time.perf_counter() - start:.1f} s")
-
-    from lvs_tui.ipvs.kernel import KernelBackend
-
+    subprocess.run(["ipvsadm", "-R"], input=rules(services, dests), text=True, check=True)
+    print(f"\n== {services} services x {dests} real servers (built with ipvsadm -R in "
+          f"{time.perf_counter() - start:.1f} s)")
     backend = KernelBackend()
     snapshot = backend.snapshot()
-    found = (len(snapshot.services), sum(len(s.dests) for s in snapshot.services))
-    print(f"snapshot sees {found[0]} services, {found[1]} real servers")
+    keys = [service.key for service in snapshot.services]
+    print(f"snapshot sees {len(keys)} services, {sum(len(s.dests) for s in snapshot.services)} real servers")
+    # What the dashboard names each poll: a selected service and some draining or checked.
+    named = keys[:WHOLE_EACH_POLL]
 
     def ipvsadm() -> object:
         return subprocess.run(["ipvsadm", "-Ln", "--stats", "--exact"], capture_output=True, check=True)
@@ -128,29 +161,39 @@ def main() -> int:
 
     def change_everything() -> None:
         flip[0] ^= 1
-        subprocess.run(["ipvsadm", "-R"], input=edits(args.services, args.dests, flip[0]), text=True,
-                       check=True)
+        subprocess.run(["ipvsadm", "-R"], input=edits(services, dests, flip[0]), text=True, check=True)
 
-    pyroute2_dump = pyroute2_dumper()
-    plain = None if pyroute2_dump is None else timed(pyroute2_dump, args.repeat)
-    listing = timed(ipvsadm, args.repeat)
-    cold = timed(lambda: fresh[0].snapshot(), args.repeat, before=new_backend)
-    warm = timed(backend.snapshot, args.repeat)
-    busy = timed(backend.snapshot, args.repeat, before=change_everything)
+    def batch_json() -> object:
+        return json.dumps(snapshot_json(backend.snapshot(), None, backend.description))
+
+    encoded = [snapshot]
+
+    def encode() -> object:
+        return json.dumps(snapshot_json(encoded[0], None, backend.description))
+
+    tiered_backend = KernelBackend()
+    listing = timed(ipvsadm, repeat)
+    cold = timed(lambda: fresh[0].snapshot(), repeat, before=new_backend)
+    warm = timed(backend.snapshot, repeat)
+    busy = timed(backend.snapshot, repeat, before=change_everything)
+    tiered_idle = timed(lambda: tiered_backend.snapshot(named), repeat)
+    tiered_busy = timed(lambda: tiered_backend.snapshot(named), repeat, before=change_everything)
+    batch = timed(batch_json, repeat, before=change_everything)
+    encoding = timed(encode, repeat)
     new_backend()
     fresh[0].close()
     backend.close()
-    if not args.keep:
-        subprocess.run(["ipvsadm", "-C"], check=True)
+    tiered_backend.close()
 
     reference = report("ipvsadm -Ln --stats --exact", listing, None)
     report("poll, cold (fresh backend)", cold, reference)
     report("poll, warm, idle table", warm, reference)
-    report("poll, warm, busy (all changed)", busy, reference)
-    if plain is not None:
-        report("pyroute2 0.9 dump, no records", plain, reference)
-    print("goal: poll <= 0.5x ipvsadm")
-    return 0
+    full = report("poll, warm, busy (all changed)", busy, reference)
+    report(f"dashboard poll, tiered, idle ({len(named)} whole)", tiered_idle, reference)
+    tiered = report(f"dashboard poll, tiered, busy ({len(named)} whole)", tiered_busy, reference)
+    report("batch JSON, busy (poll + encoding)", batch, reference)
+    report("  of which the encoding", encoding, reference)
+    return reference, full, tiered
 
 
 if __name__ == "__main__":

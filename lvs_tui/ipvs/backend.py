@@ -8,6 +8,7 @@ Every screen, action, test and benchmark above this line runs against either.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -169,7 +170,15 @@ class Backend(Protocol):
         """What is shown, for the status line: `kernel`, `kernel (netns blue)`, `demo (seed 1)`."""
         ...
 
-    def snapshot(self) -> Snapshot: ...
+    def snapshot(self, whole: Collection[ServiceKey] | None = None) -> Snapshot:
+        """The table. With `whole`, a director may read the real servers of the other services in
+        part (see lvs_tui.ipvs.tiers; the snapshot says which and since when); None: all whole."""
+        ...
+
+    def snapshot_of(self, keys: Collection[ServiceKey]) -> Snapshot:
+        """Only these services, each whole (those the director lacks are left out): what a reader
+        of a few services pays for on a table of thousands."""
+        ...
 
     def timeouts(self) -> Timeouts: ...
 

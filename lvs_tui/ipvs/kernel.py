@@ -30,6 +30,7 @@ import errno
 import ipaddress
 import os
 import time
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import NoReturn
 
@@ -48,8 +49,11 @@ from lvs_tui.ipvs.errors import (
     SchedulerMissing,
 )
 from lvs_tui.ipvs.netlink import GenlSocket, NetlinkError, Transport
+from lvs_tui.ipvs.procfs import ProcFormatError, ProcReader
 from lvs_tui.ipvs.schedulers import available_engines, available_schedulers
+from lvs_tui.ipvs.tiers import ListedDest, Tiers, read_ages
 from lvs_tui.model import flags as service_flags
+from lvs_tui.model.dashboard import RATE_ALL_DESTS_UP_TO
 from lvs_tui.model.records import (
     Dest,
     DestKey,
@@ -62,15 +66,22 @@ from lvs_tui.model.records import (
     Timeouts,
 )
 
+# Up to this many real servers a poll reads them all whole even when asked for tiers: the dashboard
+# rates every real server of such a table (model.dashboard), which needs every counter fresh.
+TIERED_FROM = RATE_ALL_DESTS_UP_TO
 UNAVAILABLE = "IPVS is not available in this kernel: load it with `modprobe ip_vs` (or try --demo)."
 
 
 class KernelBackend:
     """The running kernel's IPVS table, in this network namespace or in `netns`."""
 
-    def __init__(self, netns: str | None = None, *, transport: Transport | None = None) -> None:
+    def __init__(self, netns: str | None = None, *, transport: Transport | None = None,
+                 tiered_from: int = TIERED_FROM) -> None:
         self._netns = netns
+        self._tiered_from = tiered_from
         self._decoder = poll.PollDecoder()
+        self._tiers = Tiers()  # what the services read in part keep from their last whole read
+        self._proc = ProcReader(netns)
         self._t = transport if transport is not None else _open(netns)
         if transport is None:
             try:
@@ -91,24 +102,62 @@ class KernelBackend:
         return Info(codec.version_string(codec.get_u32(body, a, c.INFO_ATTR_VERSION)),
                     codec.get_u32(body, a, c.INFO_ATTR_CONN_TAB_SIZE))
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, whole: Collection[ServiceKey] | None = None) -> Snapshot:
+        """GET_SERVICE dump, then each service's real servers: all by GET_DEST (`whole` None, or a
+        table of at most TIERED_FROM real servers), or tiered (see lvs_tui.ipvs.tiers): by GET_DEST
+        for the services in `whole` and the rotation's share, from /proc/net/ip_vs for the others."""
         wall, mono = time.time(), time.monotonic()
         info = self.info()
         decoder = self._decoder
         decoder.start()
-        services = []
+        found = []
         for body in self._call(c.CMD_GET_SERVICE, dump=True, what="list the virtual services"):
-            found = decoder.service(body)
-            if found is None:
+            service = decoder.service(body)
+            if service is not None:
+                found.append((body, *service))
+        listed: Mapping[ServiceKey, Sequence[ListedDest]] = {}
+        chosen: Collection[ServiceKey] | None = None
+        if whole is not None:
+            listed = self._listed()
+        if whole is not None and sum(map(len, listed.values())) > self._tiered_from:
+            keys = [svc.key for _, svc, _ in found]
+            self._tiers.keep_only(keys)
+            # A service /proc does not list (added since the dump) is read whole.
+            chosen = self._tiers.chosen(keys, {*whole, *(key for key in keys if key not in listed)}, mono)
+        services = []
+        for body, svc, request in found:
+            if chosen is not None and svc.key not in chosen:
+                services.append(self._tiers.in_part(svc, listed[svc.key]))
                 continue
-            svc, request = found
             try:
                 dest_bodies = self._call(c.CMD_GET_DEST, request, dump=True, what="list real servers",
                                          service=svc.key)
             except ObjectNotFound:
                 continue  # deleted between the two dumps
-            services.append(decoder.with_dests(body, svc, dest_bodies))
+            full = decoder.with_dests(body, svc, dest_bodies)
+            services.append(full if chosen is None else self._tiers.whole(full, mono))
+        ages = {} if chosen is None else read_ages(self._tiers, services, chosen)
+        return Snapshot(time=wall, monotonic=mono, info=info, services=tuple(services), dests_read_at=ages)
+
+    def snapshot_of(self, keys: Collection[ServiceKey]) -> Snapshot:
+        """GET_SERVICE and a GET_DEST dump for each of `keys`: two requests a service."""
+        wall, mono = time.time(), time.monotonic()
+        info = self.info()
+        services = []
+        for key in dict.fromkeys(keys):
+            try:
+                services.append(poll.with_dests(self._get_service(key), self._dump_dests(key)))
+            except ObjectNotFound:
+                continue  # not (or no longer) in the table
         return Snapshot(time=wall, monotonic=mono, info=info, services=tuple(services))
+
+    def _listed(self) -> Mapping[ServiceKey, Sequence[ListedDest]]:
+        """Every service's real servers as /proc/net/ip_vs of this namespace lists them; none (so
+        every service is read whole, by netlink) if the file is not in the format we know."""
+        try:
+            return self._proc.read()
+        except ProcFormatError:
+            return {}
 
     def timeouts(self) -> Timeouts:
         body = self._one(c.CMD_GET_CONFIG, what="read the IPVS timeouts")

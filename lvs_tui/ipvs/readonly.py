@@ -6,6 +6,7 @@ no write reaches the kernel even if some path forgot to check.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import NoReturn
 
 from lvs_tui.ipvs.backend import Backend, DestConfig, DestEdit, ServiceConfig, ServiceEdit
@@ -28,8 +29,11 @@ class ReadOnlyBackend:
     def description(self) -> str:
         return f"{self._inner.description}, read-only"
 
-    def snapshot(self) -> Snapshot:
-        return self._inner.snapshot()
+    def snapshot(self, whole: Collection[ServiceKey] | None = None) -> Snapshot:
+        return self._inner.snapshot(whole)
+
+    def snapshot_of(self, keys: Collection[ServiceKey]) -> Snapshot:
+        return self._inner.snapshot_of(keys)
 
     def timeouts(self) -> Timeouts:
         return self._inner.timeouts()

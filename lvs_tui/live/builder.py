@@ -107,6 +107,14 @@ class FrameBuilder:
         )
         return self.frame, due
 
+    def whole(self) -> frozenset[ServiceKey]:
+        """The services whose real servers the next poll must read whole: those watched (selected),
+        draining or checked. A director with a large table reads the others in part, in rotation
+        (lvs_tui.ipvs.tiers); a small one reads everything whole anyway."""
+        health = None if self._health is None else self._health.view()
+        checked = () if health is None else (service for service, _ in health.servers)
+        return frozenset({*self.view.watched, *self._board.services(), *checked})
+
     def _judge(self, snapshot: Snapshot, watched: tuple[ServiceKey, ...]) -> dict[ServiceKey, Spread]:
         """The distribution check: every service of a table of up to RATE_ALL_DESTS_UP_TO real servers,
         else only the watched ones (as the real servers' rates)."""

@@ -42,7 +42,7 @@ class LiveSession:
                  health: HealthSource | None = None, doctor: DoctorWatch | None = None,
                  host: HostSampler | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.setup = setup
-        self._poller = Poller(open_backend, self._polled, clock)
+        self._poller = Poller(open_backend, self._polled, clock, whole=lambda: self._builder.whole())
         self._health = None if health is None else health(self._poller.submit)
         self._builder = FrameBuilder(setup, health=self._health, doctor=doctor, host=host, clock=clock)
         self._publish: Callable[[DashboardFrame], None] = lambda frame: None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
@@ -275,12 +276,16 @@ class Snapshot:
     """The whole table at one instant.
 
     `time` is wall-clock (for display and JSON); `monotonic` is what client-side rates divide by.
+    A poll that read some services' real servers only in part (their weights and connection counts,
+    not their packet and byte counters: see lvs_tui.ipvs.tiers) says in `dests_read_at` when each
+    of those was last read whole (monotonic); every other service was read whole at `monotonic`.
     """
 
     time: float
     monotonic: float
     info: Info
     services: tuple[Service, ...] = ()
+    dests_read_at: Mapping[ServiceKey, float] = field(default_factory=dict, compare=False)
     _by_key: dict[ServiceKey, Service] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -288,3 +293,9 @@ class Snapshot:
 
     def service(self, key: ServiceKey) -> Service | None:
         return self._by_key.get(key)
+
+    def counters_age(self, key: ServiceKey | None = None) -> float:
+        """Seconds since the real servers' counters of `key` (of the stalest service: None) were read."""
+        if key is not None:
+            return self.monotonic - self.dests_read_at.get(key, self.monotonic)
+        return self.monotonic - min(self.dests_read_at.values(), default=self.monotonic)

@@ -328,6 +328,10 @@ class DrainBoard:
     def active(self) -> bool:
         return bool(self._drains)
 
+    def services(self) -> set[ServiceKey]:
+        """The services with a real server draining."""
+        return {service for service, _ in self._drains}
+
     def hosts(self) -> list[tuple[str, int, DrainStatus]]:
         """(address, servers draining, aggregated status) per drained host, by address."""
         by_host: dict[str, list[DrainStatus]] = {}

@@ -16,14 +16,14 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.model.printable import fault
-from lvs_tui.model.records import Snapshot
+from lvs_tui.model.records import ServiceKey, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +47,11 @@ class Poller:
         open_backend: Callable[[], Backend],
         deliver: Callable[[PollResult], None],
         clock: Callable[[], float] = time.monotonic,
+        whole: Callable[[], Collection[ServiceKey] | None] = lambda: None,  # None: all whole
     ) -> None:
         self._open_backend = open_backend
         self._deliver = deliver
+        self._whole = whole  # asked before each poll, on this thread: see Backend.snapshot
         self._clock = clock
         self._wanted = threading.Event()
         self._stopping = False
@@ -103,7 +105,7 @@ class Poller:
         try:
             if self._backend is None:
                 self._backend = self._open_backend()
-            snapshot = self._backend.snapshot()
+            snapshot = self._backend.snapshot(self._whole())
         except IpvsError as error:
             self._close_backend()  # reopen next time: the cause may go away
             return PollResult(None, str(error), started, self._clock() - started)

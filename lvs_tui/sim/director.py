@@ -7,7 +7,7 @@ import gc
 import ipaddress
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 from lvs_tui.ipvs import validate
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
@@ -181,7 +181,8 @@ class SimulatedDirector:
                 records[svc.key] = svc.build(self._decode(svc))
         self._changed.clear()
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, whole: Collection[ServiceKey] | None = None) -> Snapshot:
+        """The whole table always (`whole` is for directors whose reads cost)."""
         now = self._advance()
         previous = self._snapshot
         if self._changed or previous is None:
@@ -190,6 +191,12 @@ class SimulatedDirector:
         else:  # nothing moved: same services, new timestamps
             self._snapshot = dataclasses.replace(previous, time=self._wall(), monotonic=now)
         return self._snapshot
+
+    def snapshot_of(self, keys: Collection[ServiceKey]) -> Snapshot:
+        snapshot = self.snapshot()
+        wanted = set(keys)
+        return Snapshot(snapshot.time, snapshot.monotonic, snapshot.info,
+                        tuple(service for service in snapshot.services if service.key in wanted))
 
     def _decode(self, svc: SimService) -> tuple[str, ...]:
         key = (svc.raw_flags, svc.scheduler)  # cached: 10,000 services share a handful of combinations

@@ -74,6 +74,9 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
         parts.append(" ")
     age = "never" if frame.polled_at is None else f"{now - frame.polled_at:.1f}s ago"
     parts.append(f"{printable(description)} · every {interval:g}s · last good poll {age}")
+    snapshot = frame.snapshot
+    if snapshot is not None and snapshot.dests_read_at:  # a large table, read in tiers
+        parts.append(f" · other real servers' counters ≤{snapshot.counters_age():.0f}s old")
     if frame.health is not None:  # early in the line: what fails matters more than the sort
         parts.append_text(health_summary(frame.health))
     if frame.doctor is not None:

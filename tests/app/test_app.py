@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 
@@ -198,7 +198,7 @@ class Flaky:
         self.failures = failures
         self.inner = SimulatedDirector(seed=3)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, whole: Collection[ServiceKey] | None = None) -> Snapshot:
         if self.failures:
             self.failures -= 1
             raise IpvsUnavailable("IPVS is not available in this kernel: load it with `modprobe ip_vs`.")
@@ -254,3 +254,36 @@ async def test_a_frame_that_arrives_while_the_widgets_go_is_harmless() -> None:
         await app.dashboard.query_one("#panes").remove()
         app._published = replace(app.frame, number=app.frame.number + 1)
         app.take_frame()  # must not raise
+
+
+class Tiered:
+    """A large director's reads: the services not named whole come with the age of their real
+    servers' counters (as the kernel backend's tiered poll gives them)."""
+
+    description = "tiered"
+
+    def __init__(self) -> None:
+        self.inner = SimulatedDirector(seed=3)
+        self.asked: list[frozenset[ServiceKey] | None] = []
+
+    def snapshot(self, whole: Collection[ServiceKey] | None = None) -> Snapshot:
+        self.asked.append(None if whole is None else frozenset(whole))
+        snapshot = self.inner.snapshot()
+        named = whole or ()
+        return replace(snapshot, dests_read_at={service.key: snapshot.monotonic - 12.0
+                                                for service in snapshot.services if service.key not in named})
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_director_read_in_tiers_is_asked_for_the_selected_service_and_the_age_is_shown() -> None:
+    tiered = Tiered()
+    app = demo_app(lambda: tiered)  # type: ignore[arg-type, return-value]
+    async with app.run_test(size=(160, 30)) as pilot:
+        await until(pilot, lambda: services(app).row_count > 1)
+        await pilot.press("down")
+        selected = services(app).cursor_key
+        await polled(pilot, app)
+        assert tiered.asked[-1] is not None and selected in tiered.asked[-1]
+        await until(pilot, lambda: "other real servers' counters ≤12s old" in status(app))

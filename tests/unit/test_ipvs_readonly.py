@@ -19,7 +19,8 @@ from lvs_tui.sim import SimulatedDirector
 
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)
 SERVER = DestKey("198.51.100.11", 8080)
-READS = {"description", "snapshot", "timeouts", "daemons", "schedulers", "persistence_engines", "close"}
+READS = {"description", "snapshot", "snapshot_of", "timeouts", "daemons", "schedulers", "persistence_engines",
+         "close"}
 
 
 class Spy:
@@ -77,6 +78,7 @@ def test_reads_pass_through_to_the_backend() -> None:
     spy = Spy()
     backend = ReadOnlyBackend(spy, reason="no CAP_NET_ADMIN")
     assert backend.snapshot() == spy.inner.snapshot()
+    assert backend.snapshot_of([WEB]) == spy.inner.snapshot_of([WEB])
     assert backend.timeouts() == spy.inner.timeouts()
     assert backend.daemons() == spy.inner.daemons()
     assert backend.schedulers() == spy.inner.schedulers()

@@ -203,3 +203,18 @@ def test_the_view_is_handed_over_whole(tmp_path: Path) -> None:
     frame, _ = builder.build(PollResult(None, "not yet", 0.0, 0.0))
     assert frame.view is view
 
+
+
+def test_the_services_read_whole_are_those_watched_and_draining(tmp_path: Path) -> None:
+    clock = Clock()
+    director = SimulatedDirector(seed=3, clock=clock)
+    builder = FrameBuilder(setup(tmp_path), clock=clock)
+    frame = polled(builder, director, clock)
+    assert builder.whole() == frozenset()
+    other = frame.order[-1]
+    builder.view = builder.view.watching(other)
+    dest = web(frame).dests[0]
+    report = run_plan(changes.plan_drain([web(frame)], dest.address, dest.port, NO_SYSCTLS), director,
+                      Journal(tmp_path / "journal.jsonl"))
+    builder.applied(report, DrainOptions(), undoable=False)
+    assert builder.whole() == {other, WEB}

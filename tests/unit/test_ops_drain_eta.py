@@ -4,7 +4,7 @@ lists, steady from poll to poll, and no figure at all where none would be honest
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import pytest
 
@@ -57,7 +57,7 @@ class PersistentDrain:
         return Dest(HOST, 443, Family.IPV4, weight=0, active_conns=counts.active,
                     inactive_conns=counts.inactive, persistent_conns=counts.persistent)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, whole: Collection[ServiceKey] | None = None) -> Snapshot:
         return Snapshot(0.0, self.now, Info("1.2.1", 4096), (Service(TLS, "wlc", dests=(self.dest(),)),))
 
     def connections(self, address: str, port: int | None) -> Iterator[Connection]:

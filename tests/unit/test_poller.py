@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Collection
 
 from lvs_tui.ipvs.errors import IpvsUnavailable
-from lvs_tui.model.records import Info, Snapshot
+from lvs_tui.model.records import Info, ServiceKey, Snapshot
 from lvs_tui.ops.poller import Poller, PollResult
 
 
@@ -22,8 +23,10 @@ class SlowBackend:
         self.most_at_once = 0
         self.polls = 0
         self.closed = False
+        self.asked: list[Collection[ServiceKey] | None] = []
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, whole: Collection[ServiceKey] | None = None) -> Snapshot:
+        self.asked.append(whole)
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         self.entered.release()
@@ -79,3 +82,21 @@ def test_a_failing_backend_is_reported_and_reopened() -> None:
     poller.stop()
     assert recovered.snapshot is not None and recovered.error is None
     assert len(attempts) == 2
+
+
+def test_each_poll_asks_which_services_to_read_whole_at_that_moment() -> None:
+    backend = SlowBackend()
+    results: queue.Queue[PollResult] = queue.Queue()
+    selected = [ServiceKey.inet("tcp", "192.0.2.10", 80)]
+    poller = Poller(lambda: backend, results.put,  # type: ignore[arg-type, return-value]
+                    whole=lambda: frozenset(selected))
+    poller.start()
+    for _ in range(2):
+        poller.request()
+        assert backend.entered.acquire(timeout=5)
+        backend.release.release()
+        results.get(timeout=5)
+        selected[:] = [ServiceKey.inet("tcp", "192.0.2.10", 443)]  # the operator moves on
+    poller.stop()
+    assert [{key.id for key in whole or ()} for whole in backend.asked] == [{"tcp:192.0.2.10:80"},
+                                                                          {"tcp:192.0.2.10:443"}]
