@@ -19,6 +19,7 @@ The file is per network namespace: `read_ip_vs(netns)` reads it from a thread in
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import NamedTuple
 
 from lvs_tui.ipvs.errors import IpvsError, IpvsUnavailable, PermissionDenied
@@ -27,6 +28,7 @@ from lvs_tui.model.records import DestKey, Family, Forward, Protocol, ServiceKey
 FORWARD = {"Masq": Forward.MASQ, "Local": Forward.LOCAL, "Tunnel": Forward.TUNNEL, "Route": Forward.ROUTE}
 PROTOCOL = {"TCP": Protocol.TCP, "UDP": Protocol.UDP, "SCTP": Protocol.SCTP}
 HEADER_LINES = 3
+SERVICE_START = re.compile(r"\n(?=\S)")  # a service line starts at the margin, its servers' do not
 
 
 class ProcDest(NamedTuple):
@@ -54,6 +56,7 @@ class ProcReader:
         self._netns = netns
         self._services: dict[str, ServiceKey] = {}  # by the service line's "PROTO ADDRESS:PORT"
         self._dests: dict[str, DestKey] = {}  # by the "ADDRESS:PORT" of a real server's line
+        self._blocks: dict[str, tuple[ServiceKey, tuple[ProcDest, ...]]] = {}  # by a service's lines
 
     def read(self) -> ProcTable:
         """The real servers of every service, by service."""
@@ -67,46 +70,62 @@ class ProcReader:
     def parse(self, text: str) -> ProcTable:
         if not text.startswith("IP Virtual Server version"):
             raise ProcFormatError(f"/proc/net/ip_vs does not start as the kernel's does: {text[:40]!r}")
-        if len(self._services) + len(self._dests) > 4 * text.count("\n") + 1000:
-            self._services.clear()  # keys of a table long gone: start again
-            self._dests.clear()
+        parts = text.split("\n", HEADER_LINES)
+        body = parts[HEADER_LINES] if len(parts) > HEADER_LINES else ""
         table: ProcTable = {}
-        services, addresses = self._services, self._dests
-        key: ServiceKey | None = None
-        fwmark: int | None = None
-        dests: list[ProcDest] = []
-        for number, line in enumerate(text.splitlines()[HEADER_LINES:], start=HEADER_LINES + 1):
-            fields = line.split()
-            if not fields:
+        previous, now = self._blocks, {}
+        for block in SERVICE_START.split(body):
+            if not block.strip():
                 continue
-            try:
-                if fields[0] == "->":
-                    if len(fields) != 6:
-                        raise ValueError(line)
-                    dest = addresses.get(fields[1])
-                    if dest is None:
-                        dest = addresses[fields[1]] = DestKey(*_address_port(fields[1]))
-                    dests.append(ProcDest(dest, FORWARD[fields[2]], int(fields[3]), int(fields[4]),
-                                          int(fields[5])))
-                    continue
-                if key is not None or fwmark is not None:
-                    table[_key(key, fwmark, dests)] = tuple(dests)
-                dests = []
-                if len(fields) < 3:  # a service line names its scheduler
-                    raise ValueError(line)
-                if fields[0] == "FWM":
-                    key, fwmark = None, int(fields[1], 16)
-                    continue
-                token = f"{fields[0]} {fields[1]}"
-                key, fwmark = services.get(token), None
-                if key is None:
-                    key = services[token] = ServiceKey.inet(PROTOCOL[fields[0]], *_address_port(fields[1]))
-            except (KeyError, IndexError, ValueError):
-                raise ProcFormatError(f"/proc/net/ip_vs line {number} is not in the kernel's format: "
-                                      f"{line.strip()[:80]!r}") from None
-        if key is not None or fwmark is not None:
-            table[_key(key, fwmark, dests)] = tuple(dests)
+            parsed = previous.get(block)  # a service whose lines did not change: nothing to parse
+            if parsed is None:
+                try:
+                    parsed = self._block(block)
+                except BadLine as bad:
+                    raise _format_error(text, block, str(bad)) from None
+            now[block] = parsed
+            table[parsed[0]] = parsed[1]
+        self._blocks = now
+        if len(self._services) + len(self._dests) > 2 * (len(table) + sum(map(len, table.values()))) + 1000:
+            self._services.clear()  # most are keys of a table long gone: start again
+            self._dests.clear()
         return table
+
+    def _block(self, block: str) -> tuple[ServiceKey, tuple[ProcDest, ...]]:
+        """One service's line and its real servers' lines; BadLine names the first line that is not
+        in the kernel's format."""
+        lines = block.split("\n")
+        dests = []
+        for line in lines[1:]:
+            fields = line.split()
+            if fields:
+                try:
+                    dests.append(self._dest(fields))
+                except (KeyError, IndexError, ValueError):
+                    raise BadLine(line) from None
+        try:
+            return self._service(lines[0].split(), dests), tuple(dests)
+        except (KeyError, IndexError, ValueError):
+            raise BadLine(lines[0]) from None
+
+    def _dest(self, fields: list[str]) -> ProcDest:
+        if len(fields) != 6 or fields[0] != "->":
+            raise ValueError
+        dest = self._dests.get(fields[1])
+        if dest is None:
+            dest = self._dests[fields[1]] = DestKey(*_address_port(fields[1]))
+        return ProcDest(dest, FORWARD[fields[2]], int(fields[3]), int(fields[4]), int(fields[5]))
+
+    def _service(self, fields: list[str], dests: list[ProcDest]) -> ServiceKey:
+        if len(fields) < 3:  # a service line names its scheduler
+            raise ValueError
+        if fields[0] == "FWM":
+            return _mark(int(fields[1], 16), dests)
+        token = f"{fields[0]} {fields[1]}"
+        key = self._services.get(token)
+        if key is None:
+            key = self._services[token] = ServiceKey.inet(PROTOCOL[fields[0]], *_address_port(fields[1]))
+        return key
 
 
 def read_ip_vs(netns: str | None = None) -> ProcTable:
@@ -128,10 +147,17 @@ def _read(path: str) -> str:
         raise PermissionDenied(f"{path} cannot be read: run as root (CAP_NET_ADMIN)") from None
 
 
-def _key(key: ServiceKey | None, fwmark: int | None, dests: list[ProcDest]) -> ServiceKey:
-    if key is not None:
-        return key
-    assert fwmark is not None
+class BadLine(Exception):
+    """The line of a service's block that could not be read (its text is the argument)."""
+
+
+def _format_error(text: str, block: str, line: str) -> ProcFormatError:
+    number = text[:text.find(block) + block.find(line)].count("\n") + 1
+    return ProcFormatError(f"/proc/net/ip_vs line {number} is not in the kernel's format: "
+                           f"{line.strip()[:80]!r}")
+
+
+def _mark(fwmark: int, dests: list[ProcDest]) -> ServiceKey:
     family = Family.IPV6 if dests and ":" in dests[0].key.address else Family.IPV4
     return ServiceKey.mark(fwmark, family)
 

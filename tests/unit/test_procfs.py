@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
-from lvs_tui.ipvs.procfs import ProcFormatError, parse_ip_vs
-from lvs_tui.model.records import Family, Forward, ServiceKey
+from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig
+from lvs_tui.ipvs.procfs import ProcFormatError, ProcReader, parse_ip_vs
+from lvs_tui.model.records import DestKey, Family, Forward, ServiceKey
 from lvs_tui.sim.director import SimulatedDirector
 from tests.unit.procfs_text import proc_text
 
@@ -76,3 +76,18 @@ def test_any_text_is_a_table_or_one_format_error(noise: str) -> None:
         parse_ip_vs("IP Virtual Server version 1.2.1 (size=4096)\nProt\n  ->\n" + noise)
     except ProcFormatError as error:
         assert "\n" not in str(error)
+
+
+def test_a_reader_that_read_before_gives_what_a_fresh_one_gives_after_the_table_changed() -> None:
+    """Services whose lines did not change are taken from the previous read: the others are not."""
+    sim = mixed()
+    reader = ProcReader()
+    reader.parse(proc_text(sim.snapshot()))
+    web = ServiceKey.inet("tcp", "10.10.0.1", 80)
+    sim.inject(web, 7)
+    sim.edit_dest(web, DestKey("10.20.3.1", 8081), DestEdit(weight=9))
+    sim.delete_service(ServiceKey.mark(1))
+    text = proc_text(sim.snapshot())
+    assert reader.parse(text) == parse_ip_vs(text)
+    assert {dest.key: dest.weight for dest in reader.parse(text)[web]}[DestKey("10.20.3.1", 8081)] == 9
+    assert ServiceKey.mark(1) not in reader.parse(text)

@@ -25,24 +25,26 @@ class Listed:
 
 
 @settings(max_examples=60, deadline=None)
-@given(count=st.integers(1, 400), rotation=st.integers(1, 40), polls=st.integers(1, 120),
-       named=st.sets(st.integers(0, 399), max_size=10))
-def test_every_service_is_read_whole_within_the_rotation_and_the_named_ones_every_poll(
-    count: int, rotation: int, polls: int, named: set[int]
+@given(count=st.integers(1, 400), rotation=st.integers(1, 40), at_most=st.integers(1, 50),
+       polls=st.integers(1, 120), named=st.sets(st.integers(0, 399), max_size=10))
+def test_every_service_is_read_whole_within_the_bound_and_the_named_ones_every_poll(
+    count: int, rotation: int, at_most: int, polls: int, named: set[int]
 ) -> None:
     keys = [ServiceKey.inet("tcp", "192.0.2.10", port) for port in range(1, count + 1)]
     asked = {keys[index] for index in named if index < count}
-    tiers = Tiers(rotation)
+    others = count - len(asked)
+    bound = max(rotation, -(-others // at_most))  # polls: the rotation, or longer for a large table
+    tiers = Tiers(rotation, at_most)
     last: dict[ServiceKey, int] = {}
     for poll in range(polls):
         chosen = tiers.chosen(keys, asked, float(poll))
         assert asked <= chosen
-        assert len(chosen - asked) <= -(-(count - len(asked)) // rotation)  # the share, no more
+        assert len(chosen - asked) <= min(-(-others // rotation), at_most)  # the share, no more
         for key in chosen:
             tiers.whole(Service(key, "rr"), float(poll))
             last[key] = poll
-        for key in keys:  # the bound: never read, or read within the last `rotation` polls
-            assert poll - last.get(key, -1) <= rotation, (key, poll, last.get(key))
+        for key in keys:  # never read, or read within the bound
+            assert poll - last.get(key, -1) <= bound, (key, poll, last.get(key))
 
 
 def test_a_service_read_in_part_takes_the_listed_counts_and_keeps_its_counters() -> None:
@@ -71,3 +73,16 @@ def test_services_gone_from_the_table_are_forgotten() -> None:
     tiers.chosen(KEYS[:3], set(), 6.0)
     assert tiers.read_at(KEYS[0]) == 6.0  # as never read: the first tiered poll's time
     assert tiers.read_at(KEYS[1]) == 5.0
+
+
+def test_a_service_whose_dump_and_lines_did_not_change_is_the_same_object_and_a_changed_one_is_not() -> None:
+    tiers = Tiers(rotation=10)
+    key = KEYS[0]
+    dest = Dest("198.51.100.11", 8080, Family.IPV4, Forward.MASQ, None, 5, 0, 0, 3, 4)
+    tiers.whole(Service(key, "wrr", dests=(dest,)), 1.0)
+    dumped, lines = Service(key, "wrr"), (Listed(dest.key, Forward.MASQ, 5, 3, 4),)
+    first = tiers.in_part(dumped, lines)
+    assert first.dests[0] is dest  # the counts /proc lists are those read whole: nothing new made
+    assert tiers.in_part(dumped, lines) is first
+    moved = tiers.in_part(dumped, (Listed(dest.key, Forward.MASQ, 5, 2, 5),))
+    assert moved is not first and (moved.dests[0].active_conns, moved.dests[0].inactive_conns) == (2, 5)
