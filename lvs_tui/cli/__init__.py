@@ -13,14 +13,26 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from lvs_tui.cli import dashboard, doctor, drain, health, realserver, restore, rollout, save, undrain, weight
+from lvs_tui.cli import (
+    dashboard,
+    doctor,
+    drain,
+    exporter,
+    health,
+    realserver,
+    restore,
+    rollout,
+    save,
+    undrain,
+    weight,
+)
 from lvs_tui.cli.common import Command, Exit, Stop, UsageError, fail, usage
 from lvs_tui.ipvs.errors import IpvsError
 
 ROOT = dashboard.COMMAND
 COMMANDS: dict[str, Command] = {command.name: command for command in (
     save.COMMAND, restore.COMMAND, drain.COMMAND, undrain.COMMAND, weight.COMMAND, rollout.COMMAND,
-    health.COMMAND, doctor.COMMAND, realserver.COMMAND)}
+    health.COMMAND, doctor.COMMAND, realserver.COMMAND, exporter.COMMAND)}
 
 
 def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace]:

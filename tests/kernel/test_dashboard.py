@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 from textual.widgets import Static
 
 from lvs_tui.ui.grid import Grid
 from tests.kernel.lab import dashboard
-from tests.kernel.lab.commands import clear, estimator_tick, ipvsadm_lines, listing, load_modules, sh
+from tests.kernel.lab.commands import estimator_tick, ipvs_unloaded, ipvsadm_lines, listing
 from tests.kernel.lab.topology import NatLab
 
 RULES = [
@@ -121,21 +120,6 @@ def test_dashboard_at_80x24_keeps_address_weight_active_and_state(topology: NatL
     assert status.startswith("read-only ")
 
 
-def unload_ipvs() -> str:
-    """Remove every ip_vs module and stop the kernel from loading it again; returns the modprobe
-    path to restore."""
-    original = MODPROBE.read_text().strip()
-    clear()
-    loaded = [line.split()[0] for line in Path("/proc/modules").read_text().splitlines()]
-    for module in [m for m in loaded if m.startswith("ip_vs_")] + ["ip_vs"]:
-        sh("rmmod", module)
-    MODPROBE.write_text("/bin/false\n")
-    return original
-
-
-MODPROBE = Path("/proc/sys/kernel/modprobe")
-
-
 async def survive_unload() -> tuple[str, int, str, list[str]]:
     app = dashboard.app(changes=False)
     async with dashboard.driven(app, (160, 30)) as pilot:
@@ -161,14 +145,10 @@ async def survive_unload() -> tuple[str, int, str, list[str]]:
         await poll_until(lambda: services.row_count == 1)
         await quiet()
         assert services.row_count == 1
-        modprobe = unload_ipvs()
-        try:
+        with ipvs_unloaded():
             await poll_until(lambda: "modprobe ip_vs" in str(status.render()))
             failed = str(status.render())
             rows_while_failed = services.row_count
-        finally:
-            MODPROBE.write_text(modprobe + "\n")
-            load_modules()
         ipvsadm_lines(["-A -u 10.10.0.1:53 -s rr"])
         await poll_until(lambda: "modprobe" not in str(status.render()) and services.row_count == 1)
         recovered = str(status.render())

@@ -45,6 +45,9 @@ def mentions(text: str, option: str) -> bool:
         (["realserver"], ["--mode", "--vip", "--director", "--interface", "--print", "--check", "--apply",
                           "--journal", "--json", "arp_ignore"],
          ["--demo", "--netns", "--batch", "--sample", "--read-only", "--yes"]),
+        (["exporter"], ["--listen", "--netns", "--demo", "--state", "--drain-records", "--cache",
+                        "--max-series"],
+         ["--batch", "--json", "--read-only", "--journal", "--yes", "--mode", "--sample"]),
     ],
 )
 def test_each_help_lists_its_own_options_and_no_others(
@@ -103,7 +106,7 @@ REFUSED = [
                          "see lvs-top save --help."),
     (["--demo", "doctor"], "lvs-top: doctor is a command and comes first: lvs-top doctor [options]"),
     (["sve"], "lvs-top: 'sve' is not a command: the commands are save, restore, drain, undrain, weight, "
-             "rollout, health, doctor, realserver"),
+             "rollout, health, doctor, realserver, exporter"),
     (["save", "restore"], "lvs-top save: one command at a time: restore after save"),
     (["restore"], "lvs-top restore: restore takes one FILE of rules (- for standard input); "
                   "see lvs-top restore --help."),

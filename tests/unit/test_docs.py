@@ -192,7 +192,7 @@ def test_docs_show_marked_excerpts_and_link_every_contrib_file() -> None:
         for _, target in links(parse(doc.read_text())[0])
         if not SCHEME.match(target)
     }
-    for example in sorted((ROOT / "contrib").iterdir()):
+    for example in sorted(path for path in (ROOT / "contrib").rglob("*") if path.is_file()):
         assert example.resolve() in linked, f"link {example.relative_to(ROOT)} from the docs"
 
 

@@ -151,6 +151,26 @@ def load_modules() -> None:
         raise RuntimeError("modprobe ip_vs succeeded but /proc/net/ip_vs is missing")
 
 
+MODPROBE = Path("/proc/sys/kernel/modprobe")
+
+
+@contextlib.contextmanager
+def ipvs_unloaded() -> Iterator[None]:
+    """Every ip_vs module removed (the table emptied first), and the kernel kept from loading it
+    again, until the block ends: then modprobe works again and the modules are back."""
+    original = MODPROBE.read_text().strip()
+    clear()
+    loaded = [line.split()[0] for line in Path("/proc/modules").read_text().splitlines()]
+    for module in [name for name in loaded if name.startswith("ip_vs_")] + ["ip_vs"]:
+        sh("rmmod", module)
+    MODPROBE.write_text("/bin/false\n")
+    try:
+        yield
+    finally:
+        MODPROBE.write_text(original + "\n")
+        load_modules()
+
+
 def wait_until(what: str, ready: Callable[[], bool], timeout: float = 60, step: float = 0.1) -> None:
     """Poll `ready()` every `step` s until it is true; TimeoutError naming `what` after `timeout` s."""
     deadline = time.monotonic() + timeout
