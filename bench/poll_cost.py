@@ -13,6 +13,8 @@ it builds SERVICES x DESTS with `ipvsadm -R` and times, on the same table in the
 - the dashboard's tiered poll (lvs_tui.ipvs.tiers), idle and busy: WHOLE_EACH_POLL services read
   whole, the others from /proc/net/ip_vs and in rotation;
 - batch JSON, busy: a full poll and its encoding, and the encoding alone;
+- an exporter scrape (`lvs-top exporter`'s collector and prometheus_client's encoding), busy, and
+  the metrics and their encoding alone (a reading already polled);
 - ipvsadm -Ln --stats --exact.
 
 Prints the medians and the ratio of each to ipvsadm, then the full and tiered poll per size (goals:
@@ -30,8 +32,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if TYPE_CHECKING:
+    from lvs_tui.ipvs.backend import Backend
 
 WHOLE_EACH_POLL = 30  # services the tiered poll reads whole: a selection, drains, checked ones
 
@@ -172,6 +178,10 @@ def measure(services: int, dests: int, repeat: int) -> tuple[float, float, float
         return json.dumps(snapshot_json(encoded[0], None, backend.description))
 
     tiered_backend = KernelBackend()
+    exporter_backend = KernelBackend()
+    scrape = scraper(lambda: exporter_backend, cache=0.0)
+    scrape_polled = scraper(lambda: exporter_backend, cache=float("inf"))
+    scrape_polled()  # polls once; then only the metrics and their encoding
     listing = timed(ipvsadm, repeat)
     cold = timed(lambda: fresh[0].snapshot(), repeat, before=new_backend)
     warm = timed(backend.snapshot, repeat)
@@ -180,10 +190,13 @@ def measure(services: int, dests: int, repeat: int) -> tuple[float, float, float
     tiered_busy = timed(lambda: tiered_backend.snapshot(named), repeat, before=change_everything)
     batch = timed(batch_json, repeat, before=change_everything)
     encoding = timed(encode, repeat)
+    scrapes = timed(scrape, repeat, before=change_everything)
+    metrics = timed(scrape_polled, repeat)
     new_backend()
     fresh[0].close()
     backend.close()
     tiered_backend.close()
+    exporter_backend.close()
 
     reference = report("ipvsadm -Ln --stats --exact", listing, None)
     report("poll, cold (fresh backend)", cold, reference)
@@ -193,7 +206,20 @@ def measure(services: int, dests: int, repeat: int) -> tuple[float, float, float
     tiered = report(f"dashboard poll, tiered, busy ({len(named)} whole)", tiered_busy, reference)
     report("batch JSON, busy (poll + encoding)", batch, reference)
     report("  of which the encoding", encoding, reference)
+    report("exporter scrape, busy (poll + metrics)", scrapes, reference)
+    report("  of which the metrics, encoded", metrics, reference)
     return reference, full, tiered
+
+
+def scraper(open_backend: Callable[[], Backend], cache: float) -> Callable[[], object]:
+    """One scrape of `lvs-top exporter`'s collector, exposition text included."""
+    from prometheus_client import generate_latest
+
+    from lvs_tui.exporter.serve import TableCollector, registry_of
+    from lvs_tui.exporter.source import Source
+
+    registry = registry_of(TableCollector(Source(open_backend, None, None, cache=cache), 10**9))
+    return lambda: generate_latest(registry)
 
 
 if __name__ == "__main__":

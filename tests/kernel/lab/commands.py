@@ -98,11 +98,13 @@ def connection_entries() -> int:
 
 def flush_connections(timeout: float = 30) -> None:
     """Empty the table and the connection table: `ipvsadm -C` leaves entries until they expire
-    (TIME_WAIT lasts 2 minutes), and a real server added again comes back from the kernel's trash
-    with its old counts.
+    (TIME_WAIT lasts 2 minutes). With expire_nodest_conn=1, deleting a real server makes the kernel
+    flush every entry whose server is gone; a throwaway service triggers that once.
 
-    With expire_nodest_conn=1, deleting a real server makes the kernel flush every entry whose
-    server is gone; a throwaway service triggers that once.
+    The kernel's trash is not emptied: a real server deleted less than about two minutes ago and
+    added again to the same service comes back with its old counters (folded in at an estimator
+    tick after it is added). Tests count connections per service (a service is never reused), or
+    per real server only as a lower bound.
     """
     if connection_entries() == 0 and len(Path("/proc/net/ip_vs").read_text().splitlines()) <= 3:
         return  # nothing to flush: no entry, and no service whose real servers could come back
