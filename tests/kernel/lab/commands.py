@@ -121,6 +121,31 @@ def flush_connections(timeout: float = 30) -> None:
         set_sysctl(f"{name}={old}")
 
 
+def counters_settled(service: str, still: float = 4.5, timeout: float = 30) -> None:
+    """Until the counters of `service` ("tcp:10.10.0.1:80") and its real servers have held still
+    for `still` s (two estimator periods): a real server back from the kernel's trash gets its old
+    counts folded in at a tick some time after it is added (see flush_connections)."""
+    from lvs_tui.ipvs.kernel import KernelBackend
+    from lvs_tui.model.records import ServiceKey
+
+    backend = KernelBackend()
+    try:
+        def read() -> object:
+            return [(s.stats[:5], [d.stats[:5] for d in s.dests])
+                    for s in backend.snapshot_of([ServiceKey.parse(service)]).services]
+
+        last, since, deadline = read(), time.monotonic(), time.monotonic() + timeout
+        while time.monotonic() - since < still:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the counters of {service} kept moving for {timeout} s")
+            time.sleep(0.25)
+            now = read()
+            if now != last:
+                last, since = now, time.monotonic()
+    finally:
+        backend.close()
+
+
 def proc_weights(service: str) -> dict[str, int] | None:
     """The real servers of TCP/UDP service `service` ("tcp:10.10.0.1:80") and their weights, from
     the kernel's own /proc/net/ip_vs: no exec, so cheap enough to poll every 50 ms. None when the
