@@ -79,6 +79,7 @@ class KernelBackend:
                  tiered_from: int = TIERED_FROM) -> None:
         self._netns = netns
         self._tiered_from = tiered_from
+        self._last_dests: int | None = None  # real servers in the last poll (None: no poll yet)
         self._decoder = poll.PollDecoder()
         self._tiers = Tiers()  # what the services read in part keep from their last whole read
         self._proc = ProcReader(netns)
@@ -117,7 +118,8 @@ class KernelBackend:
                 found.append((body, *service))
         listed: Mapping[ServiceKey, Sequence[ListedDest]] = {}
         chosen: Collection[ServiceKey] | None = None
-        if whole is not None:
+        # /proc is read only while the table may be large enough for tiers: a small table skips it.
+        if whole is not None and (self._last_dests is None or self._last_dests > self._tiered_from):
             listed = self._listed()
         if whole is not None and sum(map(len, listed.values())) > self._tiered_from:
             keys = [svc.key for _, svc, _ in found]
@@ -137,6 +139,7 @@ class KernelBackend:
             full = decoder.with_dests(body, svc, dest_bodies)
             services.append(full if chosen is None else self._tiers.whole(full, mono))
         ages = {} if chosen is None else read_ages(self._tiers, services, chosen)
+        self._last_dests = sum(len(service.dests) for service in services)
         return Snapshot(time=wall, monotonic=mono, info=info, services=tuple(services), dests_read_at=ages)
 
     def snapshot_of(self, keys: Collection[ServiceKey]) -> Snapshot:

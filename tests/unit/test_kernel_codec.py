@@ -549,3 +549,23 @@ def test_ipvs_unloaded_after_opening_reads_as_unavailable() -> None:
     backend = KernelBackend(transport=FakeTransport(fail={c.CMD_GET_INFO: errno.ENOENT}))
     with pytest.raises(IpvsUnavailable, match="modprobe ip_vs"):
         backend.snapshot()
+
+
+def test_a_small_table_polled_in_tiers_reads_proc_once_not_at_every_poll(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lvs_tui.ipvs.procfs import ProcReader
+
+    reads: list[int] = []
+
+    def counted(self: ProcReader) -> dict[object, object]:
+        reads.append(1)
+        return {}
+
+    monkeypatch.setattr(ProcReader, "read", counted)
+    backend = KernelBackend(transport=fake_table())
+    for _ in range(3):
+        snap = backend.snapshot({KEY})
+        assert [d.key.id for d in snap.services[0].dests] == ["192.168.1.2:8080", "192.168.1.3:80"]
+        assert snap.dests_read_at == {}  # read whole: two real servers are far below tiers
+    assert len(reads) == 1  # the first poll, before the table's size is known
