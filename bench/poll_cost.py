@@ -13,8 +13,8 @@ it builds SERVICES x DESTS with `ipvsadm -R` and times, on the same table in the
 - the dashboard's tiered poll (lvs_tui.ipvs.tiers), idle and busy: WHOLE_EACH_POLL services read
   whole, the others from /proc/net/ip_vs and in rotation;
 - batch JSON, busy: a full poll and its encoding, and the encoding alone;
-- an exporter scrape (`lvs-top exporter`'s collector and prometheus_client's encoding), busy, and
-  the metrics and their encoding alone (a reading already polled);
+- an exporter scrape (`lvs-top exporter`'s collector, prometheus_client's text and its gzip, as
+  Prometheus asks for it), busy, and the metrics and their encoding alone (a reading already polled);
 - ipvsadm -Ln --stats --exact.
 
 Prints the medians and the ratio of each to ipvsadm, then the full and tiered poll per size (goals:
@@ -212,14 +212,15 @@ def measure(services: int, dests: int, repeat: int) -> tuple[float, float, float
 
 
 def scraper(open_backend: Callable[[], Backend], cache: float) -> Callable[[], object]:
-    """One scrape of `lvs-top exporter`'s collector, exposition text included."""
-    from prometheus_client import generate_latest
-
-    from lvs_tui.exporter.serve import TableCollector, registry_of
+    """One scrape as Prometheus asks for it (gzip accepted) of `lvs-top exporter`'s app, its HTTP
+    transport aside: the collector, prometheus_client's text, the compression."""
+    from lvs_tui.exporter.serve import TableCollector, scrape_app
     from lvs_tui.exporter.source import Source
 
-    registry = registry_of(TableCollector(Source(open_backend, None, None, cache=cache), 10**9))
-    return lambda: generate_latest(registry)
+    app = scrape_app(TableCollector(Source(open_backend, None, None, cache=cache), 10**9))
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/metrics", "QUERY_STRING": "",
+               "HTTP_ACCEPT_ENCODING": "gzip"}
+    return lambda: b"".join(app(environ, lambda *_: lambda _: None))
 
 
 if __name__ == "__main__":

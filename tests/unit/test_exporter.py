@@ -234,3 +234,49 @@ def test_the_listen_address_is_checked_and_a_busy_port_is_one_sentence(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"lvs-top exporter: cannot listen on 127.0.0.1:{port} (Address already in use): is "
                    "another exporter running there? Choose another with --listen."]
+
+
+def test_over_http_a_scrape_is_gzipped_fast_for_who_asks_and_plain_for_the_others() -> None:
+    import gzip
+    import threading
+    import urllib.request
+
+    from lvs_tui.exporter.serve import GZIP_LEVEL, listening
+
+    sim = SimulatedDirector(seed=3)
+    server = listening(TableCollector(Source(lambda: sim, None, None, cache=float("inf")), 10_000),
+                       "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+
+    def get(encoding: str | None) -> tuple[dict[str, str], bytes]:
+        request = urllib.request.Request(url, headers={"Accept-Encoding": encoding} if encoding else {})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return dict(answer.headers.items()), answer.read()
+
+    try:
+        plain_headers, plain = get(None)
+        zipped_headers, zipped = get("deflate, gzip;q=0.8")
+        refused_headers, _ = get("gzip;q=0, identity")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Content-Encoding" not in plain_headers and "Content-Encoding" not in refused_headers
+    assert zipped_headers["Content-Encoding"] == "gzip"
+    assert int(zipped_headers["Content-Length"]) == len(zipped)
+    assert GZIP_LEVEL == 1 and zipped[8] == 4  # the gzip header's XFL: 4 is the fastest level, 2 the best
+
+    def table(text: bytes) -> list[str]:  # the scrape's own duration differs between two scrapes
+        return [line for line in text.decode().splitlines() if "scrape_duration" not in line]
+
+    assert table(gzip.decompress(zipped)) == table(plain) and "lvs_backend_weight{" in plain.decode()
+
+
+@pytest.mark.parametrize(("header", "gzip_ok"), [
+    ("gzip", True), ("GZIP", True), ("deflate, gzip;q=1.0", True), ("gzip; q=0.001", True),
+    ("gzip;q=0", False), ("gzip; q=0.0", False), ("identity", False), ("", False), ("x-gzip", False),
+])
+def test_gzip_is_used_only_when_the_client_accepts_it(header: str, gzip_ok: bool) -> None:
+    from lvs_tui.exporter.serve import accepts_gzip
+
+    assert accepts_gzip(header) is gzip_ok
