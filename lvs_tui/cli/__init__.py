@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from lvs_tui.cli import (
+    agent,
+    compare,
     dashboard,
     doctor,
     drain,
@@ -32,7 +34,7 @@ from lvs_tui.ipvs.errors import IpvsError
 ROOT = dashboard.COMMAND
 COMMANDS: dict[str, Command] = {command.name: command for command in (
     save.COMMAND, restore.COMMAND, drain.COMMAND, undrain.COMMAND, weight.COMMAND, rollout.COMMAND,
-    health.COMMAND, doctor.COMMAND, realserver.COMMAND, exporter.COMMAND)}
+    health.COMMAND, doctor.COMMAND, realserver.COMMAND, exporter.COMMAND, compare.COMMAND, agent.COMMAND)}
 
 
 def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace]:

@@ -12,12 +12,16 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
 from lvs_tui.cli.common import Exit, open_backend
+from lvs_tui.directors.client import DirectorError
+from lvs_tui.directors.reader import DirectorReader
 from lvs_tui.ipvs.backend import Backend
+from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.model.export import snapshot_json
 from lvs_tui.model.format import bits, forward_label, human, service_label, service_options
 from lvs_tui.model.printable import printable
@@ -156,11 +160,65 @@ def run_batch(
         out.flush()
 
 
+def run_directors(
+    readers: Sequence[DirectorReader],
+    options: BatchOptions,
+    out: TextIO,
+    err: TextIO,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """`run_batch` over several directors, read in parallel each time, named in each snapshot. A
+    director that cannot be read is said (a JSON object with its "error", or a line on `err`) and
+    read again the next time; the others go on. Exit 1 when any read failed."""
+    windows = [FoldedRateWindow() for _ in readers]
+    failed = False
+    started = clock()
+    with ThreadPoolExecutor(max_workers=len(readers)) as pool:  # one slow ssh does not add to the others
+        for index in range(options.count):
+            if index:
+                # `delay` after the previous read started, at once if it took longer: a slow ssh
+                # connection is not made up for by a burst of reads once it is up.
+                sleep(max(0.0, started + options.delay - clock()))
+                started = clock()
+            reads = list(pool.map(_attempt, readers))
+            for reader, window, (snapshot, error) in zip(readers, windows, reads, strict=True):
+                name = reader.description
+                if snapshot is None:
+                    failed = True
+                    if options.json:
+                        out.write(json.dumps({"director": name, "time": time.time(), "error": error}) + "\n")
+                    else:
+                        err.write(f"lvs-top: {printable(str(error))}\n")
+                    continue
+                rates = window.rates(snapshot)
+                if options.json:
+                    out.write(json.dumps({"director": name, **snapshot_json(snapshot, rates, name)}) + "\n")
+                else:
+                    out.write(render_text(snapshot, rates, name, options.exact, first=not index) + "\n\n")
+            out.flush()
+    return Exit.ERROR if failed else Exit.OK
+
+
+def _attempt(reader: DirectorReader) -> tuple[Snapshot | None, str | None]:
+    try:
+        return reader.snapshot(), None
+    except (DirectorError, IpvsError) as error:
+        return None, str(error)
+
+
 def run_batch_mode(args: argparse.Namespace) -> int:
-    """`lvs-top --batch`: the arguments' snapshots on stdout."""
+    """`lvs-top --batch`: the arguments' snapshots on stdout (of each --director, when given)."""
     iterations = 1 if args.iterations is None else args.iterations
     count = iterations if iterations > 0 else sys.maxsize  # 0: until interrupted
     options = BatchOptions(count=count, delay=args.delay, json=args.json, exact=args.exact)
+    if args.director:
+        readers = [DirectorReader(spec, lambda: open_backend(args)) for spec in args.director]
+        try:
+            return run_directors(readers, options, sys.stdout, sys.stderr)
+        finally:
+            for reader in readers:
+                reader.close()
     backend = open_backend(args)
     try:
         run_batch(backend, options, sys.stdout)

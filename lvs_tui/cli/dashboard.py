@@ -27,6 +27,7 @@ from lvs_tui.cli.common import (
     say,
     seconds,
 )
+from lvs_tui.directors.specs import names_unique, parse_director
 from lvs_tui.model import inputs
 from lvs_tui.model.dashboard import SERVICE_SORTS, SortKey
 from lvs_tui.ui.preferences import PreferenceStore, parse_sort
@@ -43,7 +44,8 @@ USAGE = """\
 %(prog)s [options]               the dashboard
        %(prog)s --batch [options]       the table printed, like top -b
        %(prog)s COMMAND [options]       save, restore FILE, drain, undrain, weight, rollout,
-                                        health CONFIG, doctor, realserver"""
+                                        health CONFIG, doctor, realserver, exporter, compare A B,
+                                        agent"""
 
 COMMANDS = """\
 commands (first on the line; lvs-top COMMAND --help for their options):
@@ -56,13 +58,17 @@ commands (first on the line; lvs-top COMMAND --help for their options):
   health CONFIG   run the health checker as a service (logs to stderr)
   doctor          what is wrong around IPVS on this director (exit 1 on an error)
   realserver      print, check or apply what a real server needs for NAT, DR or TUN
+  exporter        serve the table, health and drains as Prometheus metrics
+  compare A B     where two directors' tables disagree, over ssh (exit 1 when they do)
+  agent           answer another lvs-top over standard input and output (started by ssh)
 
 Reading IPVS needs CAP_NET_ADMIN (run as root); --demo needs nothing."""
 
 # Options that only the interactive dashboard uses: batch mode only reads, so it refuses them.
 DASHBOARD_ONLY = (("health", "--health"), ("state", "--state"), ("journal", "--journal"),
                   ("read_only", "--read-only"), ("sort", "--sort"))
-BATCH_ONLY = (("iterations", "-n/--iterations"), ("json", "--json"), ("exact", "--exact"))
+BATCH_ONLY = (("iterations", "-n/--iterations"), ("json", "--json"), ("exact", "--exact"),
+              ("director", "--director"), ("ssh_command", "--ssh-command"))
 
 
 def _sort(text: str) -> SortKey:
@@ -102,6 +108,12 @@ def build_parser() -> CommandParser:
                        help="how many snapshots to print (default 1; 0 = until interrupted)")
     batch.add_argument("--json", action="store_true", help="one JSON object per snapshot, one per line")
     batch.add_argument("--exact", action="store_true", help="raw numbers instead of K/M/G units")
+    batch.add_argument("--director", action="append", metavar="DIRECTOR",
+                       help="read this director (repeat for several; each snapshot names its director): "
+                            "local, an ssh destination (ssh -T DIRECTOR lvs-top agent --read-only), or "
+                            "NAME=COMMAND for any command that starts an agent")
+    batch.add_argument("--ssh-command", metavar="COMMAND",
+                       help="how --director reaches an ssh destination (default ssh)")
     return parser
 
 
@@ -115,6 +127,12 @@ def check(parser: CommandParser, args: argparse.Namespace) -> None:
         for dest, option in BATCH_ONLY:
             if getattr(args, dest) not in (None, False):
                 parser.error(f"{option} applies only to --batch")
+    if args.director:
+        try:
+            args.director = [parse_director(text, args.ssh_command or "ssh") for text in args.director]
+            names_unique(args.director)
+        except ValueError as error:
+            parser.error(str(error))
     if args.health and is_demo(args):
         parser.error("--health checks real servers; the demo's are documentation addresses that must "
                      "not be probed, so it cannot be combined with --demo")

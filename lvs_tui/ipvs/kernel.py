@@ -346,6 +346,12 @@ def _raise_mapped(err: int, what: str, cmd: int, service: ServiceKey | None, des
         raise ObjectNotFound(f"could not {what}: it does not exist.")
     if err == errno.EBUSY:
         raise ObjectBusy(f"could not {what}: the kernel says it is busy, try again in a moment.")
+    if err == errno.EINVAL and cmd == c.CMD_NEW_DEST and dest is not None and ":" not in dest.address:
+        # The kernel types an IPv4 real server's address by the namespace's local routing table: it
+        # must be unicast or local, and a namespace without any IPv4 address has no such table.
+        raise InvalidArgument(f"could not {what}: the kernel refused it (EINVAL): an IPv4 real server "
+                              "must be a unicast or local address, and the director's network namespace "
+                              "needs an IPv4 address of its own (`ip link set lo up` gives it 127.0.0.1).")
     if err in (errno.EINVAL, errno.ERANGE, errno.EAFNOSUPPORT):
         raise InvalidArgument(f"could not {what}: the kernel rejected the settings as invalid "
                               f"({errno.errorcode.get(err, err)}).")

@@ -8,8 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from lvs_tui.model import flags
 from lvs_tui.model.rates import Rates, SnapshotRates
-from lvs_tui.model.records import Dest, Service, Snapshot, Stats, Tunnel
+from lvs_tui.model.records import (
+    Dest,
+    Family,
+    Forward,
+    Info,
+    Protocol,
+    Service,
+    ServiceKey,
+    Snapshot,
+    Stats,
+    Tunnel,
+    TunnelType,
+)
 
 SCHEMA = 1
 
@@ -103,3 +116,82 @@ def snapshot_json(snapshot: Snapshot, rates: SnapshotRates | None = None, source
         "interval": None if rates is None else rates.seconds,
         "services": [service_json(service, rates) for service in snapshot.services],
     }
+
+
+# --- and back: a snapshot from its JSON form (what an agent sends) ---------------------------------
+
+class FormError(ValueError):
+    """JSON that is not a snapshot of this SCHEMA; the message names the first thing wrong."""
+
+
+def snapshot_of_json(data: object) -> Snapshot:
+    """The snapshot `snapshot_json` gave (its client rates, which are the sender's, left out)."""
+    try:
+        top = _object(data)
+        if top["schema"] != SCHEMA:
+            raise FormError(f"schema {top['schema']!r}, not {SCHEMA}")
+        info = _object(top["info"])
+        services = tuple(_service(_object(item)) for item in _list(top["services"]))
+        # The sender's wall clock stands in for its monotonic one: rates need only the spans
+        # between one director's snapshots, never a comparison with this host's clock.
+        return Snapshot(time=_number(top["time"]), monotonic=_number(top["time"]),
+                        info=Info(str(info["version"]), _whole(info["conn_table_size"])), services=services)
+    except KeyError as missing:
+        raise FormError(f"no {missing}") from None
+    except (TypeError, ValueError) as error:
+        raise FormError(str(error)) from None
+
+
+def _service(item: JsonObject) -> Service:
+    family = Family(item["family"])
+    if item["fwmark"] is not None:
+        key = ServiceKey.mark(_whole(item["fwmark"]), family)
+    else:
+        key = ServiceKey.inet(Protocol(item["protocol"]), str(item["address"]), _whole(item["port"]))
+    scheduler = str(item["scheduler"])
+    names = tuple(str(name) for name in _list(item["flags"]))
+    return Service(key, scheduler, names, flags.encode(names, scheduler), _whole(item["persistence_timeout"]),
+                   str(item["netmask"]), None if item["pe"] is None else str(item["pe"]),
+                   _stats(_object(item["stats"])),
+                   tuple(_dest(_object(dest)) for dest in _list(item["dests"])))
+
+
+def _dest(item: JsonObject) -> Dest:
+    tunnel = None
+    if item["tunnel"] is not None:
+        raw = _object(item["tunnel"])
+        tunnel = Tunnel(TunnelType(raw["type"]), _whole(raw["port"]),
+                        tuple(str(flag) for flag in _list(raw["flags"])))
+    return Dest(str(item["address"]), _whole(item["port"]), Family(item["family"]), Forward(item["forward"]),
+                tunnel, weight=_whole(item["weight"]), upper_threshold=_whole(item["upper_threshold"]),
+                lower_threshold=_whole(item["lower_threshold"]), active_conns=_whole(item["active_conns"]),
+                inactive_conns=_whole(item["inactive_conns"]),
+                persistent_conns=_whole(item["persistent_conns"]), stats=_stats(_object(item["stats"])))
+
+
+def _stats(item: JsonObject) -> Stats:
+    return Stats(*(_whole(item[name]) for name in Stats._fields))
+
+
+def _object(value: object) -> JsonObject:
+    if not isinstance(value, dict):
+        raise FormError(f"an object was expected, not {type(value).__name__}")
+    return value
+
+
+def _list(value: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise FormError(f"a list was expected, not {type(value).__name__}")
+    return value
+
+
+def _whole(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise FormError(f"a whole number was expected, not {value!r}")
+    return value
+
+
+def _number(value: object) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise FormError(f"a number was expected, not {value!r}")
+    return float(value)

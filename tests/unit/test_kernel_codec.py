@@ -438,6 +438,19 @@ def test_errno_mapping_names_the_object() -> None:
         KernelBackend(transport=FakeTransport(fail={c.CMD_GET_INFO: errno.ENOBUFS})).snapshot()
 
 
+def test_an_ipv4_real_server_the_kernel_refuses_says_what_the_kernel_checks() -> None:
+    backend = KernelBackend(transport=FakeTransport(fail={c.CMD_NEW_DEST: errno.EINVAL}))
+    with pytest.raises(InvalidArgument) as refused:
+        backend.add_dest(KEY, DestConfig("10.20.1.2", 80))
+    assert str(refused.value) == (
+        "could not add real server 10.20.1.2:80 to service tcp:10.0.0.1:80: the kernel refused it (EINVAL): "
+        "an IPv4 real server must be a unicast or local address, and the director's network namespace needs "
+        "an IPv4 address of its own (`ip link set lo up` gives it 127.0.0.1).")
+    v6 = ServiceKey.inet("tcp", "2001:db8::1", 80)
+    with pytest.raises(InvalidArgument, match=r"rejected the settings as invalid \(EINVAL\)"):
+        backend.add_dest(v6, DestConfig("2001:db8::2", 80))  # IPv6 has no such rule in the kernel
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

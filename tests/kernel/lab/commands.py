@@ -49,9 +49,11 @@ def ipvsadm(*args: str, check: bool = True, netns: str | None = None) -> subproc
 
 
 def ipvsadm_lines(rules: Sequence[str], netns: str | None = None) -> None:
-    """Lines of ipvsadm command syntax, all in one `ipvsadm -R` (one exec: the VM is slow)."""
+    """Lines of ipvsadm command syntax, all in one `ipvsadm -R` (one exec: the VM is slow). ipvsadm
+    -R goes on past a line the kernel refuses and exits 0 if the last one passed: what it says on
+    stderr counts as a failure too."""
     proc = sh("ipvsadm", "-R", input="\n".join(rules) + "\n", check=False, timeout=600, netns=netns)
-    if proc.returncode != 0:
+    if proc.returncode != 0 or proc.stderr.strip():
         raise RuntimeError(f"ipvsadm -R failed: {proc.stderr.strip()}\n" + "\n".join(rules))
 
 

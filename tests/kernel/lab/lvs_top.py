@@ -80,7 +80,7 @@ class Run:
 
 def precompiled() -> bool:
     """Whether the checkout's own bytecode is current (compiled on the host by scripts/kernel-suite)."""
-    source = REPO / "lvs_tui" / "cli.py"
+    source = REPO / "lvs_tui" / "__main__.py"  # the first module every `python -m lvs_tui` loads
     try:
         header = Path(importlib.util.cache_from_source(str(source))).read_bytes()[:16]
     except OSError:

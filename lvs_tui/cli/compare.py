@@ -1,0 +1,115 @@
+"""`lvs-top compare A B`: the drift between two directors' tables, as diff(1) exits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from lvs_tui.cli.common import Command, CommandParser, Exit, add_source, fail, open_backend, seconds
+from lvs_tui.directors.specs import LOCAL, DirectorSpec, names_unique, parse_director
+from lvs_tui.model.drift import Difference, drift, shown
+from lvs_tui.model.printable import printable
+from lvs_tui.model.records import Snapshot, Tunnel
+
+TROUBLE = Exit.USAGE  # as diff(1): 0 the same, 1 different, 2 when it could not compare
+
+DESCRIPTION = """\
+Compare the tables of two directors (an HA pair must agree) and print every difference: services
+and real servers on one side only, schedulers, flags, persistence, forwarding methods, weights and
+thresholds (counters are each director's own). Exit 0 when they agree, 1 when they differ, 2 when
+they could not be compared. A DIRECTOR is local (this host, --netns to pick a namespace), an ssh
+destination (ssh -T DIRECTOR lvs-top agent --read-only), or NAME=COMMAND for any command that
+starts an agent, e.g. lb2='ip netns exec lb2 lvs-top agent'."""
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser("compare", DESCRIPTION)
+    parser.add_argument("directors", nargs=2, metavar="DIRECTOR",
+                        help="local, an ssh destination, or NAME=COMMAND")
+    add_source(parser, demo=False)
+    group = parser.add_argument_group("compare")
+    group.add_argument("--ssh-command", default="ssh", metavar="COMMAND",
+                       help="how to reach an ssh destination (default ssh; e.g. 'ssh -p 2222 -i KEY')")
+    group.add_argument("--timeout", type=seconds, default=60.0, metavar="S",
+                       help="how long to wait for each director's table (default 60)")
+    group.add_argument("--json", action="store_true", help="print the differences as one JSON object")
+    parser.set_defaults(read_only=True)  # compare only reads
+    return parser
+
+
+def check(parser: CommandParser, args: argparse.Namespace) -> None:
+    try:
+        args.specs = [parse_director(text, args.ssh_command) for text in args.directors]
+        names_unique(args.specs)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.netns and LOCAL not in args.directors:
+        parser.error("--netns says which namespace `local` reads: name local as one of the directors")
+
+
+def run(args: argparse.Namespace) -> int:
+    from lvs_tui.directors.client import DirectorError
+    from lvs_tui.ipvs.errors import IpvsError
+
+    left, right = args.specs
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two ssh connections take as long as one
+        reads = [pool.submit(_read, spec, args) for spec in (left, right)]
+        try:
+            tables = [read.result() for read in reads]
+        except (DirectorError, IpvsError) as error:
+            return fail(str(error), TROUBLE, "compare")
+    differences = drift(*tables)
+    if args.json:
+        print(json.dumps({"left": left.name, "right": right.name, "same": not differences,
+                          "differences": [_json(difference) for difference in differences]}))
+    else:
+        _print(differences, left.name, right.name, tables[0])
+    return Exit.ERROR if differences else Exit.OK
+
+
+def _read(spec: DirectorSpec, args: argparse.Namespace) -> Snapshot:
+    if spec.command is None:
+        backend = open_backend(args)
+        try:
+            return backend.snapshot()
+        finally:
+            backend.close()
+    from lvs_tui.directors.client import AgentLink
+
+    link = AgentLink(spec.name, spec.command, timeout=args.timeout)
+    try:
+        link.open()
+        return link.snapshot()
+    finally:
+        link.close()
+
+
+def _print(differences: list[Difference], left: str, right: str, table: Snapshot) -> None:
+    if not differences:
+        dests = sum(len(service.dests) for service in table.services)
+        print(f"{left} and {right} agree: {len(table.services)} services, {dests} real servers.")
+        return
+    print(f"{left} and {right} differ in {len(differences)} place{'s' if len(differences) > 1 else ''}:")
+    for difference in differences:
+        print(f"  {printable(difference.sentence(left, right))}")
+    sys.stdout.flush()
+
+
+def _json(difference: Difference) -> dict[str, object]:
+    dest = difference.dest
+    return {"service": difference.service.id, "dest": None if dest is None else dest.id,
+            "what": difference.what, "left": _value(difference.left), "right": _value(difference.right)}
+
+
+def _value(value: object) -> object:
+    """A compared value in JSON: flags a list, a tunnel as the sentence shows it."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Tunnel):
+        return shown(value)
+    return list(value) if isinstance(value, tuple) else str(value)
+
+
+COMMAND = Command("compare", build_parser, check, run)

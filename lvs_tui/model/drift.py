@@ -1,0 +1,103 @@
+"""Drift between the tables of two directors (pure): what an HA pair must agree on.
+
+Two directors of a pair must send a client's connection to the same real servers with the same
+weights, or a failover changes where traffic goes. Compared: which services and real servers
+exist, and each one's settings (scheduler, flags, persistence, netmask, engine; forwarding method,
+tunnel, weight, thresholds). Counters and connection counts are the directors' own and are not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot, Tunnel
+
+ServiceField = tuple[str, Callable[[Service], object]]
+DestField = tuple[str, Callable[[Dest], object]]
+Record = TypeVar("Record", Service, Dest)
+
+SERVICE_FIELDS: tuple[ServiceField, ...] = (
+    ("scheduler", lambda service: service.scheduler),
+    ("flags", lambda service: service.flags),
+    # The timeout and netmask mean something only for a persistent service: the kernel keeps them otherwise.
+    ("persistence timeout", lambda service: service.persistence_timeout if _persistent(service) else 0),
+    ("netmask", lambda service: service.netmask if _persistent(service) else None),
+    ("persistence engine", lambda service: service.pe),
+)
+DEST_FIELDS: tuple[DestField, ...] = (
+    ("forwarding", lambda dest: dest.forward.value),
+    ("tunnel", lambda dest: dest.tunnel),
+    ("weight", lambda dest: dest.weight),
+    ("upper threshold", lambda dest: dest.upper_threshold),
+    ("lower threshold", lambda dest: dest.lower_threshold),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One thing two directors disagree on. `what` is a field's name, or "presence" when the
+    service or real server exists on one side only (its value then says where: True or False)."""
+
+    service: ServiceKey
+    dest: DestKey | None
+    what: str
+    left: object
+    right: object
+
+    @property
+    def subject(self) -> str:
+        return self.service.id if self.dest is None else f"{self.service.id} -> {self.dest.id}"
+
+    def sentence(self, left: str, right: str) -> str:
+        """e.g. `tcp:192.0.2.10:80 -> 10.0.0.2:80: weight 3 on lb1, 1 on lb2`."""
+        if self.what == "presence":
+            return f"{self.subject}: only on {left if self.left else right}"
+        return f"{self.subject}: {self.what} {shown(self.left)} on {left}, {shown(self.right)} on {right}"
+
+
+def shown(value: object) -> str:
+    if isinstance(value, tuple) and not isinstance(value, Tunnel):
+        return ",".join(map(str, value)) or "none"
+    if isinstance(value, Tunnel):
+        flags = f" {','.join(value.flags)}" if value.flags else ""
+        return f"{value.type.value}" + (f":{value.port}" if value.port else "") + flags
+    return "none" if value is None else str(value)
+
+
+def drift(left: Snapshot, right: Snapshot) -> list[Difference]:
+    """Every difference between the two tables, in the order an operator reads a table."""
+    found: list[Difference] = []
+    keys = sorted({*(s.key for s in left.services), *(s.key for s in right.services)},
+                  key=lambda key: key.sort_key)
+    for key in keys:
+        ours, theirs = left.service(key), right.service(key)
+        if ours is None or theirs is None:
+            found.append(Difference(key, None, "presence", ours is not None, theirs is not None))
+            continue
+        found += _fields(key, None, SERVICE_FIELDS, ours, theirs)
+        found += _dests(key, ours.dests, theirs.dests)
+    return found
+
+
+def _dests(key: ServiceKey, left: Sequence[Dest], right: Sequence[Dest]) -> list[Difference]:
+    ours, theirs = {dest.key: dest for dest in left}, {dest.key: dest for dest in right}
+    found: list[Difference] = []
+    for dest_key in sorted({*ours, *theirs}):
+        one, other = ours.get(dest_key), theirs.get(dest_key)
+        if one is None or other is None:
+            found.append(Difference(key, dest_key, "presence", one is not None, other is not None))
+        else:
+            found += _fields(key, dest_key, DEST_FIELDS, one, other)
+    return found
+
+
+def _persistent(service: Service) -> bool:
+    return "persistent" in service.flags
+
+
+def _fields(key: ServiceKey, dest: DestKey | None, fields: Sequence[tuple[str, Callable[[Record], object]]],
+            left: Record, right: Record) -> list[Difference]:
+    return [Difference(key, dest, name, read(left), read(right)) for name, read in fields
+            if read(left) != read(right)]

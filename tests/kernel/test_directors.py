@@ -1,0 +1,107 @@
+"""Two directors, each its own network namespace with its own IPVS table: an agent in each (one
+started by `ip netns exec`, one with --netns), read by `lvs-top compare` and by the agent link."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.kernel.lab import lvs_top
+from tests.kernel.lab.commands import ipvsadm, ipvsadm_lines, sh
+from tests.kernel.lab.compare import VIEWS, differences, from_ipvsadm, from_snapshot
+from tests.kernel.lab.ipvsadm_listing import parse_listing
+from tests.kernel.lab.tables import MIXED_RULES
+
+pytestmark = pytest.mark.kernel
+
+LB1, LB2 = "lvstop-lb1", "lvstop-lb2"
+PYTHON = f"{sys.executable} -m lvs_tui"
+# One agent through `ip netns exec` (as any command would start it), one through its own --netns.
+DIRECTORS = (f"lb1={PYTHON} agent --netns {LB1}", f"lb2=ip netns exec {LB2} {PYTHON} agent")
+
+
+@pytest.fixture
+def pair() -> Iterator[None]:
+    """Two director namespaces, each with the mixed table (tcp, udp, sctp, fwmark, IPv6; masq, route,
+    tunnel; thresholds and persistence)."""
+    try:
+        for netns in (LB1, LB2):
+            sh("ip", "netns", "add", netns)
+            sh("ip", "-n", netns, "link", "set", "lo", "up")  # IPv4 real servers need an address here
+            ipvsadm_lines(MIXED_RULES, netns=netns)
+        yield
+    finally:
+        for netns in (LB1, LB2):
+            sh("ip", "netns", "del", netns, check=False)
+
+
+def test_an_ipv4_real_server_in_a_namespace_without_an_address_is_refused_saying_so() -> None:
+    from lvs_tui.ipvs.backend import DestConfig, ServiceConfig
+    from lvs_tui.ipvs.errors import InvalidArgument
+    from lvs_tui.ipvs.kernel import KernelBackend
+    from lvs_tui.model.records import ServiceKey
+
+    sh("ip", "netns", "add", LB1)
+    backend = KernelBackend(netns=LB1)
+    try:
+        web = ServiceKey.inet("tcp", "10.10.0.1", 80)
+        backend.add_service(ServiceConfig(web, "wrr"))
+        with pytest.raises(InvalidArgument, match=r"needs an IPv4 address of its own \(`ip link set lo up`"):
+            backend.add_dest(web, DestConfig("10.20.1.2", 80))
+        sh("ip", "-n", LB1, "link", "set", "lo", "up")  # 127.0.0.1: the namespace's local table exists
+        backend.add_dest(web, DestConfig("10.20.1.2", 80))  # the same add, no route to it needed
+        assert [dest.address for dest in backend.snapshot().services[0].dests] == ["10.20.1.2"]
+    finally:
+        backend.close()
+        sh("ip", "netns", "del", LB1, check=False)
+
+
+def ipvsadm_table(netns: str) -> dict[str, object]:
+    return from_ipvsadm({view: parse_listing(ipvsadm("-Ln", "--exact", *view.split(), netns=netns).stdout)
+                         for view in VIEWS})
+
+
+def test_an_agent_in_each_namespace_gives_that_directors_table_as_its_ipvsadm_lists_it(pair: None) -> None:
+    from lvs_tui.directors.client import AgentLink
+    from lvs_tui.directors.specs import parse_director
+
+    ipvsadm("-e", "-t", "10.10.0.1:80", "-r", "10.20.2.2:80", "-m", "-w", "9", netns=LB2)  # lb2's own
+    for text, netns in zip(DIRECTORS, (LB1, LB2), strict=True):
+        spec = parse_director(text)
+        assert spec.command is not None
+        link = AgentLink(spec.name, spec.command)
+        try:
+            hello = link.open()
+            snapshot = link.snapshot()
+        finally:
+            link.close()
+        assert hello["read_only"] is True and (netns == LB2 or hello["director"].endswith(f"/{LB1}"))
+        assert differences(ipvsadm_table(netns), from_snapshot(snapshot), f"the agent of {netns}") == []
+        assert {d.address: d.weight for s in snapshot.services for d in s.dests
+                if s.key.id == "tcp:10.10.0.1:80"}["10.20.2.2"] == (9 if netns == LB2 else 2)
+
+
+def test_compare_agrees_then_names_the_weight_and_the_server_that_drifted(pair: None) -> None:
+    same = lvs_top.run("compare", *DIRECTORS)
+    assert (same.code, same.err) == (0, ""), same.err
+    services = len([rule for rule in MIXED_RULES if rule.startswith("-A")])
+    dests = len([rule for rule in MIXED_RULES if rule.startswith("-a")])
+    assert same.out == f"lb1 and lb2 agree: {services} services, {dests} real servers.\n"
+
+    ipvsadm("-e", "-t", "10.10.0.1:80", "-r", "10.20.2.2:80", "-m", "-w", "5", netns=LB2)
+    ipvsadm("-d", "-t", "10.10.0.1:80", "-r", "10.20.1.2:80", netns=LB1)
+    drifted = lvs_top.run("compare", *DIRECTORS)
+    assert drifted.code == 1, drifted.err
+    assert drifted.out.splitlines() == [
+        "lb1 and lb2 differ in 2 places:",
+        "  tcp:10.10.0.1:80 -> 10.20.1.2:80: only on lb2",
+        "  tcp:10.10.0.1:80 -> 10.20.2.2:80: weight 2 on lb1, 5 on lb2",
+    ]
+    as_json = lvs_top.run("compare", *DIRECTORS, "--json")
+    assert as_json.code == 1
+    assert json.loads(as_json.out)["differences"][1] == {
+        "service": "tcp:10.10.0.1:80", "dest": "10.20.2.2:80", "what": "weight", "left": 2, "right": 5}
+
