@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import TextIO
 
 from lvs_tui.cli.common import Exit, open_backend
-from lvs_tui.directors.client import DirectorError
 from lvs_tui.directors.reader import DirectorReader
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
@@ -203,7 +202,7 @@ def run_directors(
 def _attempt(reader: DirectorReader) -> tuple[Snapshot | None, str | None]:
     try:
         return reader.snapshot(), None
-    except (DirectorError, IpvsError) as error:
+    except IpvsError as error:
         return None, str(error)
 
 

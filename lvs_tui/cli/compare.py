@@ -8,20 +8,23 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from lvs_tui.cli.common import Command, CommandParser, Exit, add_source, fail, open_backend, seconds
+from lvs_tui.directors.reader import DirectorReader
 from lvs_tui.directors.specs import LOCAL, DirectorSpec, names_unique, parse_director
-from lvs_tui.model.drift import Difference, drift, shown
+from lvs_tui.model.drift import Difference, drift, shown, sync_problems, sync_roles
+from lvs_tui.model.export import daemon_json
 from lvs_tui.model.printable import printable
-from lvs_tui.model.records import Snapshot, Tunnel
+from lvs_tui.model.records import Snapshot, SyncDaemon, Tunnel
 
 TROUBLE = Exit.USAGE  # as diff(1): 0 the same, 1 different, 2 when it could not compare
 
 DESCRIPTION = """\
 Compare the tables of two directors (an HA pair must agree) and print every difference: services
 and real servers on one side only, schedulers, flags, persistence, forwarding methods, weights and
-thresholds (counters are each director's own). Exit 0 when they agree, 1 when they differ, 2 when
-they could not be compared. A DIRECTOR is local (this host, --netns to pick a namespace), an ssh
-destination (ssh -T DIRECTOR lvs-top agent --read-only), or NAME=COMMAND for any command that
-starts an agent, e.g. lb2='ip netns exec lb2 lvs-top agent'."""
+thresholds (counters are each director's own); then each one's IPVS sync daemons, and why the
+connections of a master would not reach the other (no backup there, another sync id). Exit 0 when
+they agree, 1 when they differ, 2 when they could not be compared. A DIRECTOR is local (this host,
+--netns to pick a namespace), an ssh destination (ssh -T DIRECTOR lvs-top agent --read-only), or
+NAME=COMMAND for any command that starts an agent, e.g. lb2='ip netns exec lb2 lvs-top agent'."""
 
 
 def build_parser() -> CommandParser:
@@ -50,40 +53,39 @@ def check(parser: CommandParser, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lvs_tui.directors.client import DirectorError
     from lvs_tui.ipvs.errors import IpvsError
 
     left, right = args.specs
     with ThreadPoolExecutor(max_workers=2) as pool:  # two ssh connections take as long as one
         reads = [pool.submit(_read, spec, args) for spec in (left, right)]
         try:
-            tables = [read.result() for read in reads]
-        except (DirectorError, IpvsError) as error:
+            (left_table, left_sync), (right_table, right_sync) = [read.result() for read in reads]
+        except IpvsError as error:
             return fail(str(error), TROUBLE, "compare")
-    differences = drift(*tables)
+    differences = drift(left_table, right_table)
+    problems = sync_problems(left_sync, right_sync, left.name, right.name)
     if args.json:
-        print(json.dumps({"left": left.name, "right": right.name, "same": not differences,
-                          "differences": [_json(difference) for difference in differences]}))
+        print(json.dumps({"left": left.name, "right": right.name, "same": not differences and not problems,
+                          "differences": [_json(difference) for difference in differences],
+                          "sync": {left.name: [daemon_json(d) for d in left_sync],
+                                   right.name: [daemon_json(d) for d in right_sync]},
+                          "sync_problems": problems}))
     else:
-        _print(differences, left.name, right.name, tables[0])
-    return Exit.ERROR if differences else Exit.OK
+        _print(differences, left.name, right.name, left_table)
+        print(printable(f"sync daemons: {left.name} {sync_roles(left_sync)}; {right.name} "
+                        f"{sync_roles(right_sync)}."))
+        for problem in problems:
+            print(f"  {printable(problem)}")
+    sys.stdout.flush()
+    return Exit.ERROR if differences or problems else Exit.OK
 
 
-def _read(spec: DirectorSpec, args: argparse.Namespace) -> Snapshot:
-    if spec.command is None:
-        backend = open_backend(args)
-        try:
-            return backend.snapshot()
-        finally:
-            backend.close()
-    from lvs_tui.directors.client import AgentLink
-
-    link = AgentLink(spec.name, spec.command, timeout=args.timeout)
+def _read(spec: DirectorSpec, args: argparse.Namespace) -> tuple[Snapshot, tuple[SyncDaemon, ...]]:
+    reader = DirectorReader(spec, lambda: open_backend(args), timeout=args.timeout)
     try:
-        link.open()
-        return link.snapshot()
+        return reader.snapshot(), reader.daemons()
     finally:
-        link.close()
+        reader.close()
 
 
 def _print(differences: list[Difference], left: str, right: str, table: Snapshot) -> None:
@@ -94,7 +96,6 @@ def _print(differences: list[Difference], left: str, right: str, table: Snapshot
     print(f"{left} and {right} differ in {len(differences)} place{'s' if len(differences) > 1 else ''}:")
     for difference in differences:
         print(f"  {printable(difference.sentence(left, right))}")
-    sys.stdout.flush()
 
 
 def _json(difference: Difference) -> dict[str, object]:

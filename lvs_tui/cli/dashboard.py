@@ -67,8 +67,10 @@ Reading IPVS needs CAP_NET_ADMIN (run as root); --demo needs nothing."""
 # Options that only the interactive dashboard uses: batch mode only reads, so it refuses them.
 DASHBOARD_ONLY = (("health", "--health"), ("state", "--state"), ("journal", "--journal"),
                   ("read_only", "--read-only"), ("sort", "--sort"))
-BATCH_ONLY = (("iterations", "-n/--iterations"), ("json", "--json"), ("exact", "--exact"),
-              ("director", "--director"), ("ssh_command", "--ssh-command"))
+BATCH_ONLY = (("iterations", "-n/--iterations"), ("json", "--json"), ("exact", "--exact"))
+# What applies to this host's table only, not to another director's shown here.
+NOT_REMOTE = (("health", "--health"), ("state", "--state"), ("journal", "--journal"), ("netns", "--netns"),
+              ("demo", "--demo"), ("demo_size", "--demo-size"))
 
 
 def _sort(text: str) -> SortKey:
@@ -108,12 +110,13 @@ def build_parser() -> CommandParser:
                        help="how many snapshots to print (default 1; 0 = until interrupted)")
     batch.add_argument("--json", action="store_true", help="one JSON object per snapshot, one per line")
     batch.add_argument("--exact", action="store_true", help="raw numbers instead of K/M/G units")
-    batch.add_argument("--director", action="append", metavar="DIRECTOR",
-                       help="read this director (repeat for several; each snapshot names its director): "
-                            "local, an ssh destination (ssh -T DIRECTOR lvs-top agent --read-only), or "
-                            "NAME=COMMAND for any command that starts an agent")
-    batch.add_argument("--ssh-command", metavar="COMMAND",
-                       help="how --director reaches an ssh destination (default ssh)")
+    directors = parser.add_argument_group("other directors")
+    directors.add_argument("--director", action="append", metavar="DIRECTOR",
+                           help="show this director, read-only: local, an ssh destination (ssh -T "
+                                "DIRECTOR lvs-top agent --read-only), or NAME=COMMAND for any command that "
+                                "starts an agent; with --batch repeat it for several")
+    directors.add_argument("--ssh-command", metavar="COMMAND",
+                           help="how --director reaches an ssh destination (default ssh)")
     return parser
 
 
@@ -127,18 +130,35 @@ def check(parser: CommandParser, args: argparse.Namespace) -> None:
         for dest, option in BATCH_ONLY:
             if getattr(args, dest) not in (None, False):
                 parser.error(f"{option} applies only to --batch")
+    if args.ssh_command and not args.director:
+        parser.error("--ssh-command says how --director reaches an ssh destination: give a --director")
     if args.director:
-        try:
-            args.director = [parse_director(text, args.ssh_command or "ssh") for text in args.director]
-            names_unique(args.director)
-        except ValueError as error:
-            parser.error(str(error))
+        _check_directors(parser, args)
     if args.health and is_demo(args):
         parser.error("--health checks real servers; the demo's are documentation addresses that must "
                      "not be probed, so it cannot be combined with --demo")
     if args.state and is_demo(args):
         parser.error("--state reads the checker of a kernel's table; the demo has none, so it cannot be "
                      "combined with --demo")
+
+
+def _check_directors(parser: CommandParser, args: argparse.Namespace) -> None:
+    try:
+        args.director = [parse_director(text, args.ssh_command or "ssh") for text in args.director]
+        names_unique(args.director)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.batch:
+        return
+    if len(args.director) > 1:
+        parser.error("the dashboard shows one director: give one --director (--batch reads several)")
+    if args.director[0].command is None:
+        args.director = None  # `local`: this host, as without --director
+        return
+    for dest, option in NOT_REMOTE:
+        if getattr(args, dest):
+            parser.error(f"{option} applies to this host's table, not to director {args.director[0].name}: "
+                         "run lvs-top there for it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -178,11 +198,22 @@ def app_settings(args: argparse.Namespace) -> AppSettings:
     from lvs_tui.live.hostload import HostSampler
     from lvs_tui.ui.factory import AppSettings
 
-    setup = ops_setup(args)
     store = PreferenceStore()
     chosen = store.load()  # a damaged file: the defaults, and the app says why once it is up
     interval = chosen.interval if args.delay is None else args.delay if args.delay > 0 else 1.0
     chosen = replace(chosen, interval=interval, sort=args.sort or chosen.sort)
+    if args.director:
+        from lvs_tui.directors.remote import RemoteBackend
+        from lvs_tui.ops.setup import OpsSetup
+
+        spec = args.director[0]
+        # Another director: read-only, and nothing read from this host (its connection table, its
+        # table's owners, its load) stands for that director's.
+        remote = OpsSetup(read_only=f"director {spec.name} is read through its agent, which only reads",
+                          connections=None, owners=lambda: ())
+        return AppSettings(lambda: RemoteBackend(spec), f"director {spec.name}", interval, remote,
+                           preferences=chosen, store=store)
+    setup = ops_setup(args)
     if is_demo(args):
         director = demo_director(args)
         # The simulation has counts, not a connection table: it spells entries out from them. It has

@@ -21,7 +21,7 @@ from lvs_tui.directors.protocol import (
 )
 from lvs_tui.ipvs.backend import Backend
 from lvs_tui.ipvs.errors import IpvsError
-from lvs_tui.model.export import snapshot_json
+from lvs_tui.model.export import daemon_json, snapshot_json
 from lvs_tui.model.printable import fault
 
 
@@ -69,6 +69,8 @@ def answer(backend: Callable[[], Backend], raw: bytes) -> JsonObject:
                                                     f"{', '.join(OPERATIONS)}"}
     try:
         opened = backend()
+        if op == "daemons":
+            return {"id": ident, "ok": True, "daemons": [daemon_json(d) for d in opened.daemons()]}
         table = snapshot_json(opened.snapshot(), None, opened.description)
         return {"id": ident, "ok": True, "snapshot": table}
     except IpvsError as error:

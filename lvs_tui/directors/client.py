@@ -25,9 +25,9 @@ from lvs_tui.directors.protocol import (
     line,
     parsed,
 )
-from lvs_tui.model.export import FormError, snapshot_of_json
+from lvs_tui.model.export import FormError, daemons_of_json, snapshot_of_json
 from lvs_tui.model.printable import printable
-from lvs_tui.model.records import Snapshot
+from lvs_tui.model.records import Snapshot, SyncDaemon
 
 CONNECT_SECONDS = 20.0  # ssh's own connection and authentication included
 STDERR_LINES = 3  # what the command said last, for the sentence when it fails
@@ -102,6 +102,13 @@ class AgentLink:
             return snapshot_of_json(self.request("snapshot").get("snapshot"))
         except FormError as error:
             raise DirectorError(f"director {self.name}: its agent sent a table that is not one ({error})") \
+                from None
+
+    def daemons(self) -> tuple[SyncDaemon, ...]:
+        try:
+            return daemons_of_json(self.request("daemons").get("daemons"))
+        except FormError as error:
+            raise DirectorError(f"director {self.name}: its agent sent sync daemons that are not ({error})") \
                 from None
 
     def close(self) -> None:

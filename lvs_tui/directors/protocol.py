@@ -4,8 +4,9 @@ its answer at a time (docs/directors.md is its reference).
 The agent speaks first, a hello: `{"protocol": "lvs-top-agent", "version": 1, "director": NAME,
 "read_only": true, "lvs_top": VERSION}`. Then each request `{"id": N, "op": OP}` gets one answer
 `{"id": N, "ok": true, ...}` or `{"id": N, "ok": false, "error": SENTENCE}`. Operations of version 1:
-`snapshot` (the table, as `--batch --json` prints it: `"snapshot": {...}`). The agent ends when its
-input ends. Version 1 only reads: it has no operation that changes the table.
+`snapshot` (the table, as `--batch --json` prints it: `"snapshot": {...}`) and `daemons` (the IPVS
+sync daemons: `"daemons": [{"state": "master", "mcast_ifn": "eth1", "syncid": 5}]`). The agent
+ends when its input ends. Version 1 only reads: it has no operation that changes the table.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 PROTOCOL = "lvs-top-agent"
 VERSION = 1
-OPERATIONS = ("snapshot",)
+OPERATIONS = ("snapshot", "daemons")
 MAX_REQUEST = 64 * 1024  # bytes: requests are small; a longer line is not a request
 MAX_ANSWER = 512 * 1024 * 1024  # bytes: a table of 100,000 real servers is about 60 MB
 

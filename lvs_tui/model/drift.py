@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot, Tunnel
+from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot, SyncDaemon, Tunnel
 
 ServiceField = tuple[str, Callable[[Service], object]]
 DestField = tuple[str, Callable[[Dest], object]]
@@ -101,3 +101,30 @@ def _fields(key: ServiceKey, dest: DestKey | None, fields: Sequence[tuple[str, C
             left: Record, right: Record) -> list[Difference]:
     return [Difference(key, dest, name, read(left), read(right)) for name, read in fields
             if read(left) != read(right)]
+
+
+# --- the IPVS sync daemons: what a pair needs for connections to survive a failover ---------------
+
+def sync_roles(daemons: Sequence[SyncDaemon]) -> str:
+    """e.g. `master (sync id 5, eth1)`, `master (sync id 5, eth1), backup (sync id 5, eth1)`, `none`."""
+    return ", ".join(f"{d.state} (sync id {d.syncid}, {d.mcast_ifn or '?'})" for d in daemons) or "none"
+
+
+def sync_problems(left: Sequence[SyncDaemon], right: Sequence[SyncDaemon], left_name: str,
+                  right_name: str) -> list[str]:
+    """Why connections a master holds would not reach the other director: no backup there, or one
+    that ignores the master's sync id (a backup with sync id 0 takes every id). A pair that runs no
+    sync daemon at all has nothing to say here: it chose to drop connections at a failover."""
+    problems = []
+    for masters, backups, sender, receiver in ((left, right, left_name, right_name),
+                                               (right, left, right_name, left_name)):
+        for master in (d for d in masters if d.state == "master"):
+            listening = [d.syncid for d in backups if d.state == "backup"]
+            if not listening:
+                problems.append(f"{receiver} runs no sync backup for {sender}'s master: the connections "
+                                f"{sender} holds are lost if {receiver} takes over")
+            elif not any(syncid in (0, master.syncid) for syncid in listening):
+                taken = ", ".join(map(str, listening))
+                problems.append(f"{sender}'s sync master sends sync id {master.syncid}, {receiver}'s backup "
+                                f"takes only {taken}: it ignores what {sender} sends")
+    return problems

@@ -20,6 +20,7 @@ from lvs_tui.model.records import (
     ServiceKey,
     Snapshot,
     Stats,
+    SyncDaemon,
     Tunnel,
     TunnelType,
 )
@@ -116,6 +117,19 @@ def snapshot_json(snapshot: Snapshot, rates: SnapshotRates | None = None, source
         "interval": None if rates is None else rates.seconds,
         "services": [service_json(service, rates) for service in snapshot.services],
     }
+
+
+def daemon_json(daemon: SyncDaemon) -> JsonObject:
+    return {"state": daemon.state, "mcast_ifn": daemon.mcast_ifn, "syncid": daemon.syncid}
+
+
+def daemons_of_json(data: object) -> tuple[SyncDaemon, ...]:
+    """The sync daemons `daemon_json` gave; FormError when that is not what `data` is."""
+    try:
+        return tuple(SyncDaemon(str(item["state"]), str(item["mcast_ifn"]), _whole(item["syncid"]))
+                     for item in map(_object, _list(data)))
+    except KeyError as missing:
+        raise FormError(f"no {missing}") from None
 
 
 # --- and back: a snapshot from its JSON form (what an agent sends) ---------------------------------

@@ -3,6 +3,7 @@ started by `ip netns exec`, one with --netns), read by `lvs-top compare` and by 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Iterator
@@ -89,7 +90,8 @@ def test_compare_agrees_then_names_the_weight_and_the_server_that_drifted(pair: 
     assert (same.code, same.err) == (0, ""), same.err
     services = len([rule for rule in MIXED_RULES if rule.startswith("-A")])
     dests = len([rule for rule in MIXED_RULES if rule.startswith("-a")])
-    assert same.out == f"lb1 and lb2 agree: {services} services, {dests} real servers.\n"
+    assert same.out == (f"lb1 and lb2 agree: {services} services, {dests} real servers.\n"
+                        "sync daemons: lb1 none; lb2 none.\n")
 
     ipvsadm("-e", "-t", "10.10.0.1:80", "-r", "10.20.2.2:80", "-m", "-w", "5", netns=LB2)
     ipvsadm("-d", "-t", "10.10.0.1:80", "-r", "10.20.1.2:80", netns=LB1)
@@ -99,9 +101,78 @@ def test_compare_agrees_then_names_the_weight_and_the_server_that_drifted(pair: 
         "lb1 and lb2 differ in 2 places:",
         "  tcp:10.10.0.1:80 -> 10.20.1.2:80: only on lb2",
         "  tcp:10.10.0.1:80 -> 10.20.2.2:80: weight 2 on lb1, 5 on lb2",
+        "sync daemons: lb1 none; lb2 none.",
     ]
     as_json = lvs_top.run("compare", *DIRECTORS, "--json")
     assert as_json.code == 1
     assert json.loads(as_json.out)["differences"][1] == {
         "service": "tcp:10.10.0.1:80", "dest": "10.20.2.2:80", "what": "weight", "left": 2, "right": 5}
 
+
+
+def test_compare_gives_each_directors_sync_daemon_and_names_a_backup_that_ignores_the_master(
+    pair: None,
+) -> None:
+    # The pair's segment: the master sends on one end, the backup listens on the other.
+    sh("ip", "link", "add", "lvstop-a", "netns", LB1, "type", "veth", "peer", "name", "lvstop-b",
+       "netns", LB2)
+    for netns, link in ((LB1, "lvstop-a"), (LB2, "lvstop-b")):
+        sh("ip", "-n", netns, "link", "set", link, "up")
+    try:
+        ipvsadm("--start-daemon", "master", "--mcast-interface", "lvstop-a", "--syncid", "5", netns=LB1)
+        ipvsadm("--start-daemon", "backup", "--mcast-interface", "lvstop-b", "--syncid", "5", netns=LB2)
+        for netns, state, link in ((LB1, "master", "lvstop-a"), (LB2, "backup", "lvstop-b")):
+            listed = ipvsadm("-L", "--daemon", netns=netns).stdout
+            assert listed.startswith(f"{state} sync daemon (mcast={link}, syncid=5"), listed
+
+        paired = lvs_top.run("compare", *DIRECTORS)
+        assert paired.code == 0, paired.out + paired.err
+        assert paired.out.splitlines()[1] == ("sync daemons: lb1 master (sync id 5, lvstop-a); lb2 backup "
+                                              "(sync id 5, lvstop-b).")
+
+        ipvsadm("--stop-daemon", "backup", netns=LB2)
+        ipvsadm("--start-daemon", "backup", "--mcast-interface", "lvstop-b", "--syncid", "6", netns=LB2)
+        mismatched = lvs_top.run("compare", *DIRECTORS, "--json")
+        assert mismatched.code == 1, mismatched.err
+        report = json.loads(mismatched.out)
+        assert report["differences"] == [] and report["sync"]["lb2"] == [
+            {"state": "backup", "mcast_ifn": "lvstop-b", "syncid": 6}]
+        assert report["sync_problems"] == [
+            "lb1's sync master sends sync id 5, lb2's backup takes only 6: it ignores what lb1 sends"]
+    finally:
+        ipvsadm("--stop-daemon", "master", check=False, netns=LB1)
+        ipvsadm("--stop-daemon", "backup", check=False, netns=LB2)
+
+
+def test_the_dashboard_shows_another_directors_table_through_its_agent(pair: None) -> None:
+    from textual.widgets import Static
+
+    from lvs_tui.ui.grid import Grid
+    from tests.kernel.lab import dashboard
+
+    ipvsadm("-e", "-t", "10.10.0.1:80", "-r", "10.20.2.2:80", "-m", "-w", "9", netns=LB2)  # lb2's own
+
+    async def shown() -> tuple[int, dict[str, list[str]], str]:
+        app = dashboard.app("--director", DIRECTORS[1])
+        async with dashboard.driven(app, (160, 40)) as pilot:
+            services = app.query_one("#services", Grid)
+            for _ in range(1200):
+                if services.row_count:
+                    break
+                await asyncio.sleep(0.1)
+            names = [services.render_line(i + 1).text.split()[:2] for i in range(services.row_count)]
+            services.focus()
+            for _ in range(names.index(["TCP", "10.10.0.1:80"])):
+                await pilot.press("down")
+            await pilot.pause()
+            dests = app.query_one("#dests", Grid)
+            rows = [dests.render_line(i + 1).text.split() for i in range(dests.row_count)]
+            status = str(app.query_one("#status-line", Static).render())
+            return services.row_count, {words[0]: words for words in rows}, status
+
+    count, dests, status = asyncio.run(shown())
+    assert count == len([rule for rule in MIXED_RULES if rule.startswith("-A")])
+    # tcp:10.10.0.1:80 selected: its real servers with lb2's weights.
+    assert {address: words[2] for address, words in dests.items()} == {
+        "10.20.1.2:80": "1", "10.20.2.2:80": "9", "10.20.3.2:80": "3"}
+    assert status.startswith("read-only director lb2"), status

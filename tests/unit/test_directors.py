@@ -13,9 +13,10 @@ from lvs_tui.cli import main
 from lvs_tui.directors.agent import Agent
 from lvs_tui.directors.client import AgentLink, DirectorError
 from lvs_tui.directors.protocol import MAX_REQUEST
+from lvs_tui.directors.remote import DirectorUnreachable
 from lvs_tui.directors.specs import DirectorSpec, parse_director
 from lvs_tui.ipvs.backend import Backend
-from lvs_tui.ipvs.errors import IpvsUnavailable
+from lvs_tui.ipvs.errors import IpvsError, IpvsUnavailable
 from lvs_tui.model.export import FormError, snapshot_json, snapshot_of_json
 from lvs_tui.model.records import Snapshot
 from lvs_tui.sim.director import SimulatedDirector
@@ -61,7 +62,7 @@ def test_the_agent_says_hello_answers_each_request_and_goes_on_after_bad_ones() 
                           "lvs_top": "0.1.0"}
     assert [(a["id"], a["ok"]) for a in answers[1:]] == [(1, True), (2, False), (None, False), (None, False),
                                                          (3, True)]
-    assert answers[2]["error"] == "no operation 'drop': this agent knows snapshot"
+    assert answers[2]["error"] == "no operation 'drop': this agent knows snapshot, daemons"
     assert str(answers[4]["error"]).startswith("a request is at most")
     assert snapshot_of_json(answers[5]["snapshot"]).services == sim.snapshot().services
 
@@ -150,8 +151,16 @@ def test_compare_exits_0_when_two_directors_agree_and_1_naming_each_difference(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     agent = " ".join(AGENT)
-    assert main(["compare", f"lb1={agent} --demo", f"lb2={agent} --demo --seed 5"]) == 0
-    assert capsys.readouterr().out == "lb1 and lb2 agree: 7 services, 19 real servers.\n"
+    assert main(["compare", f"lb1={agent} --demo-size 3x2", f"lb2={agent} --demo-size 3x2"]) == 0
+    assert capsys.readouterr().out == ("lb1 and lb2 agree: 3 services, 6 real servers.\n"
+                                       "sync daemons: lb1 none; lb2 none.\n")
+    # The demo's director runs a sync master: two of them, and no backup on either side.
+    assert main(["compare", f"lb1={agent} --demo", f"lb2={agent} --demo --seed 5"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "lb1 and lb2 agree: 7 services, 19 real servers.",
+        "sync daemons: lb1 master (sync id 1, eth1); lb2 master (sync id 1, eth1).",
+        "  lb2 runs no sync backup for lb1's master: the connections lb1 holds are lost if lb2 takes over",
+        "  lb1 runs no sync backup for lb2's master: the connections lb2 holds are lost if lb1 takes over"]
     assert main(["compare", f"lb1={agent} --demo-size 2x2", f"lb2={agent} --demo-size 3x1", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert (report["left"], report["right"], report["same"]) == ("lb1", "lb2", False)
@@ -195,7 +204,7 @@ def test_a_director_that_dropped_is_read_again_once_it_is_back(tmp_path: Path) -
     reader = DirectorReader(DirectorSpec("lb2", (sys.executable, "-c", code)), SimulatedDirector)
     try:
         ended = r"^director lb2: its agent ended before it answered \(exit 3\)$"
-        with pytest.raises(DirectorError, match=ended):
+        with pytest.raises(DirectorUnreachable, match=ended):
             reader.snapshot()
         up.touch()
         assert reader.snapshot().services and reader.snapshot().services
@@ -205,7 +214,6 @@ def test_a_director_that_dropped_is_read_again_once_it_is_back(tmp_path: Path) -
 
 
 def test_an_agent_that_answers_with_an_error_is_asked_again_on_the_same_link(tmp_path: Path) -> None:
-    from lvs_tui.directors.client import AgentRefused
     from lvs_tui.directors.reader import DirectorReader
 
     starts = tmp_path / "starts"
@@ -214,8 +222,9 @@ def test_an_agent_that_answers_with_an_error_is_asked_again_on_the_same_link(tmp
     reader = DirectorReader(DirectorSpec("lb2", (sys.executable, "-c", code)), SimulatedDirector)
     try:
         for _ in range(2):
-            with pytest.raises(AgentRefused, match=r"^director lb2: .*no-such-namespace-here"):
+            with pytest.raises(IpvsError, match=r"^director lb2: .*no-such-namespace-here") as refused:
                 reader.snapshot()
+            assert not isinstance(refused.value, DirectorUnreachable)
     finally:
         reader.close()
     assert starts.read_text() == "x"
@@ -246,3 +255,33 @@ def test_several_directors_are_read_delay_apart_and_a_slow_first_read_is_not_mad
     code = run_directors([reader], options, out, err, sleep, lambda: now[0])
     assert code == 0 and len(out.getvalue().splitlines()) == 4
     assert [round(seconds, 3) for seconds in slept] == [0.0, 0.9, 0.9]
+
+
+def test_an_agent_gives_the_sync_daemons_and_a_link_reads_them() -> None:
+    from lvs_tui.model.records import SyncDaemon
+
+    sim = SimulatedDirector(seed=2)  # the demo runs a sync master
+    answers = exchange(Agent(lambda: sim), b'{"id": 1, "op": "daemons"}\n')
+    master = {"state": "master", "mcast_ifn": "eth1", "syncid": 1}
+    assert answers[1] == {"id": 1, "ok": True, "daemons": [master]}
+    link = AgentLink("lb1", (*AGENT, "--demo"))
+    try:
+        link.open()
+        assert link.daemons() == (SyncDaemon("master", "eth1", 1),)
+    finally:
+        link.close()
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--director", "lb2=x", "--health", "checks.toml"], "--health applies to this host's table, not to "
+                                                         "director lb2: run lvs-top there for it"),
+    (["--director", "lb2=x", "--netns", "blue"], "--netns applies to this host's table"),
+    (["--director", "lb2=x", "--director", "lb3=y"], "the dashboard shows one director: give one --director "
+                                                     "(--batch reads several)"),
+    (["--ssh-command", "ssh -p 2222"], "--ssh-command says how --director reaches an ssh destination"),
+])
+def test_a_dashboard_of_another_director_refuses_what_only_this_host_has(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(argv) == 2
+    assert said in capsys.readouterr().err

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from lvs_tui.model.drift import drift
+from lvs_tui.model.drift import drift, sync_problems, sync_roles
 from lvs_tui.model.records import (
     Dest,
     DestKey,
@@ -17,6 +17,7 @@ from lvs_tui.model.records import (
     ServiceKey,
     Snapshot,
     Stats,
+    SyncDaemon,
     Tunnel,
     TunnelType,
 )
@@ -83,3 +84,22 @@ def test_service_settings_and_persistence_only_where_it_means_something() -> Non
     assert sentences(table(web(flags=sticky, persistence_timeout=300)),
                      table(web(flags=sticky, persistence_timeout=360))) == [
         "tcp:192.0.2.10:80: persistence timeout 300 on lb1, 360 on lb2"]
+
+
+MASTER, BACKUP = SyncDaemon("master", "eth1", 5), SyncDaemon("backup", "eth1", 5)
+
+
+def test_a_pair_whose_master_has_a_backup_on_the_other_side_is_fine_and_says_its_roles() -> None:
+    assert sync_problems([MASTER], [BACKUP], "lb1", "lb2") == []
+    assert sync_problems([MASTER], [SyncDaemon("backup", "eth1", 0)], "lb1", "lb2") == []  # 0 takes any id
+    assert sync_problems([MASTER, BACKUP], [MASTER, BACKUP], "lb1", "lb2") == []
+    assert sync_problems([], [], "lb1", "lb2") == []  # no sync at all: a choice, not a drift
+    assert sync_roles([MASTER, BACKUP]) == "master (sync id 5, eth1), backup (sync id 5, eth1)"
+    assert sync_roles([]) == "none"
+
+
+def test_a_master_without_a_backup_or_with_another_sync_id_is_named() -> None:
+    assert sync_problems([], [MASTER], "lb1", "lb2") == [
+        "lb1 runs no sync backup for lb2's master: the connections lb2 holds are lost if lb1 takes over"]
+    assert sync_problems([MASTER], [SyncDaemon("backup", "eth1", 6)], "lb1", "lb2") == [
+        "lb1's sync master sends sync id 5, lb2's backup takes only 6: it ignores what lb1 sends"]
