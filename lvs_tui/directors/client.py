@@ -61,6 +61,8 @@ class AgentLink:
     def open(self) -> JsonObject:
         """Start the agent and read its hello."""
         try:
+            # A session of its own: no terminal, so ssh cannot ask for a password or a host key's
+            # confirmation (over a dashboard's screen): it fails, and says why on stderr.
             self._process = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                              stderr=subprocess.PIPE, bufsize=0, start_new_session=True)
         except OSError as error:
@@ -140,8 +142,7 @@ class AgentLink:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     self._broken = True
-                    raise DirectorError(f"director {self.name}: no answer within {seconds:g} s "
-                                        f"(is {self._command[0]} waiting for a password?)")
+                    raise DirectorError(f"director {self.name}: no answer within {seconds:g} s")
                 if not selector.select(left):
                     continue
                 chunk = os.read(process.stdout.fileno(), 1 << 20)

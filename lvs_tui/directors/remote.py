@@ -9,10 +9,9 @@ from typing import NoReturn, TypeVar
 
 from lvs_tui.directors.client import AgentLink, AgentRefused, DirectorError
 from lvs_tui.directors.specs import DirectorSpec
-from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.ipvs.errors import IpvsError
-from lvs_tui.ipvs.readonly import ReadOnly
-from lvs_tui.model.records import DestKey, ServiceKey, Snapshot, SyncDaemon, Timeouts
+from lvs_tui.ipvs.readonly import ReadOnly, RefusesWrites
+from lvs_tui.model.records import ServiceKey, Snapshot, SyncDaemon, Timeouts
 
 T = TypeVar("T")
 
@@ -21,7 +20,7 @@ class DirectorUnreachable(IpvsError):
     """The director's agent could not be started or stopped answering: the next read starts it again."""
 
 
-class RemoteBackend:
+class RemoteBackend(RefusesWrites):
     """One director's agent; its process is started at the first read and again after it failed."""
 
     def __init__(self, spec: DirectorSpec, timeout: float = 60.0) -> None:
@@ -79,27 +78,3 @@ class RemoteBackend:
     def _refuse(self, what: str) -> NoReturn:
         raise ReadOnly(f"director {self._spec.name} is read through its agent, which only reads: {what} "
                        "was not sent.")
-
-    def add_service(self, config: ServiceConfig) -> None:
-        self._refuse(f"adding service {config.key}")
-
-    def edit_service(self, key: ServiceKey, edit: ServiceEdit) -> None:
-        self._refuse(f"editing service {key}")
-
-    def delete_service(self, key: ServiceKey) -> None:
-        self._refuse(f"removing service {key}")
-
-    def add_dest(self, service: ServiceKey, config: DestConfig) -> None:
-        self._refuse(f"adding real server {config.key} to {service}")
-
-    def edit_dest(self, service: ServiceKey, dest: DestKey, edit: DestEdit) -> None:
-        self._refuse(f"editing real server {dest} of {service}")
-
-    def delete_dest(self, service: ServiceKey, dest: DestKey) -> None:
-        self._refuse(f"removing real server {dest} from {service}")
-
-    def zero(self, service: ServiceKey | None = None) -> None:
-        self._refuse(f"zeroing the counters of {service or 'all services'}")
-
-    def set_timeouts(self, timeouts: Timeouts) -> None:
-        self._refuse("setting the timeouts")

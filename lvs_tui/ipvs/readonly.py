@@ -18,7 +18,38 @@ class ReadOnly(IpvsError):
     """A write was asked of a read-only session."""
 
 
-class ReadOnlyBackend:
+class RefusesWrites:
+    """Every write of the Backend interface, refused by `_refuse` with a sentence naming it."""
+
+    def _refuse(self, what: str) -> NoReturn:
+        raise NotImplementedError
+
+    def add_service(self, config: ServiceConfig) -> None:
+        self._refuse(f"adding service {config.key}")
+
+    def edit_service(self, key: ServiceKey, edit: ServiceEdit) -> None:
+        self._refuse(f"editing service {key}")
+
+    def delete_service(self, key: ServiceKey) -> None:
+        self._refuse(f"removing service {key}")
+
+    def add_dest(self, service: ServiceKey, config: DestConfig) -> None:
+        self._refuse(f"adding real server {config.key} to {service}")
+
+    def edit_dest(self, service: ServiceKey, dest: DestKey, edit: DestEdit) -> None:
+        self._refuse(f"editing real server {dest} of {service}")
+
+    def delete_dest(self, service: ServiceKey, dest: DestKey) -> None:
+        self._refuse(f"removing real server {dest} from {service}")
+
+    def zero(self, service: ServiceKey | None = None) -> None:
+        self._refuse(f"zeroing the counters of {service or 'all services'}")
+
+    def set_timeouts(self, timeouts: Timeouts) -> None:
+        self._refuse("setting the timeouts")
+
+
+class ReadOnlyBackend(RefusesWrites):
     """Reads go to `inner`; writes raise `ReadOnly` without touching it."""
 
     def __init__(self, inner: Backend, reason: str = "--read-only") -> None:
@@ -52,27 +83,3 @@ class ReadOnlyBackend:
 
     def _refuse(self, what: str) -> NoReturn:
         raise ReadOnly(f"lvs-top is read-only ({self.reason}): {what} was not sent to the kernel.")
-
-    def add_service(self, config: ServiceConfig) -> None:
-        self._refuse(f"adding service {config.key}")
-
-    def edit_service(self, key: ServiceKey, edit: ServiceEdit) -> None:
-        self._refuse(f"editing service {key}")
-
-    def delete_service(self, key: ServiceKey) -> None:
-        self._refuse(f"removing service {key}")
-
-    def add_dest(self, service: ServiceKey, config: DestConfig) -> None:
-        self._refuse(f"adding real server {config.key} to {service}")
-
-    def edit_dest(self, service: ServiceKey, dest: DestKey, edit: DestEdit) -> None:
-        self._refuse(f"editing real server {dest} of {service}")
-
-    def delete_dest(self, service: ServiceKey, dest: DestKey) -> None:
-        self._refuse(f"removing real server {dest} from {service}")
-
-    def zero(self, service: ServiceKey | None = None) -> None:
-        self._refuse(f"zeroing the counters of {service or 'all services'}")
-
-    def set_timeouts(self, timeouts: Timeouts) -> None:
-        self._refuse("setting the timeouts")

@@ -285,3 +285,24 @@ def test_a_dashboard_of_another_director_refuses_what_only_this_host_has(
 ) -> None:
     assert main(argv) == 2
     assert said in capsys.readouterr().err
+
+
+def test_a_remote_director_refuses_every_write_without_starting_its_agent(tmp_path: Path) -> None:
+    from lvs_tui.directors.remote import RemoteBackend
+    from lvs_tui.ipvs.backend import DestEdit
+    from lvs_tui.ipvs.readonly import ReadOnly
+    from lvs_tui.model.records import DestKey, ServiceKey
+
+    started = tmp_path / "started"
+    backend = RemoteBackend(DirectorSpec("lb2", ("touch", str(started))))
+    web = ServiceKey.inet("tcp", "192.0.2.10", 80)
+    with pytest.raises(ReadOnly) as refused:
+        backend.edit_dest(web, DestKey("10.0.0.2", 80), DestEdit(weight=0))
+    assert str(refused.value) == ("director lb2 is read through its agent, which only reads: editing real "
+                                  "server 10.0.0.2:80 of tcp:192.0.2.10:80 was not sent.")
+    with pytest.raises(ReadOnly):
+        backend.delete_service(web)
+    with pytest.raises(ReadOnly):
+        backend.zero()
+    backend.close()
+    assert not started.exists()
