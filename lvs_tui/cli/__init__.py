@@ -8,33 +8,29 @@ ends in one sentence on stderr and an exit code of `Exit`, never a traceback or 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import shlex
 import sys
 from collections.abc import Sequence
 
-from lvs_tui.cli import (
-    agent,
-    compare,
-    dashboard,
-    doctor,
-    drain,
-    exporter,
-    health,
-    realserver,
-    restore,
-    rollout,
-    save,
-    undrain,
-    weight,
-)
 from lvs_tui.cli.common import Command, Exit, Stop, UsageError, fail, usage
 from lvs_tui.ipvs.errors import IpvsError
 
-ROOT = dashboard.COMMAND
-COMMANDS: dict[str, Command] = {command.name: command for command in (
-    save.COMMAND, restore.COMMAND, drain.COMMAND, undrain.COMMAND, weight.COMMAND, rollout.COMMAND,
-    health.COMMAND, doctor.COMMAND, realserver.COMMAND, exporter.COMMAND, compare.COMMAND, agent.COMMAND)}
+# Each command's module (lvs_tui.cli.NAME) is imported when it runs: a process imports what its
+# command needs, not every command's (what an agent or a script's drain waits for at each start).
+NAMES = ("save", "restore", "drain", "undrain", "weight", "rollout", "health", "doctor", "realserver",
+         "exporter", "compare", "agent")
+
+
+def command_named(name: str) -> Command:
+    """The command NAME (one of NAMES), or the dashboard's for ""."""
+    found: Command = importlib.import_module(f"lvs_tui.cli.{name or 'dashboard'}").COMMAND
+    return found
+
+
+def every_command() -> list[Command]:
+    return [command_named(name) for name in ("", *NAMES)]
 
 
 def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace]:
@@ -42,8 +38,9 @@ def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace]:
 
     Raises UsageError for a command line that cannot work, and Stop once --help is answered.
     """
-    command = COMMANDS.get(argv[0], ROOT) if argv else ROOT
-    words = list(argv[1:]) if command is not ROOT else list(argv)
+    named = argv[0] if argv and argv[0] in NAMES else ""
+    command = command_named(named)
+    words = list(argv[1:]) if named else list(argv)
     parser = command.build_parser()
     # Known args only: what is left over is explained below better than "unrecognized arguments".
     args, extras = parser.parse_known_args(words)
@@ -57,22 +54,21 @@ def _stray(command: Command, refused: dict[str, str], words: list[str], extras: 
     """Why the words argparse left over do not belong here, and where they do."""
     name = command.name
     for word in extras:
-        if word in COMMANDS:
+        if word in NAMES:
             return _misplaced(command, word, words)
     options = [word.split("=", 1)[0] for word in extras if word.startswith("-") and word != "-"]
     if not options:
-        if command is ROOT:
-            return UsageError(name, f"{extras[0]!r} is not a command: the commands are "
-                              f"{', '.join(COMMANDS)}")
+        if not name:
+            return UsageError(name, f"{extras[0]!r} is not a command: the commands are {', '.join(NAMES)}")
         return UsageError(name, f"unexpected argument {extras[0]!r}")
     option = options[0]
     if option in refused:
         return UsageError(name, f"{option} does not apply to {name}: {refused[option]}")
-    owners = [other for other in (ROOT, *COMMANDS.values())
+    owners = [other for other in every_command()
               if other is not command and option in other.build_parser().option_strings()]
     if not owners:
         return UsageError(name, f"unknown option {option}")
-    if ROOT in owners:
+    if any(not owner.name for owner in owners):
         return UsageError(name, f"{option} does not apply to {name or 'the dashboard'}")
     if len(owners) > 1:
         others = [owner.name for owner in owners]
@@ -83,7 +79,7 @@ def _stray(command: Command, refused: dict[str, str], words: list[str], extras: 
 
 def _misplaced(command: Command, word: str, words: list[str]) -> UsageError:
     """A command name after other words: `lvs-top --demo save` for `lvs-top save --demo`."""
-    if command is not ROOT:
+    if command.name:
         return UsageError(command.name, f"one command at a time: {word} after {command.name}")
     rest = list(words)
     rest.remove(word)

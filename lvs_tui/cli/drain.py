@@ -23,6 +23,7 @@ from lvs_tui.cli.common import (
     seconds,
 )
 from lvs_tui.cli.maintenance import OpenBackend, add_targets, apply, check_targets, confirm, read_table, show
+from lvs_tui.cli.pair import add_directors, check_directors, several
 from lvs_tui.ipvs.errors import InvalidArgument
 from lvs_tui.model.printable import printable
 
@@ -41,6 +42,11 @@ connections for TCP and SCTP (no inactive ones either with --inactive), no entri
 firewall marks, and no persistence templates. Progress is a bar per server on a terminal, JSON
 lines with --json or when standard output is not a terminal. With --remove the servers are then
 removed. With --read-only the changes are shown and nothing is applied.
+
+With --director (repeated for each director of a pair) the servers are drained on every director
+named, with one confirmation; if one director refuses, the others are put back as they were. The
+wait then follows the sum of every director's counts: after a failover the backup holds the
+connections the sync daemon gave it.
 
 exit status: 0 drained (and removed with --remove), or weights set without --wait; 1 the time
 ran out (the weights stay 0; who is still on each server is said), someone gave a server a weight
@@ -61,6 +67,7 @@ def build_parser() -> CommandParser:
     group.add_argument("--remove", action="store_true", help="with --wait: remove the servers once drained")
     group.add_argument("--json", action="store_true",
                        help="progress and outcome as JSON lines on standard output (other text on stderr)")
+    add_directors(parser)
     return parser
 
 
@@ -73,9 +80,14 @@ def check(parser: CommandParser, args: argparse.Namespace) -> None:
     if args.interval <= 0:
         parser.error("--interval must be more than 0 seconds")
     check_targets(parser, args)
+    check_directors(parser, args)
 
 
 def run(args: argparse.Namespace) -> int:
+    if several(args):
+        from lvs_tui.cli.drainpair import run_drain_pair
+
+        return run_drain_pair(args, open_backend)
     return run_drain(args, open_backend)
 
 
@@ -139,7 +151,7 @@ def run_drain(args: argparse.Namespace, open_backend: OpenBackend,
         finally:
             reporter.close()
         if not outcome.drained:
-            return _unfinished(outcome, options, lines if as_json else None)
+            return unfinished(outcome, options, lines if as_json else None)
         removed: list[str] = []
         if args.remove:
             snapshot = outcome.snapshot
@@ -163,7 +175,7 @@ def run_drain(args: argparse.Namespace, open_backend: OpenBackend,
     return Exit.OK
 
 
-def _unfinished(outcome: drainwatch.Outcome, options: drainwatch.WaitOptions,
+def unfinished(outcome: drainwatch.Outcome, options: drainwatch.WaitOptions,
                 lines: drainwatch.JsonLines | None) -> int:
     """Say why the wait ended before the drain did, and who is still on each server."""
 

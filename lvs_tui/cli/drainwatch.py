@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from lvs_tui.cli.common import say
+from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.model.printable import printable
 from lvs_tui.ops.drain import DrainBoard, DrainStatus, eta_text
 
@@ -19,7 +21,6 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
-    from lvs_tui.ipvs.backend import Backend
     from lvs_tui.model.connections import Connection
     from lvs_tui.model.export import JsonObject
     from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey, Snapshot
@@ -44,10 +45,17 @@ class Outcome:
     lost: tuple[str, ...]  # servers that left the drain: given a weight again by someone else
 
 
-def follow(backend: Backend, pairs: Sequence[tuple[Service, Dest]], starts: Sequence[DrainStart],
+class Reads(Protocol):
+    """Where the drain is followed: one director's backend, or a pair's summed counts."""
+
+    def snapshot(self) -> Snapshot: ...
+
+
+def follow(reads: Reads, pairs: Sequence[tuple[Service, Dest]], starts: Sequence[DrainStart],
            options: WaitOptions, reporter: Reporter) -> Outcome:
     """Poll every `options.interval` seconds until every server meets the criterion (or is gone),
-    someone gives one a weight again, or `options.timeout` passes."""
+    someone gives one a weight again, or `options.timeout` passes. A poll that fails after the
+    first is said and the drain goes on (it is not over while the counts are unknown)."""
     clock = options.clock
     board = DrainBoard(options.connections)
     began = clock()
@@ -55,21 +63,32 @@ def follow(backend: Backend, pairs: Sequence[tuple[Service, Dest]], starts: Sequ
         board.start(service.key, dest, start.previous_weight, began, wait_inactive=options.inactive)
     keys = [(service.key, dest.key) for service, dest in pairs]
     deadline = None if options.timeout is None else began + options.timeout
+    snapshot: Snapshot | None = None
+    waiting: tuple[tuple[Pair, DrainStatus], ...] = ()
     while True:
-        snapshot = backend.snapshot()
+        try:
+            polled = reads.snapshot()
+        except IpvsError as error:
+            if snapshot is None:
+                raise
+            options.unread(f"{error} (still waiting)")
+            polled = None
         now = clock()
-        board.update(snapshot, now)
-        view = board.view()
-        statuses = [(key, status) for key in keys if (status := view.status(*key)) is not None]
-        reporter.poll(statuses, now - began)
-        lost = tuple(f"{service}>{dest}" for service, dest in keys if view.status(service, dest) is None
-                     and (found := snapshot.service(service)) is not None
-                     and (back := found.dest(dest)) is not None and back.weight > 0)
-        waiting = tuple((key, status) for key, status in statuses if not status.drained)
-        if lost:
-            return Outcome(False, snapshot, waiting, lost)
-        if not waiting:
-            return Outcome(True, snapshot, (), ())
+        if polled is not None:
+            snapshot = polled
+            board.update(snapshot, now)
+            view = board.view()
+            statuses = [(key, status) for key in keys if (status := view.status(*key)) is not None]
+            reporter.poll(statuses, now - began)
+            lost = tuple(f"{service}>{dest}" for service, dest in keys if view.status(service, dest) is None
+                         and (found := snapshot.service(service)) is not None
+                         and (back := found.dest(dest)) is not None and back.weight > 0)
+            waiting = tuple((key, status) for key, status in statuses if not status.drained)
+            if lost:
+                return Outcome(False, snapshot, waiting, lost)
+            if not waiting:
+                return Outcome(True, snapshot, (), ())
+        assert snapshot is not None
         if deadline is not None and now >= deadline:
             return Outcome(False, snapshot, waiting, ())
         pause = options.interval if deadline is None else min(options.interval, max(0.0, deadline - now))
@@ -84,6 +103,7 @@ class WaitOptions:
     connections: ConnectionReader | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    unread: Callable[[str], None] = say  # said of a poll that failed while waiting
 
 
 def status_json(key: Pair, status: DrainStatus, elapsed: float) -> JsonObject:

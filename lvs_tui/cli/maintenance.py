@@ -19,6 +19,7 @@ from lvs_tui.model.records import ServiceKey
 
 if TYPE_CHECKING:
     from lvs_tui.ipvs.backend import Backend
+    from lvs_tui.model.export import JsonObject
     from lvs_tui.model.records import Dest, Service, Snapshot
     from lvs_tui.ops.changes import DrainStart, Plan
     from lvs_tui.ops.journal import Journal
@@ -135,11 +136,13 @@ def confirm(plan: Plan, backend: Backend, args: argparse.Namespace, command: str
     return None
 
 
-def apply(plan: Plan, backend: Backend, journal: Journal, out: TextIO) -> Report:
-    """Run the plan (journaled, undone on a part-way refusal) and print one line per item."""
+def apply(plan: Plan, backend: Backend, journal: Journal, out: TextIO, action: str | None = None,
+          director: str | None = None) -> Report:
+    """Run the plan (journaled, undone on a part-way refusal) and print one line per item;
+    `director` names the other director `backend` changes (see ops.runner.run_plan)."""
     from lvs_tui.ops.runner import run_plan
 
-    report = run_plan(plan, backend, journal)
+    report = run_plan(plan, backend, journal, action, director=director)
     for outcome in report.outcomes:
         mark = "ok" if outcome.ok else "undone" if outcome.undone else f"FAILED: {outcome.error}"
         print(f"{printable(outcome.change.command.display)}: {printable(mark)}", file=out)
@@ -185,22 +188,28 @@ class Outcome:
         self.as_json = as_json
         self.changed: list[str] = []  # the equivalent ipvsadm commands, in order
         self.failed: list[dict[str, str]] = []
+        self.by_director: dict[str, list[str]] = {}  # with --director: the changes in effect on each
 
     @property
     def out(self) -> TextIO:
         return sys.stderr if self.as_json else sys.stdout
 
-    def took(self, report: Report) -> Report:
-        self.changed += [change.command.display for change in report.done]
-        self.failed += [{"command": item.change.command.display, "error": str(item.error)}
-                        for item in report.failed]
+    def took(self, report: Report, director: str | None = None) -> Report:
+        done = [change.command.display for change in report.done]
+        self.changed += done
+        self.failed += [{"command": item.change.command.display, "error": str(item.error),
+                         **({} if director is None else {"director": director})} for item in report.failed]
+        if director is not None:
+            self.by_director.setdefault(director, []).extend(done)
         return report
 
     def said(self, result: str) -> None:
         """`result`: "done", "unchanged" (nothing to do, declined, or read-only) or "failed"."""
         if self.as_json:
-            print(json.dumps({"result": result, "changed": self.changed, "failed": self.failed},
-                             sort_keys=True), flush=True)
+            said: JsonObject = {"result": result, "changed": self.changed, "failed": self.failed}
+            if self.by_director:
+                said["by_director"] = self.by_director
+            print(json.dumps(said, sort_keys=True), flush=True)
 
 
 def add_json(parser: CommandParser) -> None:

@@ -23,6 +23,7 @@ from lvs_tui.cli.maintenance import (
     read_table,
     show,
 )
+from lvs_tui.cli.pair import OpenRemote, add_directors, check_directors, several
 from lvs_tui.ipvs.errors import InvalidArgument
 from lvs_tui.model import inputs
 
@@ -38,7 +39,10 @@ to --weight N. A server with no recorded weight needs --weight: without it nothi
 Servers that are not drained are left alone. The changes are shown, then applied once confirmed,
 each one journaled. With --slow-start SECONDS the weights go up in steps (at most one a second,
 at most 10) over that time, starting from 1, so that a server just back is not flooded. With
---read-only the changes are shown and nothing is applied.
+--read-only the changes are shown and nothing is applied. With --director (repeated for each
+director of a pair), each director's servers go back to the weights that director remembers, with
+one confirmation; if one refuses, the others are put back as they were (--slow-start is for one
+director at a time).
 
 exit status: 0 done (or nothing to do), 1 a change failed, 2 bad input (nothing changed)."""
 
@@ -58,14 +62,68 @@ def build_parser() -> CommandParser:
     parser.add_argument("--slow-start", type=seconds, metavar="SECONDS",
                         help="ramp the weights up over this long instead of at once")
     add_json(parser)
+    add_directors(parser)
     return parser
 
 
+def check(parser: CommandParser, args: argparse.Namespace) -> None:
+    check_targets(parser, args)
+    check_directors(parser, args)
+    if args.slow_start and several(args):
+        parser.error("--slow-start ramps one director's weights: undrain each director with it, or give "
+                     "--director without --slow-start")
+
+
 def run(args: argparse.Namespace) -> int:
+    if several(args):
+        return run_undrain_pair(args, open_backend)
     return run_undrain(args, open_backend)
 
 
-COMMAND = Command("undrain", build_parser, check_targets, run)
+COMMAND = Command("undrain", build_parser, check, run)
+
+
+def run_undrain_pair(args: argparse.Namespace, open_backend: OpenBackend,
+                     open_other: OpenRemote | None = None) -> int:
+    """Undrain on every --director: each back to the weights its own journal remembers."""
+    from lvs_tui.cli import pair
+    from lvs_tui.ops.targets import plan_undrain
+
+    setup = ops_setup(args)
+    outcome = Outcome(args.json)
+    directors = pair.open_directors(args, open_backend, open_other or pair.open_remote)
+    try:
+        stop = pair.read_tables(directors, args, "undrain")
+        if stop is not None:
+            return stop
+        for director in directors:
+            assert director.table is not None
+            remembered = pair.remembered(director, setup, "undrain")
+            undrain = plan_undrain(director.table.pairs, remembered, args.weight)
+            if undrain.unknown:
+                return fail(f"director {director.name}: no weight from before the drain is recorded for "
+                            f"{', '.join(undrain.unknown)}: give one with --weight N; nothing was changed.",
+                            Exit.USAGE, "undrain")
+            director.plan = undrain.plan
+        pair.show_all(directors, outcome.out)
+        if not any(director.plan.changes for director in directors):
+            print("No real server named is drained on any director; nothing to do.", file=outcome.out)
+            outcome.said("unchanged")
+            return Exit.OK
+        stop = pair.confirm_all(directors, args, "undrain",
+                                f"Bring them back on {len(directors)} directors? [y/N] ")
+        if stop is not None:
+            outcome.said("unchanged")
+            return stop
+        ok = pair.apply_all(directors, setup.journal, outcome.out, "undrain", outcome)
+        code = Exit.OK if ok else Exit.ERROR
+        for director in directors:
+            if director.local:
+                prune_records(setup, director.backend, "undrain")
+    finally:
+        pair.close_all(directors)
+    outcome.said("failed" if code else "done")
+    return code
 
 
 def run_undrain(args: argparse.Namespace, open_backend: OpenBackend,

@@ -18,6 +18,7 @@ from lvs_tui.cli.maintenance import (
     show,
     sysctls_of,
 )
+from lvs_tui.cli.pair import OpenRemote, add_directors, check_directors, several
 from lvs_tui.ipvs.errors import InvalidArgument
 from lvs_tui.model import inputs
 
@@ -26,7 +27,9 @@ Set the weight of the real servers TARGET names (a host: every real server with 
 every service; ADDRESS:PORT: that real server) to WEIGHT, from 0 to {inputs.INT_MAX}. Weight 0
 drains (see lvs-top drain, which can also wait for the drain to end). The changes are shown, then
 applied once confirmed, each one journaled; if the kernel refuses one part-way, those made before
-it are undone. With --read-only the changes are shown and nothing is applied.
+it are undone. With --read-only the changes are shown and nothing is applied. With --director
+(repeated for each director of a pair) the weight is set on every director named, with one
+confirmation; if one refuses, the others are put back as they were.
 
 exit status: 0 done (or nothing to do), 1 a change failed, 2 bad input (nothing changed)."""
 
@@ -36,6 +39,7 @@ def build_parser() -> CommandParser:
     add_targets(parser, many=False)
     parser.add_argument("weight", nargs="?", metavar="WEIGHT", help=f"the new weight, 0 to {inputs.INT_MAX}")
     add_json(parser)
+    add_directors(parser)
     return parser
 
 
@@ -47,9 +51,12 @@ def check(parser: CommandParser, args: argparse.Namespace) -> None:
     except inputs.InputError as error:
         parser.error(str(error))
     check_targets(parser, args)
+    check_directors(parser, args)
 
 
 def run(args: argparse.Namespace) -> int:
+    if several(args):
+        return run_weight_pair(args, open_backend)
     return run_weight(args, open_backend)
 
 
@@ -84,3 +91,42 @@ def run_weight(args: argparse.Namespace, open_backend: OpenBackend) -> int:
         backend.close()
     outcome.said("failed" if report.failed else "done")
     return Exit.OK if not report.failed else Exit.ERROR
+
+
+def run_weight_pair(args: argparse.Namespace, open_backend: OpenBackend,
+                    open_other: OpenRemote | None = None) -> int:
+    """The weight on every --director, with one confirmation, undone on all if one refuses."""
+    from lvs_tui.cli import pair
+    from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
+    from lvs_tui.ops.targets import plan_weight
+
+    setup = ops_setup(args)
+    outcome = Outcome(args.json)
+    directors = pair.open_directors(args, open_backend, open_other or pair.open_remote)
+    try:
+        stop = pair.read_tables(directors, args, "weight")
+        if stop is not None:
+            return stop
+        for director in directors:
+            assert director.table is not None
+            # Another director's sysctls are not read from here: its warnings are the defaults'.
+            sysctls = sysctls_of(setup.sysctls) if director.local else Sysctls(dict(KERNEL_DEFAULTS))
+            director.plan = plan_weight(director.table.pairs, args.weight, sysctls)
+        pair.show_all(directors, outcome.out)
+        if not any(director.plan.changes for director in directors):
+            print(f"Every real server named is already at weight {args.weight} on every director; nothing "
+                  "to do.", file=outcome.out)
+            outcome.said("unchanged")
+            return Exit.OK
+        stop = pair.confirm_all(directors, args, "weight", f"Apply on {len(directors)} directors? [y/N] ")
+        if stop is not None:
+            outcome.said("unchanged")
+            return stop
+        ok = pair.apply_all(directors, setup.journal, outcome.out, "weight", outcome)
+        for director in directors:
+            if director.local:
+                prune_records(setup, director.backend, "weight")
+    finally:
+        pair.close_all(directors)
+    outcome.said("done" if ok else "failed")
+    return Exit.OK if ok else Exit.ERROR

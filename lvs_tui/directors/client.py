@@ -78,14 +78,14 @@ class AgentLink:
             raise DirectorError(f"director {self.name}: {error}") from None
         return self.hello
 
-    def request(self, op: str) -> JsonObject:
-        """Send one request and return its answer when it is ok; DirectorError with the agent's
-        sentence when it is not."""
+    def request(self, op: str, fields: JsonObject | None = None) -> JsonObject:
+        """Send one request (`op` and its `fields`) and return its answer when it is ok;
+        AgentRefused with the agent's sentence when it is not."""
         process = self._process
         assert process is not None and process.stdin is not None, "open() first"
         self._next_id += 1
         try:
-            process.stdin.write(line({"id": self._next_id, "op": op}))
+            process.stdin.write(line({**(fields or {}), "id": self._next_id, "op": op}))
         except OSError:
             raise DirectorError(self._ended("its agent ended")) from None
         try:
@@ -112,6 +112,15 @@ class AgentLink:
         except FormError as error:
             raise DirectorError(f"director {self.name}: its agent sent sync daemons that are not ({error})") \
                 from None
+
+    def drained(self) -> dict[str, int]:
+        """The weight each drained real server had before its drain, by target, as the director's
+        journal and drain records remember it."""
+        weights = self.request("drained").get("drained")
+        if not isinstance(weights, dict) or not all(isinstance(value, int) and not isinstance(value, bool)
+                                                    and value > 0 for value in weights.values()):
+            raise DirectorError(f"director {self.name}: its agent sent drained weights that are not")
+        return {str(target): value for target, value in weights.items()}
 
     def close(self) -> None:
         process = self._process

@@ -6,7 +6,13 @@ The agent speaks first, a hello: `{"protocol": "lvs-top-agent", "version": 1, "d
 `{"id": N, "ok": true, ...}` or `{"id": N, "ok": false, "error": SENTENCE}`. Operations of version 1:
 `snapshot` (the table, as `--batch --json` prints it: `"snapshot": {...}`) and `daemons` (the IPVS
 sync daemons: `"daemons": [{"state": "master", "mcast_ifn": "eth1", "syncid": 5}]`). The agent
-ends when its input ends. Version 1 only reads: it has no operation that changes the table.
+ends when its input ends.
+
+Version 2 adds what maintenance needs (lvs_tui.directors.writes): `drained` (the weight each drained
+real server had before its drain, by target, from that director's journal and drain records) and
+three real server writes, `edit_dest`, `add_dest` and `delete_dest`. The agent builds each change
+from its own table, journals it on its director before making it, and refuses every one when it
+runs with --read-only.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ import json
 from typing import Any
 
 PROTOCOL = "lvs-top-agent"
-VERSION = 1
-OPERATIONS = ("snapshot", "daemons")
+VERSION = 2
+READS = ("snapshot", "daemons", "drained")
+WRITES = ("edit_dest", "add_dest", "delete_dest")
+OPERATIONS = READS + WRITES
 MAX_REQUEST = 64 * 1024  # bytes: requests are small; a longer line is not a request
 MAX_ANSWER = 512 * 1024 * 1024  # bytes: a table of 100,000 real servers is about 60 MB
 

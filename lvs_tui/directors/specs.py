@@ -22,8 +22,9 @@ class DirectorSpec:
     command: tuple[str, ...] | None
 
 
-def parse_director(text: str, ssh_command: str = "ssh") -> DirectorSpec:
-    """A --director value; ValueError with the sentence to show when it cannot be one."""
+def parse_director(text: str, ssh_command: str = "ssh", read_only: bool = True) -> DirectorSpec:
+    """A --director value; ValueError with the sentence to show when it cannot be one. An ssh
+    destination's agent is started with --read-only unless the command will change the table."""
     if text == LOCAL:
         return DirectorSpec(LOCAL, None)
     name, equals, command = text.partition("=")
@@ -41,19 +42,20 @@ def parse_director(text: str, ssh_command: str = "ssh") -> DirectorSpec:
     if not _SSH_DESTINATION.fullmatch(text):
         raise ValueError(f"{text!r} is not a director: write local, an ssh destination (lb2, "
                          "admin@lb2.example.net) or NAME=COMMAND")
-    return DirectorSpec(text, ssh(text, ssh_command))
+    return DirectorSpec(text, ssh(text, ssh_command, read_only))
 
 
-def ssh(destination: str, ssh_command: str) -> tuple[str, ...]:
-    """`ssh -T DESTINATION lvs-top agent --read-only`, with `ssh_command` in place of `ssh`. `--`
-    keeps a destination from being read as an option of ssh."""
+def ssh(destination: str, ssh_command: str, read_only: bool = True) -> tuple[str, ...]:
+    """`ssh -T DESTINATION lvs-top agent --read-only` (without --read-only for a command that
+    changes the table), with `ssh_command` in place of `ssh`. `--` keeps a destination from being
+    read as an option of ssh."""
     try:
         words = shlex.split(ssh_command)
     except ValueError as error:
         raise ValueError(f"--ssh-command cannot be split into words ({error})") from None
     if not words:
         raise ValueError("--ssh-command is empty: write ssh, or ssh with its options")
-    return (*words, "-T", "--", destination, *AGENT, "--read-only")
+    return (*words, "-T", "--", destination, *AGENT, *(("--read-only",) if read_only else ()))
 
 
 def names_unique(specs: list[DirectorSpec]) -> None:

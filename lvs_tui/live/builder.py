@@ -150,8 +150,9 @@ class FrameBuilder:
             pair = changes.parse_dest_target(target)
             if pair is not None:
                 self._board.remember(*pair, weight)
-        interrupted = tuple(f"pid {entry.get('pid')} began {entry.get('command')!s} and never said how it "
-                            "ended: check that object." for entry in begun)
+        interrupted = tuple(f"pid {entry.get('pid')} began {entry.get('command')!s}"
+                            + (f" on director {entry['director']}" if "director" in entry else "")
+                            + " and never said how it ended: check that object." for entry in begun)
         self._facts = replace(self._facts, schedulers=schedulers, owner_warnings=owners,
                               interrupted=interrupted)
         self.frame = replace(self.frame, number=self.frame.number + 1, drains=self._board.view(),

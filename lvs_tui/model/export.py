@@ -170,12 +170,17 @@ def _service(item: JsonObject) -> Service:
                    tuple(_dest(_object(dest)) for dest in _list(item["dests"])))
 
 
+def tunnel_of_json(data: object) -> Tunnel | None:
+    """The tunnel settings `tunnel_json` gave; FormError (or KeyError) when they are not."""
+    if data is None:
+        return None
+    raw = _object(data)
+    flags = tuple(str(flag) for flag in _list(raw["flags"]))
+    return Tunnel(TunnelType(raw["type"]), _whole(raw["port"]), flags)
+
+
 def _dest(item: JsonObject) -> Dest:
-    tunnel = None
-    if item["tunnel"] is not None:
-        raw = _object(item["tunnel"])
-        tunnel = Tunnel(TunnelType(raw["type"]), _whole(raw["port"]),
-                        tuple(str(flag) for flag in _list(raw["flags"])))
+    tunnel = tunnel_of_json(item["tunnel"])
     return Dest(str(item["address"]), _whole(item["port"]), Family(item["family"]), Forward(item["forward"]),
                 tunnel, weight=_whole(item["weight"]), upper_threshold=_whole(item["upper_threshold"]),
                 lower_threshold=_whole(item["lower_threshold"]), active_conns=_whole(item["active_conns"]),

@@ -58,6 +58,7 @@ class Entry:
     after: JsonObject | None
     result: str  # "ok", or the error sentence
     cause: str | None = None  # why an automatic change was made, e.g. the failed check
+    director: str | None = None  # another director's change, made through its agent (None: this one's)
 
 
 INTENDED = "intended"  # the result of an intent record: the change is about to be made
@@ -87,6 +88,8 @@ class Journal:
         }
         if entry.cause is not None:
             record["cause"] = entry.cause
+        if entry.director is not None:
+            record["director"] = entry.director
         if write is not None:
             record["write"] = write
         self._write((json.dumps(record, sort_keys=True) + "\n").encode())
@@ -174,8 +177,8 @@ def drained_weights(entries: Iterator[JsonObject]) -> dict[str, int]:
     weights: dict[str, int] = {}
     for entry in entries:
         # "undo" and "restore" (run_plan's action names) say why; before and after say what changed.
-        if entry.get("result") != "ok" or entry.get("action") not in WEIGHT_ACTIONS:
-            continue
+        if entry.get("result") != "ok" or entry.get("action") not in WEIGHT_ACTIONS or "director" in entry:
+            continue  # another director's changes are that director's to remember (in its journal)
         before, after, target = entry.get("before"), entry.get("after"), entry.get("target")
         if not isinstance(after, dict) or not isinstance(target, str):
             continue

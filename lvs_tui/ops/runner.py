@@ -98,10 +98,12 @@ def check_journal(journal: Journal) -> None:
 
 
 def run_plan(plan: Plan, backend: Backend, journal: Journal, action: str | None = None,
-             causes: Mapping[str, str] | None = None, keep_going: bool = False) -> Report:
+             causes: Mapping[str, str] | None = None, keep_going: bool = False,
+             director: str | None = None) -> Report:
     """Apply `plan` on `backend`; `action` overrides the journal's action name (e.g. "undo"),
-    `causes` (by change target) says in the journal why an automatic change was made, and
-    `keep_going` applies the rest after a failure instead of undoing what was made."""
+    `causes` (by change target) says in the journal why an automatic change was made,
+    `keep_going` applies the rest after a failure instead of undoing what was made, and `director`
+    names the other director `backend` is (its agent journals the changes there too)."""
     check_journal(journal)
     refused = preflight(plan, backend)
     if refused:
@@ -110,7 +112,7 @@ def run_plan(plan: Plan, backend: Backend, journal: Journal, action: str | None 
     outcomes: list[Outcome] = []
     for index, change in enumerate(plan.changes):
         outcome = _apply(change, backend, journal, action or change.action,
-                         None if causes is None else causes.get(change.target))
+                         None if causes is None else causes.get(change.target), director)
         outcomes.append(outcome)
         if outcome.ok or (keep_going and not outcome.unjournaled):
             continue
@@ -119,7 +121,7 @@ def run_plan(plan: Plan, backend: Backend, journal: Journal, action: str | None 
             outcomes += [Outcome(later, False, f"not applied: {_UNJOURNALED}") for later in rest]
             return Report(plan, tuple(outcomes))
         outcomes += [Outcome(later, False, "not applied: an earlier change failed") for later in rest]
-        return _rolled_back(plan, outcomes, backend, journal)
+        return _rolled_back(plan, outcomes, backend, journal, director)
     return Report(plan, tuple(outcomes))
 
 
@@ -149,8 +151,10 @@ def preflight(plan: Plan, backend: Backend) -> list[str]:
     return problems
 
 
-def _apply(change: Change, backend: Backend, journal: Journal, action: str, cause: str | None) -> Outcome:
-    entry = Entry(action, change.target, change.command.display, change.before, change.after, "", cause)
+def _apply(change: Change, backend: Backend, journal: Journal, action: str, cause: str | None,
+           director: str | None = None) -> Outcome:
+    entry = Entry(action, change.target, change.command.display, change.before, change.after, "", cause,
+                  director)
     try:
         write = journal.intend(entry)
     except OSError as failure:
@@ -164,13 +168,14 @@ def _apply(change: Change, backend: Backend, journal: Journal, action: str, caus
     except Exception as failure:  # a bug, or an OSError from below: a failed change, never a crash
         error = f"failed unexpectedly ({fault(failure)})"
     outcome = Entry(action, change.target, change.command.display, change.before, change.after,
-                    "ok" if error is None else error, cause)
+                    "ok" if error is None else error, cause, director)
     with contextlib.suppress(OSError):  # the intent then stays open: `journal.unfinished` names it
         journal.settle(write, outcome)
     return Outcome(change, error is None, error)
 
 
-def _rolled_back(plan: Plan, outcomes: list[Outcome], backend: Backend, journal: Journal) -> Report:
+def _rolled_back(plan: Plan, outcomes: list[Outcome], backend: Backend, journal: Journal,
+                 director: str | None) -> Report:
     """Undo the applied changes of `outcomes`, newest first; stop at the first undo that fails."""
     made = [i for i, outcome in enumerate(outcomes) if outcome.applied]
     rollback: list[Outcome] = []
@@ -180,7 +185,7 @@ def _rolled_back(plan: Plan, outcomes: list[Outcome], backend: Backend, journal:
             rollback.append(Outcome(change, False, f"{change.command.display} cannot be undone"))
             break
         steps = [_apply(undo, backend, journal, "rollback", f"undoing {change.target}: a later change of "
-                        f"{plan.title!r} failed") for undo in change.undo]
+                        f"{plan.title!r} failed", director) for undo in change.undo]
         rollback += steps
         if not all(step.ok for step in steps):
             break

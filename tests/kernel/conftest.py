@@ -87,9 +87,10 @@ def topology(nat_lab: NatLab | None) -> NatLab:
     return nat_lab
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def modes(ipvs_modules: None) -> Iterator[ModesLab]:
-    """The DR + TUN topology in namespaces of its own (lab.modes), for one module."""
+    """The DR + TUN topology in namespaces of its own (lab.modes), built once for the modules that
+    use it (each test leaves it as it found it)."""
     topo = ModesLab()
     try:
         topo.build()

@@ -58,11 +58,12 @@ def test_the_agent_says_hello_answers_each_request_and_goes_on_after_bad_ones() 
     sim = SimulatedDirector(seed=2)
     answers = exchange(Agent(lambda: sim), b'{"id": 1, "op": "snapshot"}\n\n{"id": 2, "op": "drop"}\n'
                        b"not json\n" + b"x" * (MAX_REQUEST + 10) + b'\n{"id": 3, "op": "snapshot"}\n')
-    assert answers[0] == {"protocol": "lvs-top-agent", "version": 1, "director": "lb1", "read_only": True,
+    assert answers[0] == {"protocol": "lvs-top-agent", "version": 2, "director": "lb1", "read_only": True,
                           "lvs_top": "0.1.0"}
     assert [(a["id"], a["ok"]) for a in answers[1:]] == [(1, True), (2, False), (None, False), (None, False),
                                                          (3, True)]
-    assert answers[2]["error"] == "no operation 'drop': this agent knows snapshot, daemons"
+    assert answers[2]["error"] == ("no operation 'drop': this agent knows snapshot, daemons, drained, "
+                                   "edit_dest, add_dest, delete_dest")
     assert str(answers[4]["error"]).startswith("a request is at most")
     assert snapshot_of_json(answers[5]["snapshot"]).services == sim.snapshot().services
 
@@ -129,7 +130,7 @@ def test_a_link_reads_the_table_of_an_agent_process() -> None:
      "director lb2: its agent ended before it answered (exit 255: Permission denied (publickey).)"),
     (("echo", "hello"), "director lb2: not a JSON line: b'hello'"),
     (("echo", '{"protocol": "lvs-top-agent", "version": 9}'),
-     "director lb2: it speaks version 9 of the protocol, this lvs-top version 1: run the same lvs-top on "
+     "director lb2: it speaks version 9 of the protocol, this lvs-top version 2: run the same lvs-top on "
      "both"),
     (("no-such-command-here",),
      "director lb2: cannot start 'no-such-command-here' (No such file or directory)"),
