@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break the protocol
     try:
-        agent = Agent(lambda: open_backend(args), setup.journal, lambda: known_weights(setup, "agent"))
+        agent = Agent(lambda: open_backend(args), setup.journal, lambda: known_weights(setup, "agent"),
+                      setup.sysctls)
         agent.serve(name, setup.read_only is not None, __version__, sys.stdin.buffer, answers)
     except (BrokenPipeError, KeyboardInterrupt):
         pass  # whoever asked is gone: nothing left to answer

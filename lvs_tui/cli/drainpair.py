@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, TextIO
 from lvs_tui.cli import drainwatch, pair
 from lvs_tui.cli.common import Exit, ops_setup, say
 from lvs_tui.cli.drain import unfinished
-from lvs_tui.cli.maintenance import OpenBackend, prune_records, record_drains, show, sysctls_of
+from lvs_tui.cli.maintenance import OpenBackend, prune_records, record_drains, show
 from lvs_tui.ipvs.errors import IpvsError
 
 if TYPE_CHECKING:
+    from lvs_tui.model.export import JsonObject
     from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey
     from lvs_tui.ops.changes import DrainStart
     from lvs_tui.ops.setup import OpsSetup
@@ -38,16 +39,17 @@ def run_drain_pair(args: argparse.Namespace, open_backend: OpenBackend,
         stop = pair.read_tables(directors, args, "drain")
         if stop is not None:
             return stop
+        sysctls = {director.name: pair.sysctls_of(director, setup, "drain") for director in directors}
         for director in directors:
             assert director.table is not None
-            director.plan = plan_drain(director.table.services, args.targets, _sysctls(director, setup))
+            director.plan = plan_drain(director.table.services, args.targets, sysctls[director.name])
         pair.show_all(directors, out)
         if args.remove:
             print("once drained:", file=out)
             for director in directors:
                 assert director.table is not None
                 print(f"director {director.name}:", file=out)
-                show(plan_remove(director.table.pairs, _sysctls(director, setup)), out)
+                show(plan_remove(director.table.pairs, sysctls[director.name]), out)
         changes = any(director.plan.changes for director in directors)
         if not changes:
             print("Every real server named is already at weight 0 on every director: no weight to change.",
@@ -60,9 +62,10 @@ def run_drain_pair(args: argparse.Namespace, open_backend: OpenBackend,
                 return stop
         for director in directors:
             director.weights = pair.remembered(director, setup, "drain")
-        if not pair.apply_all(directors, setup.journal, out, "drain"):
+        refused = pair.apply_all(directors, setup.journal, out, "drain")
+        if refused is not None:
             if as_json:
-                lines.line({"result": "failed", "error": "a director refused a change: see standard error"})
+                lines.line({"result": "failed", "error": refused, **_changed(directors)})
             return Exit.ERROR
         starts: dict[tuple[ServiceKey, DestKey], DrainStart] = {}
         for director in directors:
@@ -76,7 +79,7 @@ def run_drain_pair(args: argparse.Namespace, open_backend: OpenBackend,
                     starts[start.service, start.dest] = start
         if not args.wait:
             if as_json:
-                lines.line({"result": "weights-set", "changed": _changed(directors)})
+                lines.line({"result": "weights-set", **_changed(directors)})
             return Exit.OK
         tables = [director.table.snapshot for director in directors if director.table is not None]
         whole = summed(tables)
@@ -93,11 +96,10 @@ def run_drain_pair(args: argparse.Namespace, open_backend: OpenBackend,
             reporter.close()
         if not outcome.drained:
             return unfinished(outcome, options, lines if as_json else None)
-        removed = _remove(directors, keys, setup, out) if args.remove else []
-        if removed is None:
+        removed = _remove(directors, keys, sysctls, setup, out) if args.remove else []
+        if isinstance(removed, str):
             if as_json:
-                lines.line({"result": "remove-failed",
-                            "error": "a director refused a removal: see standard error"})
+                lines.line({"result": "remove-failed", "error": removed})
             return Exit.ERROR
         if args.remove and any(director.local for director in directors):
             prune_records(setup, next(d.backend for d in directors if d.local), "drain")
@@ -112,23 +114,18 @@ def run_drain_pair(args: argparse.Namespace, open_backend: OpenBackend,
     return Exit.OK
 
 
-def _sysctls(director: pair.Director, setup: OpsSetup) -> Sysctls:
-    """This host's sysctls for its own table; the kernel's defaults stand for another director's
-    (its warnings are then those of a director left at the defaults)."""
-    from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
-
-    return sysctls_of(setup.sysctls) if director.local else Sysctls(dict(KERNEL_DEFAULTS))
-
-
-def _changed(directors: list[pair.Director]) -> dict[str, list[str]]:
-    return {director.name: [change.command.display for change in director.report.done]
-            for director in directors if director.report is not None}
+def _changed(directors: list[pair.Director]) -> JsonObject:
+    """The changes in effect, as one director's drain says them (`changed`), and by director."""
+    by_director = {director.name: [change.command.display for change in director.report.done]
+                   for director in directors if director.report is not None and not director.undone}
+    return {"changed": [command for done in by_director.values() for command in done],
+            "by_director": by_director}
 
 
-def _remove(directors: list[pair.Director], keys: list[tuple[ServiceKey, DestKey]], setup: OpsSetup,
-            out: TextIO) -> list[str] | None:
+def _remove(directors: list[pair.Director], keys: list[tuple[ServiceKey, DestKey]],
+            sysctls: dict[str, Sysctls], setup: OpsSetup, out: TextIO) -> list[str] | str:
     """Remove the drained servers from every director (undone on all if one refuses); the servers
-    removed, or None when a director refused."""
+    removed, or the sentence said when a director refused or could not be read."""
     from lvs_tui.ops.targets import plan_remove
 
     removed: set[str] = set()
@@ -136,14 +133,14 @@ def _remove(directors: list[pair.Director], keys: list[tuple[ServiceKey, DestKey
         try:
             snapshot = director.backend.snapshot()
         except IpvsError as error:
-            say(f"{pair.named(director.name, error)} Nothing was removed.", "drain")
-            return None
+            said = f"{pair.named(director.name, error)} Nothing was removed."
+            say(said, "drain")
+            return said
         left = [(service, dest) for service_key, dest_key in keys
                 if (service := snapshot.service(service_key)) is not None
                 and (dest := service.dest(dest_key)) is not None]
-        director.plan = plan_remove(left, _sysctls(director, setup)) if left else pair.NOTHING
+        director.plan = plan_remove(left, sysctls[director.name]) if left else pair.NOTHING
         director.report, director.undone = None, False
         removed.update(f"{service.key}>{dest.key}" for service, dest in left)
-    if not pair.apply_all(directors, setup.journal, out, "drain"):
-        return None
-    return sorted(removed)
+    refused = pair.apply_all(directors, setup.journal, out, "drain")
+    return sorted(removed) if refused is None else refused

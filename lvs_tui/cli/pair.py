@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from lvs_tui.ops.journal import Journal
     from lvs_tui.ops.runner import Report
     from lvs_tui.ops.setup import OpsSetup
+    from lvs_tui.ops.sysctl import Sysctls
 
 NOTHING = Plan("", (), destructive=False)
 
@@ -116,21 +117,50 @@ def remembered(director: Director, setup: OpsSetup, command: str) -> dict[str, i
     return weights
 
 
+def sysctls_of(director: Director, setup: OpsSetup, command: str) -> Sysctls:
+    """The sysctls a plan for `director` is warned by: this host's for its own table, another's
+    through its agent, the kernel's defaults (said) when they cannot be read."""
+    from lvs_tui.cli import maintenance
+    from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
+
+    if director.local:
+        return maintenance.sysctls_of(setup.sysctls)
+    read = getattr(director.backend, "sysctls", None)  # a RemoteBackend's
+    if read is not None:
+        try:
+            found: Sysctls = read()
+            return found
+        except IpvsError as error:
+            say(f"{named(director.name, error)}: its sysctls are unknown, so its plan is warned of as for a "
+                "kernel left at the defaults.", command)
+    return Sysctls(dict(KERNEL_DEFAULTS))
+
+
 def close_all(directors: list[Director]) -> None:
     for director in directors:
         director.backend.close()
 
 
 def read_tables(directors: list[Director], args: argparse.Namespace, command: str) -> Exit | None:
-    """Each director's table and the servers the targets name there; the exit code when one cannot
-    be read or lacks what the targets name (nothing has been changed then)."""
-    for director in directors:
+    """Each director's table and the servers the targets name there, read in parallel (an agent
+    over ssh takes seconds to start); the exit code when one cannot be read or lacks what the
+    targets name (nothing has been changed then)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(director: Director) -> Table | IpvsError:
         try:
-            director.table = read_table(director.backend, args.targets, args.services)
-        except InvalidArgument as error:
-            return fail(f"director {director.name}: {error} Nothing was changed.", Exit.USAGE, command)
-        except IpvsError as error:
-            return fail(f"{named(director.name, error)} Nothing was changed.", Exit.ERROR, command)
+            return read_table(director.backend, args.targets, args.services)
+        except IpvsError as error:  # InvalidArgument too
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(directors)) as pool:
+        tables = list(pool.map(read, directors))
+    for director, table in zip(directors, tables, strict=True):
+        if isinstance(table, InvalidArgument):
+            return fail(f"director {director.name}: {table} Nothing was changed.", Exit.USAGE, command)
+        if isinstance(table, IpvsError):
+            return fail(f"{named(director.name, table)} Nothing was changed.", Exit.ERROR, command)
+        director.table = table
     return None
 
 
@@ -193,9 +223,9 @@ def confirm_all(directors: list[Director], args: argparse.Namespace, command: st
 
 
 def apply_all(directors: list[Director], journal: Journal, out: TextIO, command: str,
-              outcome: Outcome | None = None) -> bool:
+              outcome: Outcome | None = None) -> str | None:
     """Each director's plan, in order; on the first that fails, what the others made is undone
-    (newest first). True when every plan was applied whole."""
+    (newest first). None when every plan was applied whole, else the sentence said about it."""
     done: list[Director] = []
     for director in directors:
         if not director.plan.changes:
@@ -204,15 +234,17 @@ def apply_all(directors: list[Director], journal: Journal, out: TextIO, command:
         report = director.report = apply(director.plan, director.backend, journal, out,
                                          director=director.other)
         if report.failed:
-            _undo(done, journal, out, command, director)
+            said = _undo(done, journal, out, director)
+            say(said, command)
             _took(directors, outcome)
-            return False
+            return said
         done.append(director)
     _took(directors, outcome)
-    return True
+    return None
 
 
-def _undo(done: list[Director], journal: Journal, out: TextIO, command: str, failed: Director) -> None:
+def _undo(done: list[Director], journal: Journal, out: TextIO, failed: Director) -> str:
+    """Undo the plans of `done`, newest first; the sentence that says how the directors were left."""
     from lvs_tui.ops.changes import plan_undo
 
     stuck: list[str] = []
@@ -228,17 +260,15 @@ def _undo(done: list[Director], journal: Journal, out: TextIO, command: str, fai
         else:
             director.undone = True
     head = f"director {failed.name} refused a change"
-    others = ", ".join(director.name for director in done)
     assert failed.report is not None
     here = failed.report.rolled_back or not failed.report.done
     if stuck or not here:
         left = ([] if here else [f"on {failed.name}: {failed.report.summary()}"]) + stuck
-        say(f"{head}; not everything could be undone: {'; '.join(left)}. Look with ipvsadm -Ln on each.",
-            command)
-    elif done:
-        say(f"{head}; what was made on {others} was undone: every director is as it was.", command)
-    else:
-        say(f"{head}; nothing was changed on the others: every director is as it was.", command)
+        return f"{head}; not everything could be undone: {'; '.join(left)}. Look with ipvsadm -Ln on each."
+    if done:
+        others = ", ".join(director.name for director in done)
+        return f"{head}; what was made on {others} was undone: every director is as it was."
+    return f"{head}; nothing was changed on the others: every director is as it was."
 
 
 def _took(directors: list[Director], outcome: Outcome | None) -> None:

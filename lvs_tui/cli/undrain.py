@@ -115,7 +115,7 @@ def run_undrain_pair(args: argparse.Namespace, open_backend: OpenBackend,
         if stop is not None:
             outcome.said("unchanged")
             return stop
-        ok = pair.apply_all(directors, setup.journal, outcome.out, "undrain", outcome)
+        ok = pair.apply_all(directors, setup.journal, outcome.out, "undrain", outcome) is None
         code = Exit.OK if ok else Exit.ERROR
         for director in directors:
             if director.local:

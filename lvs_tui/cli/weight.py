@@ -97,7 +97,6 @@ def run_weight_pair(args: argparse.Namespace, open_backend: OpenBackend,
                     open_other: OpenRemote | None = None) -> int:
     """The weight on every --director, with one confirmation, undone on all if one refuses."""
     from lvs_tui.cli import pair
-    from lvs_tui.ops.sysctl import KERNEL_DEFAULTS, Sysctls
     from lvs_tui.ops.targets import plan_weight
 
     setup = ops_setup(args)
@@ -109,9 +108,8 @@ def run_weight_pair(args: argparse.Namespace, open_backend: OpenBackend,
             return stop
         for director in directors:
             assert director.table is not None
-            # Another director's sysctls are not read from here: its warnings are the defaults'.
-            sysctls = sysctls_of(setup.sysctls) if director.local else Sysctls(dict(KERNEL_DEFAULTS))
-            director.plan = plan_weight(director.table.pairs, args.weight, sysctls)
+            director.plan = plan_weight(director.table.pairs, args.weight,
+                                        pair.sysctls_of(director, setup, "weight"))
         pair.show_all(directors, outcome.out)
         if not any(director.plan.changes for director in directors):
             print(f"Every real server named is already at weight {args.weight} on every director; nothing "
@@ -122,7 +120,7 @@ def run_weight_pair(args: argparse.Namespace, open_backend: OpenBackend,
         if stop is not None:
             outcome.said("unchanged")
             return stop
-        ok = pair.apply_all(directors, setup.journal, outcome.out, "weight", outcome)
+        ok = pair.apply_all(directors, setup.journal, outcome.out, "weight", outcome) is None
         for director in directors:
             if director.local:
                 prune_records(setup, director.backend, "weight")

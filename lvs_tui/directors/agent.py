@@ -29,6 +29,7 @@ from lvs_tui.model.printable import fault
 from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.journal import Journal
 from lvs_tui.ops.runner import run_plan
+from lvs_tui.ops.sysctl import Sysctls
 
 CAUSE = "asked through lvs-top agent"  # in this director's journal, beside each change it made
 
@@ -36,13 +37,16 @@ CAUSE = "asked through lvs-top agent"  # in this director's journal, beside each
 class Agent:
     """Answers requests with the backend `open_backend` gives, opened at the first request that
     needs it and again after it failed (IPVS not loaded yet is an answer, not the agent's end).
-    Writes need `journal`; `drained` gives the weights from before this director's drains."""
+    Writes need `journal`; `drained` gives the weights from before this director's drains, and
+    `sysctls` its net.ipv4.vs sysctls."""
 
     def __init__(self, open_backend: Callable[[], Backend], journal: Journal | None = None,
-                 drained: Callable[[], Mapping[str, int]] | None = None) -> None:
+                 drained: Callable[[], Mapping[str, int]] | None = None,
+                 sysctls: Callable[[], Sysctls] | None = None) -> None:
         self._open_backend = open_backend
         self._journal = journal
         self._drained = drained
+        self._sysctls = sysctls
         self._backend: Backend | None = None
         self._director = ""
         self._read_only = True
@@ -88,6 +92,8 @@ class Agent:
             return self._write(request)
         if op == "drained":
             return {"drained": dict(self._drained()) if self._drained is not None else {}}
+        if op == "sysctls":
+            return {"sysctls": {} if self._sysctls is None else dict(self._sysctls().values)}
         opened = self._opened()
         if op == "daemons":
             return {"daemons": [daemon_json(d) for d in opened.daemons()]}

@@ -122,6 +122,14 @@ class AgentLink:
             raise DirectorError(f"director {self.name}: its agent sent drained weights that are not")
         return {str(target): value for target, value in weights.items()}
 
+    def sysctls(self) -> dict[str, int]:
+        """The director's net.ipv4.vs sysctls, by name."""
+        values = self.request("sysctls").get("sysctls")
+        if not isinstance(values, dict) or not all(isinstance(value, int) and not isinstance(value, bool)
+                                                    for value in values.values()):
+            raise DirectorError(f"director {self.name}: its agent sent sysctls that are not")
+        return {str(name): value for name, value in values.items()}
+
     def close(self) -> None:
         process = self._process
         if process is None:

@@ -9,8 +9,9 @@ sync daemons: `"daemons": [{"state": "master", "mcast_ifn": "eth1", "syncid": 5}
 ends when its input ends.
 
 Version 2 adds what maintenance needs (lvs_tui.directors.writes): `drained` (the weight each drained
-real server had before its drain, by target, from that director's journal and drain records) and
-three real server writes, `edit_dest`, `add_dest` and `delete_dest`. The agent builds each change
+real server had before its drain, by target, from that director's journal and drain records),
+`sysctls` (its net.ipv4.vs sysctls, for the warnings of a plan made for it) and three real server
+writes, `edit_dest`, `add_dest` and `delete_dest`. The agent builds each change
 from its own table, journals it on its director before making it, and refuses every one when it
 runs with --read-only.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 PROTOCOL = "lvs-top-agent"
 VERSION = 2
-READS = ("snapshot", "daemons", "drained")
+READS = ("snapshot", "daemons", "drained", "sysctls")
 WRITES = ("edit_dest", "add_dest", "delete_dest")
 OPERATIONS = READS + WRITES
 MAX_REQUEST = 64 * 1024  # bytes: requests are small; a longer line is not a request

@@ -16,6 +16,7 @@ from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.ipvs.readonly import ReadOnly, RefusesWrites
 from lvs_tui.model.export import JsonObject
 from lvs_tui.model.records import DestKey, ServiceKey, Snapshot, SyncDaemon, Timeouts
+from lvs_tui.ops.sysctl import Sysctls
 
 T = TypeVar("T")
 READ_ONLY_AGENT = "its agent is read-only (started with --read-only, or without CAP_NET_ADMIN)"
@@ -68,6 +69,10 @@ class RemoteBackend(RefusesWrites):
         """The weight before each drain on that director, by change target (its journal's and drain
         records', as `lvs-top undrain` there would know them)."""
         return self._read(AgentLink.drained)
+
+    def sysctls(self) -> Sysctls:
+        """That director's net.ipv4.vs sysctls (for the warnings of a plan made for it)."""
+        return Sysctls(self._read(AgentLink.sysctls))
 
     def timeouts(self) -> Timeouts:
         raise IpvsError(f"director {self._spec.name}: its timeouts are not read through its agent.")

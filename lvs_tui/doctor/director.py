@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from lvs_tui.doctor.findings import Finding, Severity
-from lvs_tui.model.records import Dest, Forward, Service, Snapshot, TunnelType
+from lvs_tui.model.records import Dest, Forward, Protocol, Service, Snapshot, TunnelType
 from lvs_tui.ops.sysctl import MEANINGS
 
 # Bytes each encapsulation adds in front of the inner packet (outer IPv4 header, and UDP + GUE or GRE).
@@ -50,12 +50,31 @@ def diagnose(before: Snapshot, after: Snapshot, facts: DirectorFacts, seconds: f
     for service in after.services:
         findings += [replace(finding, service=service.key.id)
                      for finding in _service(service, before.service(service.key), facts, seconds)]
+    findings += _port_reuse(after, facts)
     for name, values in MEANINGS.items():
         if name in facts.vs_sysctls:
             value = facts.vs_sysctls[name]
             findings.append(Finding(Severity.INFO, f"sysctl net.ipv4.vs.{name}={value}",
                                     values.get(value, f"{value} is not a documented value") + "."))
     return findings
+
+
+def _port_reuse(table: Snapshot, facts: DirectorFacts) -> list[Finding]:
+    """DR and TUN services under conn_reuse_mode without bit 2: a drained server keeps getting the
+    new connections of clients that reuse a port (seen in the kernel lab during a drain)."""
+    reuse = facts.vs_sysctls.get("conn_reuse_mode")
+    if reuse is None or reuse & 2:
+        return []
+    routed = [service.key.id for service in table.services if service.key.protocol is not Protocol.UDP
+              and (_uses(service, Forward.ROUTE) or _uses(service, Forward.TUNNEL))]
+    if not routed:
+        return []
+    names = ", ".join(routed[:3]) + (" ..." if len(routed) > 3 else "")
+    return [Finding(Severity.WARNING, f"sysctl net.ipv4.vs.conn_reuse_mode={reuse}",
+                    f"the DR and TUN services ({names}) see their connections end in FIN_WAIT, where "
+                    "this mode does not reschedule: a client that reuses a port within the FIN timeout "
+                    "reaches the same real server, even once it is drained (weight 0).",
+                    "sysctl -w net.ipv4.vs.conn_reuse_mode=3")]
 
 
 def _error(subject: str, cause: str, fix: str) -> Finding:

@@ -214,7 +214,7 @@ def plan_edit_dest(service: Service, dest: Dest, edit: DestEdit, sysctls: Sysctl
     if change.command == ipvsadm.edit_dest(service.key, DestConfig.of(dest)):
         return Plan(f"Real server {dest.key} already has these settings", (), destructive=False)
     drains = edit.weight == 0 and dest.weight > 0
-    warnings = tuple(drain_warnings(service, sysctls)) if drains else ()
+    warnings = tuple(drain_warnings(service, sysctls, dest)) if drains else ()
     starts = (DrainStart(service.key, dest.key, dest.weight),) if drains else ()
     return Plan(f"Edit real server {dest.key} of {service.key}", (change,), destructive=drains,
                 warnings=warnings, drains=starts)
@@ -243,7 +243,7 @@ def plan_drain(services: Sequence[Service], address: str, port: int | None, sysc
                 continue
             changes.append(edit_dest(service.key, dest, DestEdit(weight=0)))
             starts.append(DrainStart(service.key, dest.key, dest.weight))
-            warnings += drain_warnings(service, sysctls)
+            warnings += drain_warnings(service, sysctls, dest)
     where = address if port is None else DestKey(address, port).id
     count = len({start.service for start in starts})
     title = (f"Drain {where} in {count} service{'s' if count != 1 else ''}" if port is None or count != 1

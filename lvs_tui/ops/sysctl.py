@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lvs_tui.model.records import Service
+from lvs_tui.model.records import Dest, Forward, Protocol, Service
 
 SYSCTL_DIR = Path("/proc/sys/net/ipv4/vs")
 
@@ -76,9 +76,18 @@ def read_sysctls(directory: Path = SYSCTL_DIR) -> Sysctls:
     return Sysctls(values)
 
 
-def drain_warnings(service: Service, sysctls: Sysctls) -> list[str]:
-    """What will surprise an operator who sets a real server of `service` to weight 0."""
+def drain_warnings(service: Service, sysctls: Sysctls, dest: Dest | None = None) -> list[str]:
+    """What will surprise an operator who sets real server `dest` of `service` to weight 0."""
     warnings = []
+    reuse = sysctls.get("conn_reuse_mode", KERNEL_DEFAULTS["conn_reuse_mode"])
+    if (dest is not None and dest.forward in (Forward.ROUTE, Forward.TUNNEL) and not reuse & 2
+            and service.key.protocol is not Protocol.UDP):
+        # Seen in the kernel lab: a DR drain still sent new connections there, until bit 2 was set.
+        warnings.append(
+            f"net.ipv4.vs.conn_reuse_mode={reuse} with DR or TUN forwarding: the director sees those "
+            "connections end in FIN_WAIT, and a client that reuses the port of one within its FIN timeout "
+            "(120 s by default) still reaches the drained server; set net.ipv4.vs.conn_reuse_mode=3."
+        )
     if service.persistent and sysctls.get("expire_quiescent_template") == 0:
         warnings.append(
             f"service {service.key} is persistent and net.ipv4.vs.expire_quiescent_template=0: "

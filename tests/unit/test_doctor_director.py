@@ -100,3 +100,17 @@ def test_a_server_without_a_route() -> None:
     found = sorted(problems(diagnose(snapshot(sim), snapshot(sim), facts(route=lambda a: None), 3)))
     assert found == [f"real server 10.20.{n}.2:80 of tcp:10.10.0.1:80: has no route from the director: "
                      "nothing reaches it" for n in (1, 2)]
+
+
+def test_dr_and_tun_under_a_port_reuse_mode_that_leaks_drains_are_warned_of() -> None:
+    for forward in (Forward.ROUTE, Forward.TUNNEL):
+        sim = table(forward)
+        leaky = facts(vs_sysctls={"conn_reuse_mode": 1})
+        assert problems(diagnose(snapshot(sim), snapshot(sim), leaky, 3)) == [
+            "sysctl net.ipv4.vs.conn_reuse_mode=1: the DR and TUN services (tcp:10.10.0.1:80) see their "
+            "connections end in FIN_WAIT, where this mode does not reschedule: a client that reuses a port "
+            "within the FIN timeout reaches the same real server, even once it is drained (weight 0)."]
+        fixed = facts(vs_sysctls={"conn_reuse_mode": 3})
+        assert problems(diagnose(snapshot(sim), snapshot(sim), fixed, 3)) == []
+    nat = table(Forward.MASQ)  # NAT sees TIME_WAIT, which mode 1 reschedules
+    assert problems(diagnose(snapshot(nat), snapshot(nat), facts(vs_sysctls={"conn_reuse_mode": 1}), 3)) == []

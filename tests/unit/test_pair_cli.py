@@ -23,6 +23,7 @@ from lvs_tui.ipvs.backend import Backend, DestEdit
 from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.model.records import DestKey, Snapshot, parse_host_port
 from lvs_tui.ops.journal import Journal, outcomes
+from lvs_tui.ops.sysctl import Sysctls
 from lvs_tui.sim import SimulatedDirector
 from tests.unit.maintenance_runs import HOST, TLS, WEB, Clock, weights
 from tests.unit.test_ops_runner import Refusing
@@ -170,6 +171,32 @@ def dest_key(text: str) -> DestKey:
     return DestKey(*parse_host_port(text))
 
 
+class Tuned:
+    """A director whose agent says it runs with `values` as its net.ipv4.vs sysctls."""
+
+    def __init__(self, inner: Backend, values: dict[str, int]) -> None:
+        self.inner, self.values = inner, values
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def sysctls(self) -> Sysctls:
+        return Sysctls(self.values)
+
+
+def test_each_directors_plan_is_warned_of_by_that_directors_own_sysctls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tunnelled = "203.0.113.41:8080"  # a TUN real server of the demo table
+    lb2 = cast(Backend, Tuned(SimulatedDirector(seed=1), {"conn_reuse_mode": 3}))
+    assert run_pair("weight", SimulatedDirector(seed=1), {"lb2": lb2}, tmp_path, tunnelled, "0", "--yes") == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "conn_reuse_mode" in line]
+    assert warned == ["lvs-top weight: warning: director local: net.ipv4.vs.conn_reuse_mode=1 with DR or TUN "
+                      "forwarding: the director sees those connections end in FIN_WAIT, and a client that "
+                      "reuses the port of one within its FIN timeout (120 s by default) still reaches the "
+                      "drained server; set net.ipv4.vs.conn_reuse_mode=3."]
+
+
 def test_summed_adds_the_counts_keeps_the_highest_weight_and_every_server() -> None:
     one = SimulatedDirector(seed=1).snapshot()
     web = one.service(WEB)
@@ -249,7 +276,8 @@ def test_end_to_end_each_agent_journals_its_own_change_and_a_refusal_puts_this_h
     lb2 = f"lb2={AGENT} --journal {tmp_path / 'lb2.jsonl'}"
     assert main(["drain", RS, *common, "--director", "local", "--director", lb2, "--json"]) == 0
     said = json.loads(capsys.readouterr().out)
-    assert said["result"] == "weights-set" and set(said["changed"]) == {"local", "lb2"}
+    assert said["result"] == "weights-set" and set(said["by_director"]) == {"local", "lb2"}
+    assert said["changed"] == [f"ipvsadm -e -t 192.0.2.10:80 -r {RS} -m -w 0 -x 1500 -y 1200"] * 2
     there = list(outcomes(Journal(tmp_path / "lb2.jsonl").entries()))
     assert [(entry["target"], entry["after"]["weight"], entry["cause"]) for entry in there] == [
         (f"{WEB}>{RS}", 0, "asked through lvs-top agent")]

@@ -207,3 +207,16 @@ def test_a_link_that_breaks_during_a_write_says_the_change_may_have_been_made() 
     assert str(caught.value).startswith("director lb2: its agent ended before it answered (exit 3)")
     assert str(caught.value).endswith("editing real server 198.51.100.11:8080 of tcp:192.0.2.10:80 may or "
                                       "may not have been made there; look with ipvsadm -Ln on lb2.")
+
+
+def test_the_agent_and_a_remote_backend_give_the_directors_sysctls() -> None:
+    from lvs_tui.ops.sysctl import Sysctls
+
+    agent = Agent(SimulatedDirector, None, None, lambda: Sysctls({"conn_reuse_mode": 3}))
+    assert exchange(agent, True, {"id": 1, "op": "sysctls"}) == [
+        {"id": 1, "ok": True, "sysctls": {"conn_reuse_mode": 3}}]
+    backend = remote(writes=False)
+    try:
+        assert backend.sysctls().get("conn_reuse_mode", -1) == 1  # the demo's: a kernel's defaults
+    finally:
+        backend.close()

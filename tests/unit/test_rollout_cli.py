@@ -99,8 +99,10 @@ def test_a_failing_command_stops_at_its_host_and_resume_finishes(
     assert app_weights(sim) == {HOSTS[0]: 1, HOSTS[1]: 0, HOSTS[2]: 1}
     journal = list(outcomes(Journal(tmp_path / "journal.jsonl").entries()))
     assert not any(HOSTS[2] in entry["target"] for entry in journal)  # the third is untouched
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and HOSTS[1] in err and "--resume" in err and "exit status 3" in err
+    # The demo's hosts are TUN real servers, drained under the kernel's default conn_reuse_mode: warned.
+    said = [line for line in capsys.readouterr().err.splitlines() if "conn_reuse_mode" not in line]
+    err = "\n".join(said)
+    assert len(said) == 1 and HOSTS[1] in err and "--resume" in err and "exit status 3" in err
     progress = load_progress(tmp_path / "rollout.json")
     assert progress is not None
     assert (progress.done, progress.batch, progress.stage, progress.failed) == ([HOSTS[0]], [HOSTS[1]],
@@ -170,7 +172,8 @@ def test_the_floor_fails_at_the_timeout_naming_the_service_and_changes_nothing(
     assert clock.now == 1020.0 and weights(sim) == before
     err = capsys.readouterr().err
     assert f"{APP.id}: 67% (2 of 3), below the floor of 70%" in err and "after 20 s" in err
-    assert f"{HOSTS[0]} was not drained" in err and "--resume" in err and err.count("\n") == 1
+    said = [line for line in err.splitlines() if "conn_reuse_mode" not in line]  # the TUN hosts' warning
+    assert f"{HOSTS[0]} was not drained" in err and "--resume" in err and len(said) == 1
 
 
 @pytest.mark.parametrize(("argv", "said"), [
