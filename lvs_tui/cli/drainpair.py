@@ -7,19 +7,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from lvs_tui.cli import drainwatch, pair
 from lvs_tui.cli.common import Exit, ops_setup, say
 from lvs_tui.cli.drain import unfinished
 from lvs_tui.cli.maintenance import OpenBackend, prune_records, record_drains, show
+from lvs_tui.directors.summed import SummedDirectors
 from lvs_tui.ipvs.errors import IpvsError
 
 if TYPE_CHECKING:
     from lvs_tui.model.export import JsonObject
     from lvs_tui.model.records import Dest, DestKey, Service, ServiceKey
     from lvs_tui.ops.changes import DrainStart
+    from lvs_tui.ops.drain import DrainStatus
     from lvs_tui.ops.setup import OpsSetup
     from lvs_tui.ops.sysctl import Sysctls
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 def run_drain_pair(args: argparse.Namespace, open_backend: OpenBackend,
                    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                    open_other: pair.OpenRemote = pair.open_remote) -> int:
-    from lvs_tui.directors.summed import SummedDirectors, summed
+    from lvs_tui.directors.summed import summed
     from lvs_tui.ops.targets import drain_starts, plan_drain, plan_remove
 
     setup = ops_setup(args)
@@ -88,8 +90,8 @@ def run_drain_pair(args: argparse.Namespace, open_backend: OpenBackend,
             and (dest := service.dest(key[1])) is not None]
         options = drainwatch.WaitOptions(args.interval, args.timeout, args.inactive, None, clock, sleep)
         keys = [(service.key, dest.key) for service, dest in followed]
-        reporter: drainwatch.Reporter = lines if as_json else drainwatch.Bars(keys)
         reads = SummedDirectors([(director.name, director.backend) for director in directors])
+        reporter: drainwatch.Reporter = ByDirector(lines, reads) if as_json else drainwatch.Bars(keys)
         try:
             outcome = drainwatch.follow(reads, followed, [starts[key] for key in keys], options, reporter)
         finally:
@@ -112,6 +114,23 @@ def run_drain_pair(args: argparse.Namespace, open_backend: OpenBackend,
     if as_json:
         lines.line({"result": "drained", "removed": removed})
     return Exit.OK
+
+
+class ByDirector:
+    """The progress lines of `drain --json`, each with every director's own counts beside their sum
+    (`"directors": {"lb1": {"active": 1, ...}, ...}`): where the connections still are."""
+
+    def __init__(self, lines: drainwatch.JsonLines, reads: SummedDirectors) -> None:
+        self._lines = lines
+        self._reads = reads
+
+    def poll(self, statuses: Sequence[tuple[drainwatch.Pair, DrainStatus]], elapsed: float) -> None:
+        for key, status in statuses:
+            where = self._reads.counts(*key)
+            self._lines.line({**drainwatch.status_json(key, status, elapsed), "directors": where})
+
+    def close(self) -> None:
+        self._lines.close()
 
 
 def _changed(directors: list[pair.Director]) -> JsonObject:

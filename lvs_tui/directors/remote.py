@@ -30,6 +30,11 @@ class RemoteBackend(RefusesWrites):
     """One director's agent; its process is started at the first request and again after it failed.
     With `writes`, its real servers can be changed (each change made and journaled by the agent)."""
 
+    # It starts its agent again itself after the link broke, and keeps a link whose agent only said
+    # no (IPVS missing there): a poller that closed it after each error would open a new ssh
+    # connection at every poll.
+    recovers_by_itself = True
+
     def __init__(self, spec: DirectorSpec, timeout: float = 60.0, *, writes: bool = False) -> None:
         if spec.command is None:
             raise ValueError("a remote director needs the command that starts its agent")

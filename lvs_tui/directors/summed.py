@@ -44,10 +44,13 @@ def _added(same: list[Dest]) -> Dest:
 
 class SummedDirectors:
     """Reads every director in turn and gives the `summed` table; a director that cannot be read
-    raises an IpvsError naming it: the drain is not over while one director's counts are unknown."""
+    raises an IpvsError naming it: the drain is not over while one director's counts are unknown.
+    `counts` gives each director's own, from the last read (where the connections are: after a
+    failover, the old master's entries of moved connections stay until they time out)."""
 
     def __init__(self, directors: Sequence[tuple[str, Backend]]) -> None:
         self._directors = tuple(directors)
+        self._last: dict[str, Snapshot] = {}
 
     def snapshot(self) -> Snapshot:
         tables = []
@@ -58,4 +61,17 @@ class SummedDirectors:
                 said = str(error)
                 raise IpvsError(said if said.startswith(f"director {name}") else f"director {name}: {said}") \
                     from None  # the sentence names the director either way
+        self._last = {name: table for (name, _), table in zip(self._directors, tables, strict=True)}
         return summed(tables)
+
+    def counts(self, service: ServiceKey, dest: DestKey) -> dict[str, dict[str, int]]:
+        """Each director's active, inactive and persistent counts of `dest` in `service` at the last
+        read; a director without that server is left out."""
+        found = {}
+        for name, table in self._last.items():
+            listed = table.service(service)
+            server = None if listed is None else listed.dest(dest)
+            if server is not None:
+                found[name] = {"active": server.active_conns, "inactive": server.inactive_conns,
+                               "persistent": server.persistent_conns}
+        return found

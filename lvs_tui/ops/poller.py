@@ -107,7 +107,8 @@ class Poller:
                 self._backend = self._open_backend()
             snapshot = self._backend.snapshot(self._whole())
         except IpvsError as error:
-            self._close_backend()  # reopen next time: the cause may go away
+            if not getattr(self._backend, "recovers_by_itself", False):
+                self._close_backend()  # reopen next time: the cause may go away
             return PollResult(None, str(error), started, self._clock() - started)
         except Exception as error:  # a bug must not kill the poller and freeze the screen
             self._close_backend()

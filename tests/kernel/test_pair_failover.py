@@ -136,6 +136,10 @@ def test_a_failover_in_the_middle_of_a_pairs_drain_sends_nothing_to_the_drained_
     assert drain.returncode == 0, said
     lines = [json.loads(line) for line in said.splitlines() if line.startswith("{")]
     assert lines[-1] == {"result": "drained", "removed": []}
+    # lvd2 counted the connection the sync daemon gave it: the drain followed it there.
+    where = [{name: counts["active"] for name, counts in line["directors"].items()} for line in lines[:-1]]
+    print(f"active connections on each director, poll by poll: {where}")
+    assert any(counts.get(BACKUP, 0) >= 1 for counts in where), where
 
     (long_answer,) = long_answers
     assert long_answer.server == name, "the long request did not end with its answer through lvd2"

@@ -147,8 +147,9 @@ def test_a_pair_drain_waits_for_the_sum_of_both_directors_counts(tmp_path: Path,
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     progress = [line for line in lines if "active" in line]
-    lone = [line["elapsed"] for line in progress if line["active"] == 5]  # lb1 drained, lb2 still busy
-    assert lone and min(lone) < 300 <= progress[-1]["elapsed"]
+    lone = [line for line in progress if line["active"] == 5]  # lb1 drained, lb2 still busy
+    assert lone and min(line["elapsed"] for line in lone) < 300 <= progress[-1]["elapsed"]
+    assert {name: counts["active"] for name, counts in lone[0]["directors"].items()} == {"local": 0, "lb2": 5}
     assert progress[-1]["drained"] is True and lines[-1] == {"result": "drained", "removed": []}
     assert weights(lb1)[f"{WEB}>{quick}"] == weights(lb2)[f"{WEB}>{quick}"] == 0
 

@@ -100,3 +100,26 @@ def test_each_poll_asks_which_services_to_read_whole_at_that_moment() -> None:
     poller.stop()
     assert [{key.id for key in whole or ()} for whole in backend.asked] == [{"tcp:192.0.2.10:80"},
                                                                           {"tcp:192.0.2.10:443"}]
+
+
+def test_a_backend_that_recovers_by_itself_is_kept_across_failed_polls() -> None:
+    class Refusing(SlowBackend):
+        recovers_by_itself = True  # as a remote director's: its own link comes back
+
+        def snapshot(self, whole: Collection[ServiceKey] | None = None) -> Snapshot:
+            raise IpvsUnavailable("director lb2: IPVS is not available in this kernel.")
+
+    opened: list[SlowBackend] = []
+
+    def open_backend() -> SlowBackend:
+        opened.append(Refusing())
+        return opened[-1]
+
+    results: queue.Queue[PollResult] = queue.Queue()
+    poller = Poller(open_backend, results.put)  # type: ignore[arg-type]
+    poller.start()
+    for _ in range(3):
+        poller.request()
+        assert results.get(timeout=5).error == "director lb2: IPVS is not available in this kernel."
+    poller.stop()
+    assert len(opened) == 1 and opened[0].closed  # one backend, closed once, at the end
