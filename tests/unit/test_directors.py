@@ -63,7 +63,7 @@ def test_the_agent_says_hello_answers_each_request_and_goes_on_after_bad_ones() 
     assert [(a["id"], a["ok"]) for a in answers[1:]] == [(1, True), (2, False), (None, False), (None, False),
                                                          (3, True)]
     assert answers[2]["error"] == ("no operation 'drop': this agent knows snapshot, daemons, drained, "
-                                   "edit_dest, add_dest, delete_dest")
+                                   "sysctls, edit_dest, add_dest, delete_dest")
     assert str(answers[4]["error"]).startswith("a request is at most")
     assert snapshot_of_json(answers[5]["snapshot"]).services == sim.snapshot().services
 
