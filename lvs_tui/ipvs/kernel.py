@@ -277,6 +277,30 @@ class KernelBackend:
         if parts:
             self._call(c.CMD_SET_CONFIG, b"".join(parts), what="set the timeouts")
 
+    def start_daemon(self, daemon: SyncDaemon) -> None:
+        validate.daemon(daemon)
+        state = c.DAEMON_STATE_MASTER if daemon.state == "master" else c.DAEMON_STATE_BACKUP
+        attrs = codec.nest(c.CMD_ATTR_DAEMON, codec.u32(c.DAEMON_ATTR_STATE, state),
+                           codec.string(c.DAEMON_ATTR_MCAST_IFN, daemon.mcast_ifn),
+                           codec.u32(c.DAEMON_ATTR_SYNC_ID, daemon.syncid))
+        try:
+            self._t.request(c.CMD_NEW_DAEMON, attrs)
+        except NetlinkError as exc:
+            _raise_daemon(exc.errno, f"start the sync {daemon.state} on {daemon.mcast_ifn}", daemon.state)
+        except OSError as exc:
+            raise IpvsError(f"could not start the sync {daemon.state}: {exc.strerror or exc}.") from None
+
+    def stop_daemon(self, state: str) -> None:
+        validate.daemon(SyncDaemon(state, "lo", 0))  # the state alone is checked
+        code = c.DAEMON_STATE_MASTER if state == "master" else c.DAEMON_STATE_BACKUP
+        attrs = codec.nest(c.CMD_ATTR_DAEMON, codec.u32(c.DAEMON_ATTR_STATE, code))
+        try:
+            self._t.request(c.CMD_DEL_DAEMON, attrs)
+        except NetlinkError as exc:
+            _raise_daemon(exc.errno, f"stop the sync {state}", state)
+        except OSError as exc:
+            raise IpvsError(f"could not stop the sync {state}: {exc.strerror or exc}.") from None
+
     def close(self) -> None:
         self._t.close()
 
@@ -356,6 +380,17 @@ def _raise_mapped(err: int, what: str, cmd: int, service: ServiceKey | None, des
         raise InvalidArgument(f"could not {what}: the kernel rejected the settings as invalid "
                               f"({errno.errorcode.get(err, err)}).")
     raise IpvsError(f"could not {what}: {os.strerror(err)}.")
+
+
+def _raise_daemon(err: int, what: str, state: str) -> NoReturn:
+    """One sentence per errno of the sync daemon commands."""
+    if err == errno.EEXIST:
+        raise ObjectExists(f"could not {what}: a sync {state} is already running here; stop it first.")
+    if err == errno.ESRCH:
+        raise ObjectNotFound(f"could not {what}: no sync {state} is running here.")
+    if err == errno.ENODEV:
+        raise InvalidArgument(f"could not {what}: this network namespace has no such interface.")
+    _raise_mapped(err, what, c.CMD_NEW_DAEMON, None, None, None, None)
 
 
 _service_nest = poll.service_request

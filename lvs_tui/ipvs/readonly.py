@@ -48,6 +48,12 @@ class RefusesWrites:
     def set_timeouts(self, timeouts: Timeouts) -> None:
         self._refuse("setting the timeouts")
 
+    def start_daemon(self, daemon: SyncDaemon) -> None:
+        self._refuse(f"starting the sync {daemon.state}")
+
+    def stop_daemon(self, state: str) -> None:
+        self._refuse(f"stopping the sync {state}")
+
 
 class ReadOnlyBackend(RefusesWrites):
     """Reads go to `inner`; writes raise `ReadOnly` without touching it."""

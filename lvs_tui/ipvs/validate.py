@@ -11,7 +11,7 @@ import re
 
 from lvs_tui.ipvs.errors import InvalidArgument
 from lvs_tui.model import flags as service_flags
-from lvs_tui.model.records import Dest, DestKey, Family, Forward, ServiceKey, Tunnel, TunnelType
+from lvs_tui.model.records import Dest, DestKey, Family, Forward, ServiceKey, SyncDaemon, Tunnel, TunnelType
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")  # IP_VS_SCHEDNAME_MAXLEN / IP_VS_PENAME_MAXLEN - NUL
 U32_MAX = 0xFFFFFFFF
@@ -156,3 +156,21 @@ def timeout(label: str, value: int) -> int:
     if not 0 <= value <= MAX_TIMEOUT:
         raise InvalidArgument(f"the {label} timeout must be between 0 (unchanged) and {MAX_TIMEOUT} s.")
     return value
+
+
+DAEMON_STATES = ("master", "backup")
+IFNAMSIZ = 16  # the kernel's limit on an interface name, its final NUL included
+
+
+def daemon(d: SyncDaemon) -> None:
+    """A sync daemon as ipvsadm --start-daemon takes it: master or backup, an interface name the
+    kernel can hold, a sync id of 0 to 255 (0: a backup takes any)."""
+    if d.state not in DAEMON_STATES:
+        raise InvalidArgument(f"a sync daemon is a master or a backup, not {d.state!r}.")
+    name = d.mcast_ifn
+    if not name or len(name) >= IFNAMSIZ or name in (".", "..") or any(
+            ch in "/:" or ch.isspace() or not ch.isprintable() for ch in name):
+        raise InvalidArgument(f"sync {d.state}: {name!r} is not an interface name (1 to {IFNAMSIZ - 1} "
+                              "characters, no blank, / or :).")
+    if not 0 <= d.syncid <= 255:
+        raise InvalidArgument(f"sync {d.state}: the sync id must be between 0 and 255.")

@@ -20,7 +20,7 @@ from lvs_tui.live.frame import AppliedPlan, DashboardFrame, DirectorFacts, ViewS
 from lvs_tui.live.hostload import HostSampler
 from lvs_tui.model.dashboard import RATE_ALL_DESTS_UP_TO, ConnCounter, RateWindow, ordered, totals
 from lvs_tui.model.distribution import ServiceMemory, Spread, spreads
-from lvs_tui.model.records import Dest, Service, ServiceKey, Snapshot
+from lvs_tui.model.records import Dest, Service, ServiceKey, Snapshot, SyncDaemon
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainBoard, DrainOptions
@@ -157,6 +157,13 @@ class FrameBuilder:
                               interrupted=interrupted)
         self.frame = replace(self.frame, number=self.frame.number + 1, drains=self._board.view(),
                              facts=self._facts)
+        return self.frame
+
+    def daemons_read(self, daemons: tuple[SyncDaemon, ...]) -> DashboardFrame:
+        """The newest frame again, with the sync daemons as just read."""
+        if daemons != self._facts.daemons:
+            self._facts = replace(self._facts, daemons=daemons)
+            self.frame = replace(self.frame, number=self.frame.number + 1, facts=self._facts)
         return self.frame
 
     # --- after a plan was applied on this thread ----------------------------------------------------

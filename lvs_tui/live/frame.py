@@ -17,7 +17,7 @@ from lvs_tui.model.dashboard import SortKey, Totals, ordered
 from lvs_tui.model.distribution import Spread
 from lvs_tui.model.history import RateHistory
 from lvs_tui.model.rates import Rates
-from lvs_tui.model.records import DestKey, ServiceKey, Snapshot
+from lvs_tui.model.records import DestKey, ServiceKey, Snapshot, SyncDaemon
 from lvs_tui.ops.changes import Change, Plan
 from lvs_tui.ops.drain import DrainView
 from lvs_tui.ops.sysctl import Sysctls
@@ -51,6 +51,7 @@ class DirectorFacts:
     sysctl_warnings: tuple[str, ...] = ()  # e.g. the kernel's rate estimation switched off
     interrupted: tuple[str, ...] = ()  # changes a killed lvs-top began and never reported (journal)
     record_warnings: tuple[str, ...] = ()  # the drain records cannot be read or written
+    daemons: tuple[SyncDaemon, ...] | None = None  # the IPVS sync daemons running; None until read
 
 
 @dataclass(frozen=True, slots=True)

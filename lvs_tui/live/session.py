@@ -19,6 +19,7 @@ from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.live.builder import FrameBuilder
 from lvs_tui.live.frame import AppliedPlan, DashboardFrame, ViewSettings
 from lvs_tui.live.hostload import HostSampler
+from lvs_tui.model.records import SyncDaemon
 from lvs_tui.ops import changes
 from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainOptions
@@ -37,6 +38,9 @@ class Applied:
     outcome: Report | IpvsError
 
 
+DAEMONS_EVERY = 10.0  # seconds between two reads of the sync daemons (and after a change to them)
+
+
 class LiveSession:
     def __init__(self, open_backend: Callable[[], Backend], setup: OpsSetup, *,
                  health: HealthSource | None = None, doctor: DoctorWatch | None = None,
@@ -48,6 +52,7 @@ class LiveSession:
         self._publish: Callable[[DashboardFrame], None] = lambda frame: None
         self._report: Callable[[Applied], None] = lambda applied: None
         self._surveyed = False
+        self._daemons_read = -DAEMONS_EVERY
 
     @property
     def read_only(self) -> str | None:
@@ -96,6 +101,19 @@ class LiveSession:
         if not self._surveyed:  # after the first frame is out: the first look is not delayed
             self._surveyed = True
             self._poller.submit(lambda backend: backend.schedulers(), self._survey, poll=False)
+        if result.started - self._daemons_read >= DAEMONS_EVERY:
+            self._daemons_read = result.started
+            self._read_daemons()
+
+    def _read_daemons(self) -> None:
+        def read(backend: Backend) -> tuple[SyncDaemon, ...]:
+            return backend.daemons()
+
+        def done(daemons: object) -> None:
+            if isinstance(daemons, tuple):  # an error leaves the last known ones
+                self._publish(self._builder.daemons_read(daemons))
+
+        self._poller.submit(read, done, poll=False)
 
     def _remove(self, plan: Plan) -> None:
         """A drained server's removal, confirmed with its drain: applied next on this thread."""
@@ -113,6 +131,8 @@ class LiveSession:
             self._report(Applied(plan, error))
             return
         self._builder.applied(outcome, drain, undoable)
+        if any(change.action in ("start_daemon", "stop_daemon") for change in outcome.plan.changes):
+            self._read_daemons()  # the next form shows the change at once
         if self._health is not None:  # a server taken out by hand: the checker must leave it out
             for change in outcome.done:
                 pair = changes.parse_dest_target(change.target)

@@ -15,8 +15,17 @@ from dataclasses import dataclass, field
 from lvs_tui.ipvs import validate
 from lvs_tui.ipvs.backend import Backend, DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.ipvs.errors import InvalidArgument
-from lvs_tui.model.export import JsonObject
-from lvs_tui.model.records import Dest, DestKey, Family, Service, ServiceKey, Snapshot, parse_host_port
+from lvs_tui.model.export import JsonObject, daemon_json
+from lvs_tui.model.records import (
+    Dest,
+    DestKey,
+    Family,
+    Service,
+    ServiceKey,
+    Snapshot,
+    SyncDaemon,
+    parse_host_port,
+)
 from lvs_tui.ops import commands as ipvsadm
 from lvs_tui.ops.sysctl import Sysctls, drain_warnings, remove_warnings
 
@@ -166,6 +175,24 @@ def zero(service: ServiceKey | None) -> Change:
                   lambda b: b.zero(service), None, None)
 
 
+def start_daemon(daemon: SyncDaemon) -> Change:
+    validate.daemon(daemon)
+    stop = Change("stop_daemon", daemon_target(daemon.state), ipvsadm.stop_daemon(daemon.state),
+                  lambda b: b.stop_daemon(daemon.state), daemon_json(daemon), None)
+    return Change("start_daemon", daemon_target(daemon.state), ipvsadm.start_daemon(daemon),
+                  lambda b: b.start_daemon(daemon), None, daemon_json(daemon), (stop,))
+
+
+def stop_daemon(daemon: SyncDaemon) -> Change:
+    """Stopping the running `daemon`: its settings are kept, to start it again."""
+    return Change("stop_daemon", daemon_target(daemon.state), ipvsadm.stop_daemon(daemon.state),
+                  lambda b: b.stop_daemon(daemon.state), daemon_json(daemon), None, (start_daemon(daemon),))
+
+
+def daemon_target(state: str) -> str:
+    return f"sync {state}"
+
+
 def _check_dest(service: ServiceKey, config: DestConfig) -> None:
     try:
         family = Family.of(config.address)
@@ -281,6 +308,28 @@ def plan_zero(service: ServiceKey | None, snapshot: Snapshot) -> Plan:
                 warnings=("counters cannot be restored; this cannot be undone.",))
 
 
+def plan_start_daemon(daemon: SyncDaemon, running: Sequence[SyncDaemon]) -> Plan:
+    """Start `daemon`; InvalidArgument when one of its state runs already (the kernel keeps one)."""
+    for other in running:
+        if other.state == daemon.state:
+            raise InvalidArgument(f"a sync {other.state} is already running (on {other.mcast_ifn}, sync id "
+                                  f"{other.syncid}): stop it first.")
+    change = start_daemon(daemon)
+    return Plan(f"Start the sync {daemon.state} on {daemon.mcast_ifn}, sync id {daemon.syncid}", (change,),
+                destructive=False)
+
+
+def plan_stop_daemon(daemon: SyncDaemon) -> Plan:
+    if daemon.state == "master":
+        said = ("this director's connections are no longer copied to the backup: a failover while it is "
+                "stopped drops them.")
+    else:
+        said = ("this director no longer takes in the master's connections: if it takes over, it drops "
+                "them.")
+    return Plan(f"Stop the sync {daemon.state} ({daemon.mcast_ifn}, sync id {daemon.syncid})",
+                (stop_daemon(daemon),), destructive=True, warnings=(said,))
+
+
 def plan_undo(plan: Plan, done: Sequence[Change]) -> Plan | None:
     """The plan that reverses the changes of `plan` that succeeded (`done`), newest first; its
     title says what the undo does, `undoes` names what it reverses."""
@@ -299,6 +348,10 @@ UNDO_NAMED = 3  # an undo's title names this many of its changes, and counts the
 
 def what_undo_does(change: Change) -> str:
     """`put back real server 10.20.1.2:80 in tcp:10.0.0.1:80 at weight 3`, from one undo change."""
+    if change.action in ("start_daemon", "stop_daemon"):
+        verb = "start the" if change.action == "start_daemon" else "stop the"
+        return f"{verb} {change.target} again" if change.before is None else \
+            f"{verb} {change.target} (started in this session)"
     pair = parse_dest_target(change.target)
     after = change.after or {}
     if pair is None:

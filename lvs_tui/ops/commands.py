@@ -29,6 +29,7 @@ from lvs_tui.model.records import (
     Protocol,
     ServiceKey,
     Snapshot,
+    SyncDaemon,
     Timeouts,
     TunnelType,
 )
@@ -158,6 +159,15 @@ def zero(service: ServiceKey | None = None) -> Command:
 def set_timeouts(timeouts: Timeouts) -> Command:
     """`--set tcp tcpfin udp`; a 0 leaves that timeout unchanged, in ipvsadm as in the backend."""
     return Command(("--set", str(timeouts.tcp), str(timeouts.tcp_fin), str(timeouts.udp)))
+
+
+def start_daemon(daemon: SyncDaemon) -> Command:
+    return Command(("--start-daemon", daemon.state, "--mcast-interface", daemon.mcast_ifn,
+                    "--syncid", str(daemon.syncid)))
+
+
+def stop_daemon(state: str) -> Command:
+    return Command(("--stop-daemon", state))
 
 
 # --- save --------------------------------------------------------------------------------------

@@ -349,6 +349,19 @@ class SimulatedDirector:
                 dest.counters.zero()
                 dest.touch()
 
+    def start_daemon(self, daemon: SyncDaemon) -> None:
+        validate.daemon(daemon)
+        if any(running.state == daemon.state for running in self._daemons):
+            raise ObjectExists(f"could not start the sync {daemon.state} on {daemon.mcast_ifn}: a sync "
+                               f"{daemon.state} is already running here; stop it first.")
+        self._daemons = (*self._daemons, daemon)
+
+    def stop_daemon(self, state: str) -> None:
+        validate.daemon(SyncDaemon(state, "lo", 0))
+        if not any(running.state == state for running in self._daemons):
+            raise ObjectNotFound(f"could not stop the sync {state}: no sync {state} is running here.")
+        self._daemons = tuple(running for running in self._daemons if running.state != state)
+
     def set_timeouts(self, timeouts: Timeouts) -> None:
         for name in ("tcp", "tcp_fin", "udp"):
             validate.timeout(name, getattr(timeouts, name))

@@ -75,5 +75,8 @@ class ChangeKeys:
     def action_zero_all(self) -> None:
         self.operator.zero(None)
 
+    def action_sync_daemon(self) -> None:
+        self.operator.sync_daemon()
+
     def action_undo(self) -> None:
         self.operator.undo()

@@ -64,10 +64,12 @@ BINDINGS: list[BindingType] = [
             id="zero"),
     Binding("Z", "zero_all", "Zero all", show=False, tooltip="Zero the counters of every service",
             id="zero_all"),
+    Binding("Y", "sync_daemon", "Sync daemon", show=False,
+            tooltip="Start or stop the IPVS sync daemon", id="sync_daemon"),
     Binding("u", "undo", "Undo", tooltip="Undo the last change made in this session", id="undo"),
 ]
 WRITE_ACTIONS = frozenset({"drain", "drain_host", "bring_back", "weight", "add_service", "add_dest",
-                           "edit", "remove", "zero", "zero_all", "undo"})
+                           "edit", "remove", "zero", "zero_all", "sync_daemon", "undo"})
 
 
 def bindings() -> list[Binding]:

@@ -217,6 +217,11 @@ class Operator:
     def edit_dest(self, service: Service, dest: Dest) -> None:
         self.open_form(DestForm(service, self.sysctls, dest))
 
+    def sync_daemon(self) -> None:
+        from lvs_tui.ui.syncform import SyncDaemonForm
+
+        self.open_form(SyncDaemonForm(self.frame.facts.daemons))
+
     def open_form(self, form: FormScreen) -> None:
         """A form's plan was shown as its commands while typed: only a destructive one asks again.
         The form stays open until the plan is applied, so an error leaves what was typed there."""

@@ -62,6 +62,11 @@ def test_add_real_server_form_at_80x24(snap_compare: Any, tmp_path: Path) -> Non
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
+def test_sync_daemon_form_at_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    app, run_before = changing(tmp_path, 2, ("Y",))  # the demo runs a master: offered to stop
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
 def changing(tmp_path: Path, polls: int, keys: tuple[str, ...], after: int = 0) -> tuple[Any, Any]:
     """The frozen demo with a journal (so changes can be made): `keys` after `polls`, then `after`."""
     app, clock = frozen_app(journal=tmp_path / "journal.jsonl")

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_compare_agrees_then_names_the_weight_and_the_server_that_drifted(pair: 
 
     ipvsadm("-e", "-t", "10.10.0.1:80", "-r", "10.20.2.2:80", "-m", "-w", "5", netns=LB2)
     ipvsadm("-d", "-t", "10.10.0.1:80", "-r", "10.20.1.2:80", netns=LB1)
-    drifted = lvs_top.run("compare", *DIRECTORS)
+    drifted = lvs_top.here("compare", *DIRECTORS)  # in this process: its agents are processes still
     assert drifted.code == 1, drifted.err
     assert drifted.out.splitlines() == [
         "lb1 and lb2 differ in 2 places:",
@@ -103,7 +104,7 @@ def test_compare_agrees_then_names_the_weight_and_the_server_that_drifted(pair: 
         "  tcp:10.10.0.1:80 -> 10.20.2.2:80: weight 2 on lb1, 5 on lb2",
         "sync daemons: lb1 none; lb2 none.",
     ]
-    as_json = lvs_top.run("compare", *DIRECTORS, "--json")
+    as_json = lvs_top.here("compare", *DIRECTORS, "--json")
     assert as_json.code == 1
     assert json.loads(as_json.out)["differences"][1] == {
         "service": "tcp:10.10.0.1:80", "dest": "10.20.2.2:80", "what": "weight", "left": 2, "right": 5}
@@ -125,14 +126,14 @@ def test_compare_gives_each_directors_sync_daemon_and_names_a_backup_that_ignore
             listed = ipvsadm("-L", "--daemon", netns=netns).stdout
             assert listed.startswith(f"{state} sync daemon (mcast={link}, syncid=5"), listed
 
-        paired = lvs_top.run("compare", *DIRECTORS)
+        paired = lvs_top.here("compare", *DIRECTORS)
         assert paired.code == 0, paired.out + paired.err
         assert paired.out.splitlines()[1] == ("sync daemons: lb1 master (sync id 5, lvstop-a); lb2 backup "
                                               "(sync id 5, lvstop-b).")
 
         ipvsadm("--stop-daemon", "backup", netns=LB2)
         ipvsadm("--start-daemon", "backup", "--mcast-interface", "lvstop-b", "--syncid", "6", netns=LB2)
-        mismatched = lvs_top.run("compare", *DIRECTORS, "--json")
+        mismatched = lvs_top.here("compare", *DIRECTORS, "--json")
         assert mismatched.code == 1, mismatched.err
         report = json.loads(mismatched.out)
         assert report["differences"] == [] and report["sync"]["lb2"] == [
@@ -142,6 +143,47 @@ def test_compare_gives_each_directors_sync_daemon_and_names_a_backup_that_ignore
     finally:
         ipvsadm("--stop-daemon", "master", check=False, netns=LB1)
         ipvsadm("--stop-daemon", "backup", check=False, netns=LB2)
+
+
+def test_lvs_top_starts_and_stops_the_sync_daemon_as_ipvsadm_lists_it_and_names_each_refusal(
+    tmp_path: Path,
+) -> None:
+    from lvs_tui.ipvs.errors import InvalidArgument, ObjectExists, ObjectNotFound
+    from lvs_tui.ipvs.kernel import KernelBackend
+    from lvs_tui.model.records import SyncDaemon
+    from lvs_tui.ops import changes
+    from lvs_tui.ops.journal import Journal
+    from lvs_tui.ops.runner import run_plan
+
+    sh("ip", "netns", "add", LB1)
+    sh("ip", "-n", LB1, "link", "add", "lvstop-s", "type", "dummy")
+    sh("ip", "-n", LB1, "link", "set", "lvstop-s", "up")
+    backend = KernelBackend(netns=LB1)
+    journal = Journal(tmp_path / "journal.jsonl")
+    try:
+        master = SyncDaemon("master", "lvstop-s", 5)
+        report = run_plan(changes.plan_start_daemon(master, backend.daemons()), backend, journal)
+        assert not report.failed, report.summary()
+        assert ipvsadm("-L", "--daemon", netns=LB1).stdout.startswith("master sync daemon (mcast=lvstop-s, "
+                                                                      "syncid=5")
+        assert backend.daemons() == (master,)
+        with pytest.raises(ObjectExists, match="a sync master is already running here; stop it first"):
+            backend.start_daemon(SyncDaemon("master", "lvstop-s", 6))
+        with pytest.raises(ObjectNotFound, match="no sync backup is running here"):
+            backend.stop_daemon("backup")
+        with pytest.raises(InvalidArgument, match="this network namespace has no such interface"):
+            backend.start_daemon(SyncDaemon("backup", "lvstop-none", 5))
+        stop = changes.plan_stop_daemon(master)
+        stopped = run_plan(stop, backend, journal)
+        assert not stopped.failed and ipvsadm("-L", "--daemon", netns=LB1).stdout == ""
+        undo = changes.plan_undo(stop, stopped.done)
+        assert undo is not None and not run_plan(undo, backend, journal, "undo").failed
+        assert backend.daemons() == (master,)  # the undo started it again, as it was
+    finally:
+        ipvsadm("--stop-daemon", "master", check=False, netns=LB1)
+        ipvsadm("--stop-daemon", "backup", check=False, netns=LB1)
+        backend.close()
+        sh("ip", "netns", "del", LB1, check=False)
 
 
 def test_the_dashboard_shows_another_directors_table_through_its_agent(pair: None) -> None:

@@ -11,7 +11,7 @@ import pytest
 from lvs_tui.ipvs.backend import Backend, DestConfig, DestEdit, ServiceConfig, ServiceEdit
 from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.ipvs.readonly import ReadOnly, ReadOnlyBackend
-from lvs_tui.model.records import DestKey, ServiceKey, Timeouts
+from lvs_tui.model.records import DestKey, ServiceKey, SyncDaemon, Timeouts
 from lvs_tui.ops import changes
 from lvs_tui.ops.journal import Journal, outcomes
 from lvs_tui.ops.runner import run_plan
@@ -49,6 +49,8 @@ WRITES: dict[str, tuple[Write, str]] = {
     "delete_dest": (lambda b: b.delete_dest(WEB, SERVER), str(SERVER)),
     "zero": (lambda b: b.zero(WEB), str(WEB)),
     "set_timeouts": (lambda b: b.set_timeouts(Timeouts(1, 1, 1)), "timeouts"),
+    "start_daemon": (lambda b: b.start_daemon(SyncDaemon("backup", "eth2", 3)), "sync backup"),
+    "stop_daemon": (lambda b: b.stop_daemon("master"), "sync master"),
 }
 
 
