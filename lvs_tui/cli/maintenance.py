@@ -123,10 +123,16 @@ def confirm(plan: Plan, backend: Backend, args: argparse.Namespace, command: str
     if isinstance(backend, ReadOnlyBackend):
         say(f"read-only ({backend.reason}): nothing was applied.", command)
         return Exit.OK
+    count = len(plan.changes)
+    return asked(question or f"Apply {'this change' if count == 1 else f'these {count} changes'}? [y/N] ",
+                 args, command)
+
+
+def asked(question: str, args: argparse.Namespace, command: str) -> Exit | None:
+    """None when the operator said yes (or gave --yes); else the exit code (declined, no terminal)."""
     if args.yes:
         return None
-    count = len(plan.changes)
-    answer = ask(question or f"Apply {'this change' if count == 1 else f'these {count} changes'}? [y/N] ")
+    answer = ask(question)
     if answer is None:
         return fail(f"{command} needs a confirmation and there is no terminal to ask on: add --yes.",
                     Exit.USAGE, command)

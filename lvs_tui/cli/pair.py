@@ -11,13 +11,12 @@ and the operator is told so, or told exactly what is still in effect where an un
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from lvs_tui.cli.common import CommandParser, Exit, fail, say
-from lvs_tui.cli.maintenance import Table, apply, read_table, show
+from lvs_tui.cli.maintenance import Table, apply, asked, prune_records, read_table, show
 from lvs_tui.ipvs.errors import InvalidArgument, IpvsError
 from lvs_tui.ops.changes import Plan
 
@@ -195,7 +194,6 @@ def refusing(directors: list[Director]) -> list[str]:
 def confirm_all(directors: list[Director], args: argparse.Namespace, command: str,
                 question: str) -> Exit | None:
     """None when the plans may be applied; else the exit code (read-only, declined, no terminal)."""
-    from lvs_tui.cli.prompt import ask
     from lvs_tui.ops.owners import find_owners
 
     for director in directors:
@@ -210,16 +208,23 @@ def confirm_all(directors: list[Director], args: argparse.Namespace, command: st
     refused = refusing(directors)
     if refused:
         return fail(f"{'; '.join(refused)}: nothing was applied to any director.", Exit.ERROR, command)
-    if args.yes:
-        return None
-    answer = ask(question)
-    if answer is None:
-        return fail(f"{command} needs a confirmation and there is no terminal to ask on: add --yes.",
-                    Exit.USAGE, command)
-    if answer.strip().lower() not in ("y", "yes"):
-        print("Nothing was applied.", file=sys.stderr)
-        return Exit.OK
-    return None
+    return asked(question, args, command)
+
+
+def confirm_and_apply(directors: list[Director], args: argparse.Namespace, setup: OpsSetup, outcome: Outcome,
+                      command: str, question: str) -> Exit:
+    """Once the plans are shown: one confirmation, every plan applied (undone on all when one is
+    refused), this host's drain records brought up to date; the outcome said for --json."""
+    stop = confirm_all(directors, args, command, question)
+    if stop is not None:
+        outcome.said("unchanged")
+        return stop
+    ok = apply_all(directors, setup.journal, outcome.out, command, outcome) is None
+    for director in directors:
+        if director.local:
+            prune_records(setup, director.backend, command)
+    outcome.said("done" if ok else "failed")
+    return Exit.OK if ok else Exit.ERROR
 
 
 def apply_all(directors: list[Director], journal: Journal, out: TextIO, command: str,

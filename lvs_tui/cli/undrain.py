@@ -110,20 +110,10 @@ def run_undrain_pair(args: argparse.Namespace, open_backend: OpenBackend,
             print("No real server named is drained on any director; nothing to do.", file=outcome.out)
             outcome.said("unchanged")
             return Exit.OK
-        stop = pair.confirm_all(directors, args, "undrain",
-                                f"Bring them back on {len(directors)} directors? [y/N] ")
-        if stop is not None:
-            outcome.said("unchanged")
-            return stop
-        ok = pair.apply_all(directors, setup.journal, outcome.out, "undrain", outcome) is None
-        code = Exit.OK if ok else Exit.ERROR
-        for director in directors:
-            if director.local:
-                prune_records(setup, director.backend, "undrain")
+        return pair.confirm_and_apply(directors, args, setup, outcome, "undrain",
+                                      f"Bring them back on {len(directors)} directors? [y/N] ")
     finally:
         pair.close_all(directors)
-    outcome.said("failed" if code else "done")
-    return code
 
 
 def run_undrain(args: argparse.Namespace, open_backend: OpenBackend,

@@ -116,15 +116,7 @@ def run_weight_pair(args: argparse.Namespace, open_backend: OpenBackend,
                   "to do.", file=outcome.out)
             outcome.said("unchanged")
             return Exit.OK
-        stop = pair.confirm_all(directors, args, "weight", f"Apply on {len(directors)} directors? [y/N] ")
-        if stop is not None:
-            outcome.said("unchanged")
-            return stop
-        ok = pair.apply_all(directors, setup.journal, outcome.out, "weight", outcome) is None
-        for director in directors:
-            if director.local:
-                prune_records(setup, director.backend, "weight")
+        return pair.confirm_and_apply(directors, args, setup, outcome, "weight",
+                                      f"Apply on {len(directors)} directors? [y/N] ")
     finally:
         pair.close_all(directors)
-    outcome.said("done" if ok else "failed")
-    return Exit.OK if ok else Exit.ERROR
