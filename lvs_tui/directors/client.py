@@ -29,7 +29,7 @@ from lvs_tui.model.export import FormError, daemons_of_json, snapshot_of_json
 from lvs_tui.model.printable import printable
 from lvs_tui.model.records import Snapshot, SyncDaemon
 
-CONNECT_SECONDS = 20.0  # ssh's own connection and authentication included
+CONNECT_SECONDS = 30.0  # ssh's own connection and authentication, and the agent's start, included
 STDERR_LINES = 3  # what the command said last, for the sentence when it fails
 
 
