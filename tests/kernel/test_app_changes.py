@@ -71,6 +71,13 @@ async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 60.0
         await pilot.pause(0.1)
 
 
+async def shown(app: Any, pilot: Any, selector: str) -> Any:
+    """The widget `selector` on the screen on top, once it is mounted: a key that opens a form
+    returns before the form's fields exist when the machine is slow (an emulated VM)."""
+    await until(pilot, lambda: bool(app.screen.query(selector)) and app.screen.query_one(selector).is_mounted)
+    return app.screen.query_one(selector)
+
+
 def dest_weight(app: Any, service: str, dest: str) -> int | None:
     snapshot = app.frame.snapshot
     for svc in snapshot.services:
@@ -120,7 +127,7 @@ async def maintenance(app: Any, pilot: Any) -> None:
     await until(pilot, lambda: dest_weight(app, "tcp:10.10.0.1:80", "10.20.3.2:80") is None)
     await select(app, pilot, "tcp:10.10.0.1:80", None)
     await pilot.press("e")
-    app.screen.query_one("#scheduler").value = "rr"
+    (await shown(app, pilot, "#scheduler")).value = "rr"
     await pilot.pause(0.2)
     await pilot.press("ctrl+s", "y")  # a scheduler change is confirmed once more
     await until(pilot, lambda: next(s.scheduler for s in app.frame.snapshot.services

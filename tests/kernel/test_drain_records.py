@@ -20,7 +20,7 @@ from tests.kernel.lab.drain_polls import active
 from tests.kernel.lab.journal import settled
 from tests.kernel.lab.topology import REAL_SERVERS, SLOW_HTTP_PORT, VIP, NatLab
 from tests.kernel.lab.traffic import Load
-from tests.kernel.test_app_changes import select, until
+from tests.kernel.test_app_changes import select, shown, until
 
 SLOW = ServiceKey.inet("tcp", VIP, SLOW_HTTP_PORT)
 RS1 = REAL_SERVERS["rs1"]
@@ -86,7 +86,7 @@ async def drain_with_removal(journal: str, records: str) -> None:
                     and app.frame.snapshot.service(SLOW) is not None)
         await select(app, pilot, SLOW.id, ON_RS1.id)
         await pilot.press("d")
-        app.screen.query_one("#remove-when-drained").value = True
+        (await shown(app, pilot, "#remove-when-drained")).value = True
         await pilot.pause(0.2)
         await pilot.press("y")
         await until(pilot, lambda: app.frame.drains.ending(SLOW, ON_RS1) == "auto-remove")
