@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -24,17 +24,19 @@ from lvs_tui.cli.common import (
     is_demo,
     open_backend,
     ops_setup,
+    read_only_reason,
     say,
     seconds,
 )
 from lvs_tui.directors.specs import names_unique, parse_director
 from lvs_tui.model import inputs
 from lvs_tui.model.dashboard import SERVICE_SORTS, SortKey
-from lvs_tui.ui.preferences import PreferenceStore, parse_sort
+from lvs_tui.ui.preferences import Preferences, PreferenceStore, parse_sort
 
 if TYPE_CHECKING:
     from lvs_tui.doctor.watch import DoctorWatch
     from lvs_tui.health.feed import HealthFeed
+    from lvs_tui.ipvs.backend import Backend
     from lvs_tui.live.session import HealthSource
     from lvs_tui.ops.poller import SubmitJob
     from lvs_tui.ops.setup import OpsSetup
@@ -112,9 +114,11 @@ def build_parser() -> CommandParser:
     batch.add_argument("--exact", action="store_true", help="raw numbers instead of K/M/G units")
     directors = parser.add_argument_group("other directors")
     directors.add_argument("--director", action="append", metavar="DIRECTOR",
-                           help="show this director, read-only: local, an ssh destination (ssh -T "
+                           help="show this director: local (this host), an ssh destination (ssh -T "
                                 "DIRECTOR lvs-top agent --read-only), or NAME=COMMAND for any command that "
-                                "starts an agent; with --batch repeat it for several")
+                                "starts an agent; repeat it for several: n shows the next one, what "
+                                "differs between them is marked, and a change of real servers is offered "
+                                "for each (one other director alone is shown read-only)")
     directors.add_argument("--ssh-command", metavar="COMMAND",
                            help="how --director reaches an ssh destination (default ssh)")
     return parser
@@ -143,22 +147,29 @@ def check(parser: CommandParser, args: argparse.Namespace) -> None:
 
 
 def _check_directors(parser: CommandParser, args: argparse.Namespace) -> None:
+    # A dashboard of several directors changes their real servers together (an ssh destination's
+    # agent then starts without --read-only), unless this one is --read-only.
+    writes = not args.batch and not args.read_only and len(args.director) > 1
     try:
-        args.director = [parse_director(text, args.ssh_command or "ssh") for text in args.director]
+        args.director = [parse_director(text, args.ssh_command or "ssh", read_only=not writes)
+                         for text in args.director]
         names_unique(args.director)
     except ValueError as error:
         parser.error(str(error))
     if args.batch:
         return
-    if len(args.director) > 1:
-        parser.error("the dashboard shows one director: give one --director (--batch reads several)")
-    if args.director[0].command is None:
-        args.director = None  # `local`: this host, as without --director
+    if [spec.command for spec in args.director] == [None]:
+        args.director = None  # `local` alone: this host, as without --director
         return
+    if any(spec.command is None for spec in args.director):
+        return  # this host's options apply to it, shown beside the others
+    remote = args.director[0].name
     for dest, option in NOT_REMOTE:
+        if dest == "journal" and writes:
+            continue  # this host's journal names each change made on another director
         if getattr(args, dest):
-            parser.error(f"{option} applies to this host's table, not to director {args.director[0].name}: "
-                         "run lvs-top there for it")
+            parser.error(f"{option} applies to this host's table, not to director {remote}: add "
+                         "--director local to show this host too, or run lvs-top there for it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -203,16 +214,7 @@ def app_settings(args: argparse.Namespace) -> AppSettings:
     interval = chosen.interval if args.delay is None else args.delay if args.delay > 0 else 1.0
     chosen = replace(chosen, interval=interval, sort=args.sort or chosen.sort)
     if args.director:
-        from lvs_tui.directors.remote import RemoteBackend
-        from lvs_tui.ops.setup import OpsSetup
-
-        spec = args.director[0]
-        # Another director: read-only, and nothing read from this host (its connection table, its
-        # table's owners, its load) stands for that director's.
-        remote = OpsSetup(read_only=f"director {spec.name} is read through its agent, which only reads",
-                          connections=None, owners=lambda: ())
-        return AppSettings(lambda: RemoteBackend(spec), f"director {spec.name}", interval, remote,
-                           preferences=chosen, store=store)
+        return _directors_settings(args, interval, chosen, store)
     setup = ops_setup(args)
     if is_demo(args):
         director = demo_director(args)
@@ -224,6 +226,42 @@ def app_settings(args: argparse.Namespace) -> AppSettings:
     description = f"kernel (netns {args.netns})" if args.netns else "kernel"
     return AppSettings(lambda: open_backend(args), description, interval, setup, health_feed(args, setup),
                        doctor_watch(args.netns), HostSampler(), preferences=chosen, store=store)
+
+
+def _directors_settings(args: argparse.Namespace, interval: float, chosen: Preferences,
+                        store: PreferenceStore) -> AppSettings:
+    """Each --director in order, the first one shown first: `local` is this host as it would be
+    without --director (its journal, checker, doctor and load); another is read through its agent,
+    and nothing read from this host (its connection table, its table's owners, its load) stands for
+    that director's. With several directors, and without --read-only, another's real servers are
+    changed through its agent (its sysctls warn its plans; this host's journal names it)."""
+    from lvs_tui.directors.remote import RemoteBackend
+    from lvs_tui.ops.setup import OpsSetup
+    from lvs_tui.ui.factory import AppSettings, OtherDirector
+
+    writes = len(args.director) > 1 and not args.read_only
+    journal = ops_setup(args).journal
+    directors = []
+    for spec in args.director:
+        if spec.command is None:
+            local = app_settings(argparse.Namespace(**{**vars(args), "director": None}))
+            directors.append(OtherDirector(spec.name, local.open_backend, local.setup, local.health,
+                                           local.doctor, local.host))
+            continue
+        remote = RemoteBackend(spec, writes=writes)  # one link, started again by itself when it breaks
+        reason = None if writes else (read_only_reason(args) or
+                                      f"director {spec.name} is read through its agent, which only reads")
+        setup = OpsSetup(reason, journal, remote.sysctls, connections=None, owners=lambda: (),
+                         director=spec.name)
+        directors.append(OtherDirector(spec.name, _always(remote), setup))
+    first, *others = directors
+    return AppSettings(first.open_backend, f"director {first.name}", interval, first.setup, first.health,
+                       first.doctor, first.host, preferences=chosen, store=store, name=first.name,
+                       others=tuple(others))
+
+
+def _always(backend: Backend) -> Callable[[], Backend]:
+    return lambda: backend
 
 
 def health_feed(args: argparse.Namespace, setup: OpsSetup) -> HealthSource:

@@ -16,6 +16,7 @@ from lvs_tui.live.hostload import HostLoad
 from lvs_tui.model.dashboard import SortKey, Totals, ordered
 from lvs_tui.model.distribution import Spread
 from lvs_tui.model.history import RateHistory
+from lvs_tui.model.pairview import DirectorsView
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import DestKey, ServiceKey, Snapshot, SyncDaemon
 from lvs_tui.ops.changes import Change, Plan
@@ -87,6 +88,7 @@ class DashboardFrame:
     doctor: DoctorReport | None = None  # None: no doctor in this session
     host: HostLoad | None = None
     facts: DirectorFacts = field(default_factory=DirectorFacts)
+    directors: DirectorsView | None = None  # several directors in one dashboard: all of them
 
     def order_for(self, sort: SortKey, text: str) -> tuple[ServiceKey, ...]:
         """The services in the order asked for: the precomputed one unless it has changed since."""

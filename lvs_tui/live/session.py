@@ -9,8 +9,9 @@ frame shows the result. The screen never touches the backend or the session's st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from lvs_tui.doctor.watch import DoctorWatch
 from lvs_tui.health.feed import HealthFeed
@@ -36,6 +37,49 @@ class Applied:
 
     plan: Plan
     outcome: Report | IpvsError
+
+
+@dataclass(frozen=True, slots=True)
+class Counterpart:
+    """A change on screen, as another director of the session would make it: its plan, or why
+    it cannot be made there."""
+
+    director: str
+    plan: Plan | None
+    reason: str | None = None
+
+
+class DashboardSession(Protocol):
+    """What the dashboard asks of its session: one director's (`LiveSession`), or several
+    directors' shown one at a time (`lvs_tui.live.directors.DirectorsSession`)."""
+
+    @property
+    def setup(self) -> OpsSetup: ...
+
+    @property
+    def read_only(self) -> str | None: ...
+
+    def start(self, publish: Callable[[DashboardFrame], None], report: Callable[[Applied], None]) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def request_poll(self) -> None: ...
+
+    def set_view(self, view: ViewSettings) -> None: ...
+
+    def apply(self, plan: Plan, *, action: str | None = None, drain: DrainOptions | None = None,
+              undoes: AppliedPlan | None = None) -> None: ...
+
+    def counterparts(self, plan: Plan) -> tuple[Counterpart, ...]:
+        """The same change on every other director of the session (none with one director)."""
+
+    def apply_everywhere(self, plans: Sequence[tuple[str, Plan]], *, action: str | None = None,
+                         drain: DrainOptions | None = None, undoes: AppliedPlan | None = None) -> None:
+        """Apply each director's plan in turn, the shown one's first (`undoes` is its undo entry);
+        when one fails, undo what the others made."""
+
+    def switch_director(self) -> str | None:
+        """Show the next director; its name, or None when there is no other."""
 
 
 DAEMONS_EVERY = 10.0  # seconds between two reads of the sync daemons (and after a change to them)
@@ -76,20 +120,33 @@ class LiveSession:
     def request_poll(self) -> None:
         self._poller.request()
 
+    def switch_director(self) -> str | None:
+        return None  # one director
+
     def set_view(self, view: ViewSettings) -> None:
         """The order and watched services from the next frame on (one reference replaced)."""
         self._builder.view = view
 
     def apply(self, plan: Plan, *, action: str | None = None, drain: DrainOptions | None = None,
-              undoes: AppliedPlan | None = None) -> None:
-        """Apply `plan` on the poller thread; `action` names it in the journal ("undo"), `drain`
-        says how the drains it starts end, `undoes` is the undo entry it reverses."""
+              undoes: AppliedPlan | None = None, done: Callable[[Applied], None] | None = None) -> None:
+        """Apply `plan` on the poller thread; `action` names it in the journal ("undo", "rollback":
+        neither goes on the undo list), `drain` says how the drains it starts end, `undoes` is the
+        undo entry it reverses; `done` hears how it went, after the report."""
         def job(backend: Backend) -> Report:
             if undoes is not None and not self._builder.take_undo(undoes):
                 raise IpvsError(f"{undoes.plan.title} has already been undone.")
-            return run_plan(plan, backend, self.setup.journal, action)
+            return run_plan(plan, backend, self.setup.journal, action, director=self.setup.director)
 
-        self._poller.submit(job, lambda outcome: self._applied(plan, outcome, drain, undoes is None))
+        undoable = undoes is None and action != "rollback"
+        self._poller.submit(job, lambda outcome: self._applied(plan, outcome, drain, undoable, done))
+
+    def counterparts(self, plan: Plan) -> tuple[Counterpart, ...]:
+        return ()  # one director
+
+    def apply_everywhere(self, plans: Sequence[tuple[str, Plan]], *, action: str | None = None,
+                         drain: DrainOptions | None = None, undoes: AppliedPlan | None = None) -> None:
+        (_, plan), = plans  # one director: its own plan only
+        self.apply(plan, action=action, drain=drain, undoes=undoes)
 
     # --- on the poller thread ---------------------------------------------------------------------
 
@@ -118,17 +175,18 @@ class LiveSession:
     def _remove(self, plan: Plan) -> None:
         """A drained server's removal, confirmed with its drain: applied next on this thread."""
         def job(backend: Backend) -> Report:
-            return run_plan(plan, backend, self.setup.journal, action="auto_remove")
+            return run_plan(plan, backend, self.setup.journal, "auto_remove", director=self.setup.director)
 
         self._poller.submit(job, lambda outcome: self._applied(plan, outcome, None, undoable=True))
 
     def _survey(self, schedulers: object) -> None:
         self._publish(self._builder.survey(schedulers if isinstance(schedulers, tuple) else ()))
 
-    def _applied(self, plan: Plan, outcome: object, drain: DrainOptions | None, undoable: bool) -> None:
+    def _applied(self, plan: Plan, outcome: object, drain: DrainOptions | None, undoable: bool,
+                 done: Callable[[Applied], None] | None = None) -> None:
         if not isinstance(outcome, Report):
             error = outcome if isinstance(outcome, IpvsError) else IpvsError(str(outcome))
-            self._report(Applied(plan, error))
+            self._said(Applied(plan, error), done)
             return
         self._builder.applied(outcome, drain, undoable)
         if any(change.action in ("start_daemon", "stop_daemon") for change in outcome.plan.changes):
@@ -138,4 +196,9 @@ class LiveSession:
                 pair = changes.parse_dest_target(change.target)
                 if pair is not None and (change.after is None or change.after.get("weight") == 0):
                     self._health.stand_aside(*pair)
-        self._report(Applied(plan, outcome))
+        self._said(Applied(plan, outcome), done)
+
+    def _said(self, applied: Applied, done: Callable[[Applied], None] | None) -> None:
+        self._report(applied)
+        if done is not None:
+            done(applied)

@@ -68,17 +68,22 @@ def shown(value: object) -> str:
 
 def drift(left: Snapshot, right: Snapshot) -> list[Difference]:
     """Every difference between the two tables, in the order an operator reads a table."""
-    found: list[Difference] = []
-    keys = sorted({*(s.key for s in left.services), *(s.key for s in right.services)},
-                  key=lambda key: key.sort_key)
-    for key in keys:
-        ours, theirs = left.service(key), right.service(key)
-        if ours is None or theirs is None:
-            found.append(Difference(key, None, "presence", ours is not None, theirs is not None))
-            continue
-        found += _fields(key, None, SERVICE_FIELDS, ours, theirs)
-        found += _dests(key, ours.dests, theirs.dests)
-    return found
+    by_service: dict[ServiceKey, list[Difference]] = {}
+    for ours in left.services:
+        theirs = right.service(ours.key)
+        if theirs is None:
+            by_service[ours.key] = [Difference(ours.key, None, "presence", True, False)]
+        elif _settings(ours) != _settings(theirs):  # most services of a pair are equal at a glance
+            found = _fields(ours.key, None, SERVICE_FIELDS, ours, theirs) + _dests(ours.key, ours.dests,
+                                                                                    theirs.dests)
+            if found:
+                by_service[ours.key] = found
+    for theirs in right.services:
+        if left.service(theirs.key) is None:
+            by_service[theirs.key] = [Difference(theirs.key, None, "presence", False, True)]
+    # Sorted once found: a large table of a pair has few differences, and sorting it all costs.
+    return [difference for key in sorted(by_service, key=lambda key: key.sort_key)
+            for difference in by_service[key]]
 
 
 def _dests(key: ServiceKey, left: Sequence[Dest], right: Sequence[Dest]) -> list[Difference]:
@@ -91,6 +96,15 @@ def _dests(key: ServiceKey, left: Sequence[Dest], right: Sequence[Dest]) -> list
         else:
             found += _fields(key, dest_key, DEST_FIELDS, one, other)
     return found
+
+
+def _settings(service: Service) -> tuple[object, ...]:
+    """Everything drift compares, as one value: equal values have no difference (a pair that lists
+    the same servers in another order, or differs only where a field means nothing, is compared
+    field by field)."""
+    return (service.scheduler, service.flags, service.persistence_timeout, service.netmask, service.pe,
+            tuple((dest.address, dest.port, dest.forward, dest.tunnel, dest.weight, dest.upper_threshold,
+                   dest.lower_threshold) for dest in service.dests))
 
 
 def _persistent(service: Service) -> bool:

@@ -44,6 +44,9 @@ class Change:
     before: JsonObject | None
     after: JsonObject | None
     undo: tuple[Change, ...] = ()  # the writes that put `before` back; () when nothing can
+    # A real server's change as asked (the edit, or the server added): made again on another
+    # director's table for a pair (ops.pairplan).
+    intent: DestEdit | DestConfig | None = field(default=None, repr=False, compare=False)
 
     @property
     def undoable(self) -> bool:
@@ -138,7 +141,7 @@ def add_dest(service: ServiceKey, config: DestConfig) -> Change:
     command = ipvsadm.add_dest(service, config)
     return Change("add_dest", dest_target(service, config.key), command,
                   lambda b: b.add_dest(service, config), None, config.json(),
-                  (delete_dest_key(service, config.key),))
+                  (delete_dest_key(service, config.key),), config)
 
 
 def delete_dest_key(service: ServiceKey, dest: DestKey) -> Change:
@@ -163,10 +166,10 @@ def edit_dest(service: ServiceKey, dest: Dest, edit: DestEdit) -> Change:
     key = dest.key
     back = DestEdit(now.forward, now.tunnel, now.weight, now.upper_threshold, now.lower_threshold)
     undo = Change("edit_dest", dest_target(service, key), ipvsadm.edit_dest(service, now),
-                  lambda b: b.edit_dest(service, key, back), after.json(), now.json())
+                  lambda b: b.edit_dest(service, key, back), after.json(), now.json(), intent=back)
     return Change("edit_dest", dest_target(service, key), ipvsadm.edit_dest(service, after),
                   lambda b: b.edit_dest(service, key, edit), _with_counts(now.json(), dest),
-                  after.json(), (undo,))
+                  after.json(), (undo,), edit)
 
 
 def zero(service: ServiceKey | None) -> Change:

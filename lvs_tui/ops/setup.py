@@ -23,3 +23,6 @@ class OpsSetup:
     owners: Callable[[], tuple[Owner, ...]] = find_owners
     # Every drain on this director, whoever started it; in memory only unless a file is given.
     drains: DrainRecords = field(default_factory=lambda: DrainRecords(None))
+    # Another director, changed through its agent: its name goes with each change in this host's
+    # journal (its agent journals the change there too). None: this host's table.
+    director: str | None = None

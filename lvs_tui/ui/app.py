@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from lvs_tui.live.frame import DashboardFrame
-from lvs_tui.live.session import Applied, LiveSession
+from lvs_tui.live.session import Applied, DashboardSession
 from lvs_tui.resources import stylesheet
 from lvs_tui.ui import keys
 from lvs_tui.ui.dashboard import DashboardScreen
@@ -48,7 +48,7 @@ class LvsTopApp(App[None]):
     TITLE = "lvs-top"
     CSS_PATH = str(stylesheet())
 
-    def __init__(self, session: LiveSession, description: str, *, interval: float = 1.0,
+    def __init__(self, session: DashboardSession, description: str, *, interval: float = 1.0,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
                  auto_poll: bool = True, preferences: Preferences | None = None,
                  store: PreferenceStore | None = None) -> None:

@@ -11,13 +11,16 @@ from lvs_tui.health.status import HealthView
 from lvs_tui.live.frame import DashboardFrame, ViewSettings
 from lvs_tui.model.dashboard import compile_filter
 from lvs_tui.model.format import bits, human
+from lvs_tui.model.pairview import DirectorsView
 from lvs_tui.model.printable import printable
+from lvs_tui.model.records import SyncDaemon
 from lvs_tui.ops.drain import DrainStatus, eta_text
 from lvs_tui.ui.rows import Display
 
 
-def director_strip(frame: DashboardFrame, exact: bool) -> Text:
-    """Two lines: the table's size and connections; the traffic and the director's own load."""
+def director_strip(frame: DashboardFrame, exact: bool, now: float) -> Text:
+    """Two lines: the table's size and connections; the traffic and the director's own load. With
+    several directors a third line leads: each director (see `directors_line`)."""
     snapshot, totals = frame.snapshot, frame.totals
     table = Text(no_wrap=True, overflow="ellipsis")
     if snapshot is not None:
@@ -36,7 +39,49 @@ def director_strip(frame: DashboardFrame, exact: bool) -> Text:
                        f" mem {load.memory_percent:.0f}%")
         for nic in load.interfaces[:2]:
             traffic.append(f" {nic.name} ↓{bits(nic.rx_bps)} ↑{bits(nic.tx_bps)}")
-    return Text("\n").join([table, traffic])
+    lines = [table, traffic]
+    if frame.directors is not None:
+        lines.insert(0, directors_line(frame.directors, now))
+    return Text("\n").join(lines)
+
+
+def directors_line(view: DirectorsView, now: float) -> Text:
+    """`▶lb1 ✔ 0.3s master 5 │ lb2 ✔ 0.8s backup 5 ≠2 │ n: next`: the one shown first in reverse;
+    each one's last good poll, its sync daemons, how many things differ from the table shown (or
+    `same`), and what would lose connections at a failover. Names come from the command line, the
+    sync interface from the kernel: printable."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for index, state in enumerate(view.directors):
+        if index:
+            text.append(" │ ")
+        shown = index == view.shown
+        text.append(f"{'▶' if shown else ' '}{printable(state.name)}",
+                    style="bold reverse" if shown else "bold")
+        if state.error is not None:
+            text.append(" ✖ unreachable" if state.polled_at is None else " ✖ failing", style="bold red")
+        else:
+            text.append(" ✔", style="green")
+        if state.polled_at is not None:
+            text.append(f" {now - state.polled_at:.1f}s")
+        text.append(f" {printable(sync_role(state.daemons))}", style="dim" if not state.daemons else "")
+        if state.drift is not None:
+            text.append(f" ≠{len(state.drift)}" if state.drift else " same",
+                        style="bold magenta" if state.drift else "green")
+    elsewhere = view.only_elsewhere()
+    if elsewhere:
+        text.append(f" · {len(elsewhere)} service{'s' * (len(elsewhere) != 1)} not here",
+                    style="bold magenta")
+    if view.sync:
+        text.append(f" · ⚠ {printable(view.sync[0])}", style="yellow")
+    text.append(" │ n: next", style="dim")
+    return text
+
+
+def sync_role(daemons: tuple[SyncDaemon, ...] | None) -> str:
+    """`master 5`, `master 5 + backup 5`, `no sync`; `sync ?` until read."""
+    if daemons is None:
+        return "sync ?"
+    return " + ".join(f"{daemon.state} {daemon.syncid}" for daemon in daemons) or "no sync"
 
 
 def drains_text(hosts: list[tuple[str, int, DrainStatus]]) -> Text:
@@ -73,6 +118,8 @@ def status_line(frame: DashboardFrame, description: str, interval: float, now: f
         parts.append("read-only", style="bold reverse")
         parts.append(" ")
     age = "never" if frame.polled_at is None else f"{now - frame.polled_at:.1f}s ago"
+    if frame.directors is not None:  # the director shown, of several
+        description = f"director {frame.directors.shown_name}"
     parts.append(f"{printable(description)} · every {interval:g}s · last good poll {age}")
     snapshot = frame.snapshot
     if snapshot is not None and snapshot.dests_read_at:  # a large table, read in tiers

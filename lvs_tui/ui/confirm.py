@@ -18,15 +18,33 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
+from lvs_tui.live.session import Counterpart
+from lvs_tui.model.printable import printable
 from lvs_tui.ops.changes import Plan
 from lvs_tui.ops.drain import DrainOptions
 
 Restep = Callable[[int], Plan]  # a weight plan, rebuilt for the steps taken in the confirmation
+Others = Callable[[Plan], tuple[Counterpart, ...]]  # the same change on the other directors
 LISTED = 200  # items shown in full; a bigger plan lists the first ones and counts the rest
 
 
-def plan_text(plan: Plan, owners: list[str]) -> Text:
-    """What the modal lists: every command, what is skipped, and every warning."""
+def pair_text(shown: str, plan: Plan, owners: list[str], others: tuple[Counterpart, ...]) -> Text:
+    """What the modal lists for a change offered to every director: each one's plan under its name
+    (names come from the command line, reasons from a remote link: printable)."""
+    text = Text(f"on {printable(shown)} (shown):\n", style="bold underline")
+    text.append_text(plan_text(plan, owners))
+    for other in others:
+        text.append(f"on {printable(other.director)}:\n", style="bold underline")
+        if other.plan is None:
+            text.append(f"  not changed: {printable(other.reason or '')}\n", style="yellow")
+        else:
+            text.append_text(plan_text(other.plan, [], undo_note=False))
+    return text
+
+
+def plan_text(plan: Plan, owners: list[str], undo_note: bool = True) -> Text:
+    """What the modal lists: every command, what is skipped, and every warning (and, with
+    `undo_note`, what the plan reverses or that it cannot be undone)."""
     text = Text()
     for change in plan.changes[:LISTED]:
         text.append("  " + change.command.display + "\n", style="bold")
@@ -38,9 +56,9 @@ def plan_text(plan: Plan, owners: list[str]) -> Text:
         text.append(f"⚠ {warning}\n", style="yellow")
     if not plan.changes:
         text.append("Nothing to change.\n", style="dim")
-    elif plan.undoes:
+    elif undo_note and plan.undoes:
         text.append(f"This reverses: {plan.undoes}. Once done, it is off the undo list.\n", style="dim")
-    elif not any(change.undoable for change in plan.changes):
+    elif undo_note and not any(change.undoable for change in plan.changes):
         text.append("This cannot be undone.\n", style="bold red")
     return text
 
@@ -64,19 +82,35 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
         Binding("left_curly_bracket", "step(-10)", "Weight -10", key_display="{", show=False),
     ]
 
-    def __init__(self, plan: Plan, owners: list[str], restep: Restep | None = None) -> None:
+    def __init__(self, plan: Plan, owners: list[str], restep: Restep | None = None,
+                 others: Others | None = None, shown: str = "") -> None:
         super().__init__()
         self.plan = plan
         self.owners = owners
         self.restep = restep  # a weight change: its keys step it further, in this one confirmation
         self._steps = 0
+        self._others = others  # several directors: the change is offered for each of them
+        self._shown = shown  # the director on screen, whose `plan` this is
+        self.counterparts = () if others is None else others(plan)
+
+    @property
+    def everywhere(self) -> tuple[tuple[str, Plan], ...]:
+        """The other directors' plans to apply with this one: none unless the box is ticked."""
+        if not self._checked("#everywhere"):
+            return ()
+        return tuple((other.director, other.plan) for other in self.counterparts if other.plan is not None)
+
+    def _listed(self) -> Text:
+        if not self.counterparts:
+            return plan_text(self.plan, self.owners)
+        return pair_text(self._shown, self.plan, self.owners, self.counterparts)
 
     def compose(self) -> ComposeResult:
         plan = self.plan
         with Vertical(id="confirm", classes="destructive" if plan.destructive else ""):
             yield Static(Text(plan.title + "?", style="bold"), id="confirm-title")
             with VerticalScroll(id="confirm-body"):
-                yield Static(plan_text(plan, self.owners), id="confirm-plan")
+                yield Static(self._listed(), id="confirm-plan")
             if plan.drains:
                 which = "the server" if len(plan.drains) == 1 else "each server"
                 yield Checkbox("TCP: count as drained only once inactive (TIME_WAIT) entries are gone too",
@@ -84,6 +118,11 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
                 yield Checkbox(f"Remove {which} once drained", id="remove-when-drained")
                 yield MinutesInput(placeholder="…or remove after this many minutes anyway (optional)",
                                    id="deadline", type="number")
+            if any(other.plan is not None and other.plan.changes for other in self.counterparts):
+                names = ", ".join(printable(name) for name in
+                                  (self._shown, *(other.director for other in self.counterparts)))
+                yield Checkbox(f"On every director ({names}): undone on all if one refuses", True,
+                               id="everywhere")
             hint = "y applies, n or Esc cancels" if plan.destructive else "Enter or y applies, Esc cancels"
             if self.restep is not None:
                 hint += "; ] [ } { step the weight further"
@@ -127,8 +166,10 @@ class ConfirmScreen(ModalScreen[DrainOptions | None]):
             return
         self._steps += step
         self.plan = plan
+        if self._others is not None and self.counterparts:
+            self.counterparts = self._others(plan)
         self.query_one("#confirm-title", Static).update(Text(plan.title + "?", style="bold"))
-        self.query_one("#confirm-plan", Static).update(plan_text(plan, self.owners))
+        self.query_one("#confirm-plan", Static).update(self._listed())
 
     def _checked(self, selector: str) -> bool:
         return any(box.value for box in self.query(selector).results(Checkbox))

@@ -222,8 +222,11 @@ class DashboardScreen(SortKeys, ChangeKeys, Screen[None]):
 
     def render_chrome(self) -> None:
         frame = self.frame
-        self.query_one("#director-strip", Static).update(director_strip(frame, self.table_display.exact),
-                                                         layout=False)
+        strip = self.query_one("#director-strip", Static)
+        several = frame.directors is not None
+        if strip.has_class("-directors") != several:  # one line more: a layout pass, once
+            strip.set_class(several, "-directors")
+        strip.update(director_strip(frame, self.table_display.exact, self.top_app.clock()), layout=False)
         line = self.query_one("#drains", Static)
         line.display = bool(frame.drains.hosts)
         if frame.drains.hosts:
@@ -354,6 +357,13 @@ class DashboardScreen(SortKeys, ChangeKeys, Screen[None]):
     def action_switch_pane(self) -> None:
         # At once, not later as Widget.focus() does: a key typed right after Tab acts on the new pane.
         self.set_focus(self.dests if self.services.has_focus else self.services)
+
+    def action_next_director(self) -> None:
+        name = self.top_app.session.switch_director()
+        if name is None:
+            self.note("One director in this session: lvs-top --director A --director B shows a pair.")
+        else:
+            self.note(f"Showing director {printable(name)}.")
 
     def action_detail(self) -> None:
         service = self._service

@@ -35,6 +35,8 @@ BINDINGS: list[BindingType] = [
             tooltip="Trend: the next rate (conn/s, pkt/s, bit/s)", id="next_metric"),
     Binding("tab", "switch_pane", "Switch pane", show=False,
             tooltip="Switch between services and real servers", id="switch_pane"),
+    Binding("n", "next_director", "Next director", show=False,
+            tooltip="Show the next of several --director", id="next_director"),
     Binding("enter", "detail", "Detail", tooltip="Detail of the selected row",
             id="detail"),
     # Changes: each shows its ipvsadm command in a confirmation before it runs.

@@ -15,7 +15,7 @@ from textual.notifications import SeverityLevel
 
 from lvs_tui.ipvs.errors import IpvsError
 from lvs_tui.live.frame import AppliedPlan, DashboardFrame
-from lvs_tui.live.session import Applied, LiveSession
+from lvs_tui.live.session import Applied, DashboardSession
 from lvs_tui.model.printable import printable
 from lvs_tui.model.records import Dest, Service, ServiceKey
 from lvs_tui.ops import changes
@@ -33,7 +33,7 @@ NO_SYSCTLS = Sysctls({})  # before the first read: warn as if every setting were
 
 
 class Operator:
-    def __init__(self, screen: DashboardScreen, session: LiveSession) -> None:
+    def __init__(self, screen: DashboardScreen, session: DashboardSession) -> None:
         self.screen = screen
         self.session = session
         self._notified: set[str] = set()  # warnings of the director already said once
@@ -103,11 +103,17 @@ class Operator:
             self.say(f"{plan.title}: {reason}.", severity="warning")
             return
 
-        screen = ConfirmScreen(plan, list(self.frame.facts.owner_warnings), restep)
+        directors = self.frame.directors
+        shown = "" if directors is None else directors.shown_name
+        screen = ConfirmScreen(plan, list(self.frame.facts.owner_warnings), restep,
+                               None if directors is None else self.session.counterparts, shown)
 
         def decided(answer: DrainOptions | None) -> None:
             if answer is None:
                 cancelled()
+            elif screen.everywhere:  # the shown director first, then the others, in their order
+                self.session.apply_everywhere([(shown, screen.plan), *screen.everywhere], action=action,
+                                              drain=answer, undoes=undoes)
             else:  # the plan as the confirmation left it (its weight keys may have stepped it)
                 self.session.apply(screen.plan, action=action, drain=answer, undoes=undoes)
 
@@ -230,7 +236,7 @@ class Operator:
 
         def submitted(plan: Plan) -> None:
             self._form = form
-            if plan.destructive:
+            if plan.destructive or self.session.counterparts(plan):  # a pair: offered for each director
                 self.confirm(plan, cancelled=form.declined)
             else:
                 self.session.apply(plan, drain=DrainOptions())

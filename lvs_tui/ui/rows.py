@@ -68,6 +68,7 @@ DEST_COLUMNS_COUNTERS = [
     *DEST_COLUMNS_RATES[9:],
 ]
 
+DRIFT_BADGE = ("≠ ", "bold magenta")  # the row differs on another director of the session
 DOCTOR_BADGES = {Severity.ERROR: ("✖ ", "bold red"), Severity.WARNING: ("⚠ ", "yellow")}
 HEALTH_COLUMN = Column("", "Health", 18, right=False, drop=9)
 HEALTH_LOOK = {
@@ -237,6 +238,8 @@ class RowRenderer:
         badge = DOCTOR_BADGES.get(frame.doctor.severity(key)) if frame.doctor is not None else None
         if badge is not None:  # the doctor found something wrong around this service: see its detail
             label = Text.assemble(badge, label)
+        if frame.directors is not None and key in frame.directors.marked:  # differs on another director
+            label = Text.assemble(DRIFT_BADGE, label)
         head: list[Cell] = [
             label,
             service_options(service),
@@ -271,8 +274,11 @@ class RowRenderer:
         if dest.forward is Forward.TUNNEL and dest.tunnel is not None:
             forward += f"/{dest.tunnel.type.value}"
         weight = Text(str(dest.weight), style="bold yellow" if dest.weight == 0 else "")
+        address: Cell = dest.key.id
+        if frame.directors is not None and (service.key, dest.key) in frame.directors.marked:
+            address = Text.assemble(DRIFT_BADGE, address)
         head: list[Cell] = [
-            dest.key.id,
+            address,
             forward,
             weight,
             f"{dest.upper_threshold}/{dest.lower_threshold}",

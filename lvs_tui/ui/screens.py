@@ -21,6 +21,7 @@ from lvs_tui.live.frame import DashboardFrame
 from lvs_tui.model.export import dest_json, service_json
 from lvs_tui.model.format import bits, human
 from lvs_tui.model.history import Metric
+from lvs_tui.model.pairview import DirectorsView
 from lvs_tui.model.printable import printable
 from lvs_tui.model.rates import Rates
 from lvs_tui.model.records import DestKey, ServiceKey
@@ -200,7 +201,25 @@ class DetailScreen(Screen[None]):
         findings = [] if frame.doctor is None else frame.doctor.of(self._service)
         if findings:
             self._doctor_rows(table, findings)
+        if frame.directors is not None:
+            self._drift_rows(table, frame.directors)
         return table
+
+    def _drift_rows(self, table: Table, view: DirectorsView) -> None:
+        """What the other directors of the session have otherwise for this row."""
+        table.add_row("", "")
+        found = view.differences_of(self._service, self._dest)
+        for name, difference in found:
+            words = difference.sentence(view.shown_name, name)
+            table.add_row(Text("drift", style="bold magenta"), _text(words))
+        row = self._service if self._dest is None else (self._service, self._dest)
+        if row in view.marked and not found:
+            table.add_row(Text("drift", style="bold magenta"), "some of its real servers differ on another "
+                          "director (marked ≠ in the lower pane)")
+        elif row not in view.marked:
+            others = [state.name for state in view.directors if state.drift is not None]
+            table.add_row("drift", _text(f"the same on {', '.join(others)}" if others else
+                                         "the other directors' tables are not read yet"))
 
     @staticmethod
     def _doctor_rows(table: Table, findings: list[Finding]) -> None:

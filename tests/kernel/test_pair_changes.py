@@ -5,9 +5,11 @@ of it: test_pair_failover.)"""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +83,87 @@ def test_a_read_only_agent_refuses_every_write_it_is_sent(pair: None) -> None:
     finally:
         link.close()
     assert saved(LB2) == before
+
+
+def test_the_dashboard_of_a_pair_marks_its_drift_and_drains_on_both_or_on_neither(
+    pair: None, tmp_path: Path,
+) -> None:
+    """`lvs-top --director local --director lb2=...` on this VM's table and lb2's namespace: a weight
+    changed by hand on lb2 is marked on its rows; a drain confirmed once is made on both; once lb2's
+    agent cannot write its journal (as on a full disk), the next drain made here is undone and both
+    tables are as they were."""
+    from lvs_tui.model.records import DestKey, ServiceKey
+    from lvs_tui.ops.journal import Journal, outcomes
+    from tests.kernel.lab import dashboard
+    from tests.kernel.test_app_changes import select, shown, until
+
+    web = ServiceKey.parse(f"tcp:{VIP}:80")
+    rs2 = DestKey(REAL_SERVERS["rs2"], SLOW_HTTP_PORT)
+    journal, lb2_state = tmp_path / "here.jsonl", tmp_path / "lb2"
+    ipvsadm("-e", "-t", f"{VIP}:80", "-r", rs2.id, "-m", "-w", "4", netns=LB2)  # by hand, on lb2 only
+    lb2 = f"lb2=ip netns exec {LB2} {AGENT} --journal {lb2_state / 'journal.jsonl'}"
+
+    def weights() -> list[int | None]:
+        return [rs1_weight(saved()), rs1_weight(saved(LB2))]
+
+    def rolled_back() -> bool:
+        return any(entry["action"] == "rollback" for entry in outcomes(Journal(journal).entries()))
+
+    async def drain_rs1(app: Any, pilot: Any) -> None:
+        await select(app, pilot, web.id, RS1)
+        await pilot.press("d")
+        assert (await shown(app, pilot, "#everywhere")).value  # offered for lb2 too, ticked
+        await pilot.press("y")
+
+    async def maintenance() -> tuple[set[object], list[str], list[str]]:
+        app: Any = dashboard.app("--journal", str(journal), "--director", "local", "--director", lb2)
+        async with dashboard.driven(app, (140, 40)) as pilot:
+            await until(pilot, lambda: app.frame.directors is not None
+                        and app.frame.directors.directors[1].drift is not None)
+            marked = set(app.frame.directors.marked)
+            await drain_rs1(app, pilot)
+            await until(pilot, lambda: weights() == [0, 0])
+
+            lb2_state.rename(tmp_path / "lb2-journal")
+            lb2_state.write_text("")  # lb2's agent cannot make its journal under a file now
+            for netns in (None, LB2):
+                ipvsadm("-e", "-t", f"{VIP}:80", "-r", RS1, "-m", "-w", "2", netns=netns)
+            here, there = saved(), saved(LB2)
+            # This dashboard polls only when asked: ask at each look.
+            await until(pilot, lambda: app.request_poll() or drained_on_screen(app) == [False, False])
+            await drain_rs1(app, pilot)
+            await until(pilot, rolled_back)
+        return marked, here, there
+
+    marked, here, there = asyncio.run(maintenance())
+    assert marked == {web, (web, rs2)}  # rs2's weight: 1 here, 4 on lb2
+    assert saved() == here and saved(LB2) == there  # lb2 refused: the drain made here was undone
+    made = settled(journal)
+    assert [(entry.get("director"), entry["action"], entry["after"]["weight"]) for entry in made[:2]] == [
+        (None, "edit_dest", 0), ("lb2", "edit_dest", 0)]
+    assert [(entry.get("director"), entry["action"]) for entry in made[2:]] == [
+        (None, "edit_dest"), ("lb2", "edit_dest"), (None, "rollback")]
+    assert made[3]["result"] != "ok" and "journal" in made[3]["result"]  # what lb2's agent said
+
+
+def drained_on_screen(app: Any) -> list[bool]:
+    """Whether rs1 is at weight 0 in each director's table as the dashboard last read it (the drift
+    from the one shown says what the other has)."""
+    from lvs_tui.model.records import DestKey, ServiceKey
+
+    view, snapshot = app.frame.directors, app.frame.snapshot
+    service = None if snapshot is None else snapshot.service(ServiceKey.parse(f"tcp:{VIP}:80"))
+    dest = None if service is None else service.dest(DestKey(REAL_SERVERS["rs1"], SLOW_HTTP_PORT))
+    if dest is None or view is None or view.directors[1].drift is None:
+        return []
+    here = dest.weight == 0
+    differs = any(d.what == "weight" and d.dest == dest.key for d in view.directors[1].drift)
+    return [here, here != differs]
+
+
+def rs1_weight(lines: list[str]) -> int | None:
+    for line in lines:
+        words = line.split()
+        if "-r" in words and words[words.index("-r") + 1] == RS1:
+            return int(words[words.index("-w") + 1])
+    return None

@@ -275,10 +275,10 @@ def test_an_agent_gives_the_sync_daemons_and_a_link_reads_them() -> None:
 
 @pytest.mark.parametrize(("argv", "said"), [
     (["--director", "lb2=x", "--health", "checks.toml"], "--health applies to this host's table, not to "
-                                                         "director lb2: run lvs-top there for it"),
+                                                         "director lb2: add --director local to show this "
+                                                         "host too, or run lvs-top there for it"),
     (["--director", "lb2=x", "--netns", "blue"], "--netns applies to this host's table"),
-    (["--director", "lb2=x", "--director", "lb3=y"], "the dashboard shows one director: give one --director "
-                                                     "(--batch reads several)"),
+    (["--director", "lb2=x", "--director", "lb3=y", "--demo"], "--demo applies to this host's table"),
     (["--ssh-command", "ssh -p 2222"], "--ssh-command says how --director reaches an ssh destination"),
 ])
 def test_a_dashboard_of_another_director_refuses_what_only_this_host_has(
@@ -286,6 +286,42 @@ def test_a_dashboard_of_another_director_refuses_what_only_this_host_has(
 ) -> None:
     assert main(argv) == 2
     assert said in capsys.readouterr().err
+
+
+def test_a_dashboard_of_several_directors_shows_them_in_order_with_this_hosts_options_on_local(
+    tmp_path: Path,
+) -> None:
+    from lvs_tui.cli import parse
+    from lvs_tui.cli.dashboard import app_settings
+    from lvs_tui.directors.remote import RemoteBackend
+
+    journal = tmp_path / "journal.jsonl"
+    _, args = parse(["--director", "lb2=lvs-top agent --demo", "--director", "local", "--demo",
+                     "--journal", str(journal)])
+    settings = app_settings(args)
+    assert (settings.name, settings.description) == ("lb2", "director lb2")
+    # A pair's real servers are changed together: lb2's through its agent, named in this journal.
+    assert settings.setup.read_only is None and settings.setup.director == "lb2"
+    assert settings.setup.journal.path == journal
+    remote = settings.open_backend()
+    assert isinstance(remote, RemoteBackend) and remote.read_only is None
+    assert settings.open_backend() is remote  # one link, kept across polls
+    remote.close()
+    (local,) = settings.others
+    assert local.name == "local" and local.setup.read_only is None and local.setup.director is None
+    assert local.setup.journal.path == journal  # --journal is this host's, shown second
+    assert local.open_backend().snapshot().services  # the demo, as --demo asked for this host
+
+
+def test_an_ssh_director_of_a_pair_starts_its_agent_read_only_only_when_the_dashboard_is() -> None:
+    from lvs_tui.cli import parse
+
+    _, pair = parse(["--director", "lb1.example.net", "--director", "lb2.example.net"])
+    assert [spec.command[-1] for spec in pair.director] == ["agent", "agent"]
+    _, read_only = parse(["--director", "lb1.example.net", "--director", "lb2.example.net", "--read-only"])
+    assert [spec.command[-1] for spec in read_only.director] == ["--read-only", "--read-only"]
+    _, alone = parse(["--director", "lb2.example.net"])  # one other director: shown, never changed
+    assert alone.director[0].command[-1] == "--read-only"
 
 
 def test_a_remote_director_refuses_every_write_without_starting_its_agent(tmp_path: Path) -> None:
