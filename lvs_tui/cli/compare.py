@@ -12,6 +12,7 @@ from lvs_tui.directors.reader import DirectorReader
 from lvs_tui.directors.specs import LOCAL, DirectorSpec, names_unique, parse_director
 from lvs_tui.model.drift import Difference, drift, shown, sync_problems, sync_roles
 from lvs_tui.model.export import daemon_json
+from lvs_tui.model.pairview import DirectorReading, table_vips, vip_holders
 from lvs_tui.model.printable import printable
 from lvs_tui.model.records import Snapshot, SyncDaemon, Tunnel
 
@@ -21,10 +22,13 @@ DESCRIPTION = """\
 Compare the tables of two directors (an HA pair must agree) and print every difference: services
 and real servers on one side only, schedulers, flags, persistence, forwarding methods, weights and
 thresholds (counters are each director's own); then each one's IPVS sync daemons, and why the
-connections of a master would not reach the other (no backup there, another sync id). Exit 0 when
-they agree, 1 when they differ, 2 when they could not be compared. A DIRECTOR is local (this host,
---netns to pick a namespace), an ssh destination (ssh -T DIRECTOR lvs-top agent --read-only), or
-NAME=COMMAND for any command that starts an agent, e.g. lb2='ip netns exec lb2 lvs-top agent'."""
+connections of a master would not reach the other (no backup there, another sync id); then the VIPs
+each one holds (on its interfaces), and a VIP on both at once or, while they hold others, on
+neither (said, not counted in the exit status). Exit 0 when the tables and sync daemons agree, 1
+when they differ, 2 when they could not be compared. A DIRECTOR
+is local (this host, --netns to pick a namespace), an ssh destination (ssh -T DIRECTOR lvs-top agent
+--read-only), or NAME=COMMAND for any command that starts an agent, e.g. lb2='ip netns exec lb2
+lvs-top agent'."""
 
 
 def build_parser() -> CommandParser:
@@ -59,31 +63,46 @@ def run(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=2) as pool:  # two ssh connections take as long as one
         reads = [pool.submit(_read, spec, args) for spec in (left, right)]
         try:
-            (left_table, left_sync), (right_table, right_sync) = [read.result() for read in reads]
+            (left_table, left_sync, left_vips), (right_table, right_sync, right_vips) = [
+                read.result() for read in reads]
         except IpvsError as error:
             return fail(str(error), TROUBLE, "compare")
     differences = drift(left_table, right_table)
     problems = sync_problems(left_sync, right_sync, left.name, right.name)
+    vips = table_vips(left_table, right_table)
+    _, vip_problems = vip_holders([DirectorReading(left.name, None, None, None, None, left_vips),
+                                   DirectorReading(right.name, None, None, None, None, right_vips)], vips)
+    held = {left.name: [vip for vip in vips if vip in left_vips],
+            right.name: [vip for vip in vips if vip in right_vips]}
     if args.json:
         print(json.dumps({"left": left.name, "right": right.name, "same": not differences and not problems,
                           "differences": [_json(difference) for difference in differences],
                           "sync": {left.name: [daemon_json(d) for d in left_sync],
                                    right.name: [daemon_json(d) for d in right_sync]},
-                          "sync_problems": problems}))
+                          "sync_problems": problems, "vips": held, "vip_problems": vip_problems}))
     else:
         _print(differences, left.name, right.name, left_table)
         print(printable(f"sync daemons: {left.name} {sync_roles(left_sync)}; {right.name} "
                         f"{sync_roles(right_sync)}."))
         for problem in problems:
             print(f"  {printable(problem)}")
+        print(printable(f"VIPs: {left.name} {', '.join(held[left.name]) or 'none'}; {right.name} "
+                        f"{', '.join(held[right.name]) or 'none'}."))
+        for problem in vip_problems:
+            print(f"  {printable(problem)}")
     sys.stdout.flush()
+    # Where the VIPs are is said, not judged by the exit status: directors behind ECMP share them.
     return Exit.ERROR if differences or problems else Exit.OK
 
 
-def _read(spec: DirectorSpec, args: argparse.Namespace) -> tuple[Snapshot, tuple[SyncDaemon, ...]]:
+Read = tuple[Snapshot, tuple[SyncDaemon, ...], frozenset[str]]
+
+
+def _read(spec: DirectorSpec, args: argparse.Namespace) -> Read:
+    """The director's table, its sync daemons and its addresses (the VIPs it holds)."""
     reader = DirectorReader(spec, lambda: open_backend(args), timeout=args.timeout)
     try:
-        return reader.snapshot(), reader.daemons()
+        return reader.snapshot(), reader.daemons(), reader.addresses()
     finally:
         reader.close()
 

@@ -97,6 +97,8 @@ class Agent:
         opened = self._opened()
         if op == "daemons":
             return {"daemons": [daemon_json(d) for d in opened.daemons()]}
+        if op == "addresses":
+            return {"addresses": sorted(opened.addresses())}
         return {"snapshot": snapshot_json(opened.snapshot(), None, opened.description)}
 
     def _write(self, request: JsonObject) -> JsonObject:

@@ -29,7 +29,9 @@ from lvs_tui.model.export import FormError, daemons_of_json, snapshot_of_json
 from lvs_tui.model.printable import printable
 from lvs_tui.model.records import Snapshot, SyncDaemon
 
-CONNECT_SECONDS = 30.0  # ssh's own connection and authentication, and the agent's start, included
+# ssh's own connection and authentication, and the agent's start, included: well under a second on a
+# director, up to half a minute in the emulated kernel lab.
+CONNECT_SECONDS = 60.0
 STDERR_LINES = 3  # what the command said last, for the sentence when it fails
 
 
@@ -112,6 +114,12 @@ class AgentLink:
         except FormError as error:
             raise DirectorError(f"director {self.name}: its agent sent sync daemons that are not ({error})") \
                 from None
+
+    def addresses(self) -> frozenset[str]:
+        addresses = self.request("addresses").get("addresses")
+        if not isinstance(addresses, list) or not all(isinstance(address, str) for address in addresses):
+            raise DirectorError(f"director {self.name}: its agent sent addresses that are not")
+        return frozenset(addresses)
 
     def drained(self) -> dict[str, int]:
         """The weight each drained real server had before its drain, by target, as the director's

@@ -14,6 +14,9 @@ real server had before its drain, by target, from that director's journal and dr
 writes, `edit_dest`, `add_dest` and `delete_dest`. The agent builds each change
 from its own table, journals it on its director before making it, and refuses every one when it
 runs with --read-only.
+
+Version 3 adds `addresses`: the addresses on the director's interfaces (`"addresses": ["192.0.2.10",
+...]`), which say which director holds each VIP.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import json
 from typing import Any
 
 PROTOCOL = "lvs-top-agent"
-VERSION = 2
-READS = ("snapshot", "daemons", "drained", "sysctls")
+VERSION = 3
+READS = ("snapshot", "daemons", "drained", "sysctls", "addresses")
 WRITES = ("edit_dest", "add_dest", "delete_dest")
 OPERATIONS = READS + WRITES
 MAX_REQUEST = 64 * 1024  # bytes: requests are small; a longer line is not a request

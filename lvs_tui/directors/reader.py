@@ -31,6 +31,9 @@ class DirectorReader:
     def daemons(self) -> tuple[SyncDaemon, ...]:
         return self._opened().daemons()
 
+    def addresses(self) -> frozenset[str]:
+        return self._opened().addresses()
+
     def close(self) -> None:
         if self._backend is not None:
             self._backend.close()

@@ -70,6 +70,9 @@ class RemoteBackend(RefusesWrites):
     def daemons(self) -> tuple[SyncDaemon, ...]:
         return self._read(AgentLink.daemons)
 
+    def addresses(self) -> frozenset[str]:
+        return self._read(AgentLink.addresses)
+
     def drained_weights(self) -> dict[str, int]:
         """The weight before each drain on that director, by change target (its journal's and drain
         records', as `lvs-top undrain` there would know them)."""

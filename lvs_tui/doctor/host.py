@@ -9,9 +9,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from lvs_tui.doctor import rtnl
 from lvs_tui.doctor.director import DirectorFacts, Route
 from lvs_tui.doctor.realserver import HostFacts, Interface
+from lvs_tui.ipvs import rtnl
 from lvs_tui.ipvs.netlink import RouteSocket
 
 CONF_KEYS = ("arp_ignore", "arp_announce", "rp_filter", "forwarding")

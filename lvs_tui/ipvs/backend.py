@@ -184,6 +184,11 @@ class Backend(Protocol):
 
     def daemons(self) -> tuple[SyncDaemon, ...]: ...
 
+    def addresses(self) -> frozenset[str]:
+        """The addresses on this director's interfaces: the VIPs it holds (keepalived puts a VIP on
+        the director that is master for it)."""
+        ...
+
     def schedulers(self) -> tuple[str, ...]:
         """Scheduler names this director can use (empty when unknown: any name may be tried)."""
         ...

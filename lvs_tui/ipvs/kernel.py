@@ -34,7 +34,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import NoReturn
 
-from lvs_tui.ipvs import codec, poll, validate
+from lvs_tui.ipvs import codec, poll, rtnl, validate
 from lvs_tui.ipvs import constants as c
 from lvs_tui.ipvs.backend import DestConfig, DestEdit, ServiceConfig, ServiceEdit, tunnel_for
 from lvs_tui.ipvs.errors import (
@@ -48,7 +48,7 @@ from lvs_tui.ipvs.errors import (
     PermissionDenied,
     SchedulerMissing,
 )
-from lvs_tui.ipvs.netlink import GenlSocket, NetlinkError, Transport
+from lvs_tui.ipvs.netlink import GenlSocket, NetlinkError, RouteSocket, Transport
 from lvs_tui.ipvs.procfs import ProcFormatError, ProcReader
 from lvs_tui.ipvs.schedulers import available_engines, available_schedulers
 from lvs_tui.ipvs.tiers import ListedDest, Tiers, read_ages
@@ -174,6 +174,13 @@ class KernelBackend:
 
     def persistence_engines(self) -> tuple[str, ...]:
         return available_engines()
+
+    def addresses(self) -> frozenset[str]:
+        try:
+            with RouteSocket(self._netns) as sock:
+                return frozenset(address.split("/")[0] for _, address in rtnl.addresses(sock))
+        except OSError as error:  # NetlinkError too
+            raise IpvsError(f"cannot read this director's addresses ({error.strerror or error}).") from None
 
     def daemons(self) -> tuple[SyncDaemon, ...]:
         out = []

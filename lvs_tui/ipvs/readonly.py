@@ -78,6 +78,9 @@ class ReadOnlyBackend(RefusesWrites):
     def daemons(self) -> tuple[SyncDaemon, ...]:
         return self._inner.daemons()
 
+    def addresses(self) -> frozenset[str]:
+        return self._inner.addresses()
+
     def schedulers(self) -> tuple[str, ...]:
         return self._inner.schedulers()
 

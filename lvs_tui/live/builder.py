@@ -159,10 +159,14 @@ class FrameBuilder:
                              facts=self._facts)
         return self.frame
 
-    def daemons_read(self, daemons: tuple[SyncDaemon, ...]) -> DashboardFrame:
-        """The newest frame again, with the sync daemons as just read."""
-        if daemons != self._facts.daemons:
-            self._facts = replace(self._facts, daemons=daemons)
+    def role_read(self, daemons: tuple[SyncDaemon, ...] | None,
+                  addresses: frozenset[str] | None) -> DashboardFrame:
+        """The newest frame again, with the sync daemons and addresses as just read (None: not
+        read this time, the last known kept)."""
+        facts = replace(self._facts, daemons=self._facts.daemons if daemons is None else daemons,
+                        addresses=self._facts.addresses if addresses is None else addresses)
+        if facts != self._facts:
+            self._facts = facts
             self.frame = replace(self.frame, number=self.frame.number + 1, facts=self._facts)
         return self.frame
 

@@ -141,7 +141,8 @@ class DirectorsSession:
             self._publish_shown()
 
     def _publish_shown(self, compare: bool = False) -> None:
-        readings = [DirectorReading(name, frame.snapshot, frame.polled_at, frame.error, frame.facts.daemons)
+        readings = [DirectorReading(name, frame.snapshot, frame.polled_at, frame.error, frame.facts.daemons,
+                                    frame.facts.addresses)
                     for name, frame in zip(self.names, self._frames, strict=True)]
         self._number += 1
         shown = self._frames[self._shown]

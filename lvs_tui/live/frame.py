@@ -53,6 +53,7 @@ class DirectorFacts:
     interrupted: tuple[str, ...] = ()  # changes a killed lvs-top began and never reported (journal)
     record_warnings: tuple[str, ...] = ()  # the drain records cannot be read or written
     daemons: tuple[SyncDaemon, ...] | None = None  # the IPVS sync daemons running; None until read
+    addresses: frozenset[str] | None = None  # on its interfaces (the VIPs it holds); None until read
 
 
 @dataclass(frozen=True, slots=True)

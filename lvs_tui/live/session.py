@@ -8,6 +8,7 @@ frame shows the result. The screen never touches the backend or the session's st
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,7 +83,9 @@ class DashboardSession(Protocol):
         """Show the next director; its name, or None when there is no other."""
 
 
-DAEMONS_EVERY = 10.0  # seconds between two reads of the sync daemons (and after a change to them)
+# Seconds between two reads of the director's role: its sync daemons (read again after a change to
+# them) and its addresses (which VIPs it holds: they move at a failover).
+ROLE_EVERY = 3.0
 
 
 class LiveSession:
@@ -96,7 +99,7 @@ class LiveSession:
         self._publish: Callable[[DashboardFrame], None] = lambda frame: None
         self._report: Callable[[Applied], None] = lambda applied: None
         self._surveyed = False
-        self._daemons_read = -DAEMONS_EVERY
+        self._role_read = -ROLE_EVERY
 
     @property
     def read_only(self) -> str | None:
@@ -158,17 +161,24 @@ class LiveSession:
         if not self._surveyed:  # after the first frame is out: the first look is not delayed
             self._surveyed = True
             self._poller.submit(lambda backend: backend.schedulers(), self._survey, poll=False)
-        if result.started - self._daemons_read >= DAEMONS_EVERY:
-            self._daemons_read = result.started
-            self._read_daemons()
+        if result.started - self._role_read >= ROLE_EVERY:
+            self._role_read = result.started
+            self._read_role()
 
-    def _read_daemons(self) -> None:
-        def read(backend: Backend) -> tuple[SyncDaemon, ...]:
-            return backend.daemons()
+    def _read_role(self) -> None:
+        """The sync daemons and the addresses, each kept as last known when it cannot be read."""
+        def read(backend: Backend) -> tuple[tuple[SyncDaemon, ...] | None, frozenset[str] | None]:
+            daemons: tuple[SyncDaemon, ...] | None = None
+            addresses: frozenset[str] | None = None
+            with contextlib.suppress(IpvsError):
+                daemons = backend.daemons()
+            with contextlib.suppress(IpvsError):
+                addresses = backend.addresses()
+            return daemons, addresses
 
-        def done(daemons: object) -> None:
-            if isinstance(daemons, tuple):  # an error leaves the last known ones
-                self._publish(self._builder.daemons_read(daemons))
+        def done(role: object) -> None:
+            if isinstance(role, tuple):
+                self._publish(self._builder.role_read(*role))
 
         self._poller.submit(read, done, poll=False)
 
@@ -190,7 +200,7 @@ class LiveSession:
             return
         self._builder.applied(outcome, drain, undoable)
         if any(change.action in ("start_daemon", "stop_daemon") for change in outcome.plan.changes):
-            self._read_daemons()  # the next form shows the change at once
+            self._read_role()  # the next form shows the change at once
         if self._health is not None:  # a server taken out by hand: the checker must leave it out
             for change in outcome.done:
                 pair = changes.parse_dest_target(change.target)

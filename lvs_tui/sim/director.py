@@ -60,6 +60,7 @@ class SimulatedDirector:
         warm_up: float | None = None,
     ) -> None:
         self.seed = seed
+        self.held: frozenset[str] | None = None  # the addresses it has; None: see addresses()
         self._clock = clock
         self._wall = wall_clock
         self._timeouts = DEFAULT_TIMEOUTS
@@ -210,6 +211,15 @@ class SimulatedDirector:
 
     def daemons(self) -> tuple[SyncDaemon, ...]:
         return self._daemons
+
+    def addresses(self) -> frozenset[str]:
+        """The simulated director holds every VIP of its table while it runs a sync master (as the
+        master of a pair does), none otherwise; `held` says otherwise."""
+        if self.held is not None:
+            return self.held
+        if not any(daemon.state == "master" for daemon in self._daemons):
+            return frozenset()
+        return frozenset(key.address for key in self._services if key.fwmark is None)
 
     def schedulers(self) -> tuple[str, ...]:
         return tuple(sorted(schedulers.SCHEDULERS))

@@ -46,10 +46,11 @@ def director_strip(frame: DashboardFrame, exact: bool, now: float) -> Text:
 
 
 def directors_line(view: DirectorsView, now: float) -> Text:
-    """`▶lb1 ✔ 0.3s master 5 │ lb2 ✔ 0.8s backup 5 ≠2 │ n: next`: the one shown first in reverse;
-    each one's last good poll, its sync daemons, how many things differ from the table shown (or
-    `same`), and what would lose connections at a failover. Names come from the command line, the
-    sync interface from the kernel: printable."""
+    """`▶lb1 ✔ 0.3s master 5 VIP 3/3 │ lb2 ✔ 0.8s backup 5 VIP 0/3 ≠2 │ n: next`: the one shown in
+    reverse; each one's last good poll, its sync daemons, how many VIPs of the table shown it holds,
+    how many things differ from the table shown (or `same`); then a VIP on two directors or on none,
+    and what would lose connections at a failover. Names come from the command line, the rest from
+    the kernels: printable."""
     text = Text(no_wrap=True, overflow="ellipsis")
     for index, state in enumerate(view.directors):
         if index:
@@ -64,6 +65,8 @@ def directors_line(view: DirectorsView, now: float) -> Text:
         if state.polled_at is not None:
             text.append(f" {now - state.polled_at:.1f}s")
         text.append(f" {printable(sync_role(state.daemons))}", style="dim" if not state.daemons else "")
+        if state.holds is not None and view.vips:
+            text.append(f" VIP {state.holds}/{len(view.vips)}", style="bold" if state.holds else "dim")
         if state.drift is not None:
             text.append(f" ≠{len(state.drift)}" if state.drift else " same",
                         style="bold magenta" if state.drift else "green")
@@ -71,6 +74,8 @@ def directors_line(view: DirectorsView, now: float) -> Text:
     if elsewhere:
         text.append(f" · {len(elsewhere)} service{'s' * (len(elsewhere) != 1)} not here",
                     style="bold magenta")
+    if view.vip_problems:
+        text.append(f" · ⚠ {printable(view.vip_problems[0])}", style="bold yellow")
     if view.sync:
         text.append(f" · ⚠ {printable(view.sync[0])}", style="yellow")
     text.append(" │ n: next", style="dim")

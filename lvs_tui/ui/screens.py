@@ -206,8 +206,13 @@ class DetailScreen(Screen[None]):
         return table
 
     def _drift_rows(self, table: Table, view: DirectorsView) -> None:
-        """What the other directors of the session have otherwise for this row."""
+        """Which director holds the service's VIP, and what the others have otherwise for this row."""
         table.add_row("", "")
+        holders = view.holders(self._service) if self._dest is None else None
+        if holders is not None:
+            where = " and ".join(holders) or "no director"
+            style = "bold red" if len(holders) != 1 else ""
+            table.add_row("VIP", _text(f"{self._service.address} is on {where}", style))
         found = view.differences_of(self._service, self._dest)
         for name, difference in found:
             words = difference.sentence(view.shown_name, name)

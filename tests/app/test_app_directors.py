@@ -41,19 +41,33 @@ def shown(app: LvsTopApp) -> str | None:
     return None if app.frame.directors is None else app.frame.directors.shown_name
 
 
+def rendered(detail: DetailScreen) -> str:
+    console = Console(width=150, record=True, file=io.StringIO())
+    console.print(detail._fields())
+    return console.export_text()
+
+
 def status(app: LvsTopApp) -> str:
     return str(app.screen.query_one("#status-line", Static).render())
 
 
 async def test_a_pair_on_one_screen_marks_its_drift_and_switches_with_n(tmp_path: Path) -> None:
     lb1, lb2 = SimulatedDirector(seed=1), SimulatedDirector(seed=2)
+    lb2.held = frozenset()  # its backup: keepalived put the VIPs on lb1
     journal = tmp_path / "journal.jsonl"
     app = pair_app(lb1, lb2, journal)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: both_read(app) and app.dashboard.service_shown is not None)
+        await until(pilot, lambda: both_read(app) and app.dashboard.service_shown is not None
+                    and app.frame.directors is not None and app.frame.directors.vips != {})
         top = screen_lines(app)[0]
         assert "▶lb1 ✔" in top and "lb2 ✔" in top and "same" in top  # the demo's table on both
+        assert "VIP 5/5 │" in top and "VIP 0/5 same" in top and "✖" not in top
         assert "≠" not in "".join(screen_lines(app))
+        await pilot.press("enter")  # the detail of the first service: who holds its VIP
+        service_detail = app.screen
+        assert isinstance(service_detail, DetailScreen)
+        assert "192.0.2.10 is on lb1" in rendered(service_detail)
+        await pilot.press("escape")
 
         dest = lb2.snapshot().service(WEB).dests[0]  # type: ignore[union-attr]
         lb2.edit_dest(WEB, dest.key, DestEdit(weight=dest.weight + 5))  # by hand, on lb2 only
@@ -74,15 +88,13 @@ async def test_a_pair_on_one_screen_marks_its_drift_and_switches_with_n(tmp_path
         await pilot.press("tab", "enter")  # the detail of the real server that differs
         detail = app.screen
         assert isinstance(detail, DetailScreen)
-        console = Console(width=150, record=True, file=io.StringIO())
-        console.print(detail._fields())
-        fields = console.export_text()
+        fields = rendered(detail)
         assert (f"tcp:192.0.2.10:80 -> {dest.key.id}: weight {dest.weight + 5} on lb2, {dest.weight} on lb1"
                 in fields)
         await pilot.press("escape")
 
         await pilot.press("d")  # lb2 is read through its agent: no change from here
-        assert not isinstance(app.screen, DetailScreen) and app.screen is app.dashboard
+        assert app.screen is app.dashboard  # no confirmation opened
         assert lb2.snapshot().service(WEB).dest(dest.key).weight == dest.weight + 5  # type: ignore[union-attr]
 
         await pilot.press("n")

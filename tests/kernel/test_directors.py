@@ -92,7 +92,7 @@ def test_compare_agrees_then_names_the_weight_and_the_server_that_drifted(pair: 
     services = len([rule for rule in MIXED_RULES if rule.startswith("-A")])
     dests = len([rule for rule in MIXED_RULES if rule.startswith("-a")])
     assert same.out == (f"lb1 and lb2 agree: {services} services, {dests} real servers.\n"
-                        "sync daemons: lb1 none; lb2 none.\n")
+                        "sync daemons: lb1 none; lb2 none.\nVIPs: lb1 none; lb2 none.\n")
 
     ipvsadm("-e", "-t", "10.10.0.1:80", "-r", "10.20.2.2:80", "-m", "-w", "5", netns=LB2)
     ipvsadm("-d", "-t", "10.10.0.1:80", "-r", "10.20.1.2:80", netns=LB1)
@@ -103,6 +103,7 @@ def test_compare_agrees_then_names_the_weight_and_the_server_that_drifted(pair: 
         "  tcp:10.10.0.1:80 -> 10.20.1.2:80: only on lb2",
         "  tcp:10.10.0.1:80 -> 10.20.2.2:80: weight 2 on lb1, 5 on lb2",
         "sync daemons: lb1 none; lb2 none.",
+        "VIPs: lb1 none; lb2 none.",
     ]
     as_json = lvs_top.here("compare", *DIRECTORS, "--json")
     assert as_json.code == 1
@@ -128,11 +129,15 @@ def test_compare_gives_each_directors_sync_daemon_and_names_a_backup_that_ignore
 
         paired = lvs_top.here("compare", *DIRECTORS)
         assert paired.code == 0, paired.out + paired.err
-        assert paired.out.splitlines()[1] == ("sync daemons: lb1 master (sync id 5, lvstop-a); lb2 backup "
-                                              "(sync id 5, lvstop-b).")
+        assert paired.out.splitlines()[1:] == ["sync daemons: lb1 master (sync id 5, lvstop-a); lb2 backup "
+                                               "(sync id 5, lvstop-b).", "VIPs: lb1 none; lb2 none."]
 
         ipvsadm("--stop-daemon", "backup", netns=LB2)
         ipvsadm("--start-daemon", "backup", "--mcast-interface", "lvstop-b", "--syncid", "6", netns=LB2)
+        # The VIPs, as keepalived puts them on the master: both on lb1, and one of them on lb2 too.
+        sh("ip", "-n", LB1, "addr", "add", "10.10.0.1/32", "dev", "lo")
+        sh("ip", "-n", LB1, "addr", "add", "2001:db8::1/128", "dev", "lo", "nodad")
+        sh("ip", "-n", LB2, "addr", "add", "10.10.0.1/32", "dev", "lo")
         mismatched = lvs_top.here("compare", *DIRECTORS, "--json")
         assert mismatched.code == 1, mismatched.err
         report = json.loads(mismatched.out)
@@ -140,6 +145,9 @@ def test_compare_gives_each_directors_sync_daemon_and_names_a_backup_that_ignore
             {"state": "backup", "mcast_ifn": "lvstop-b", "syncid": 6}]
         assert report["sync_problems"] == [
             "lb1's sync master sends sync id 5, lb2's backup takes only 6: it ignores what lb1 sends"]
+        assert report["vips"] == {"lb1": ["10.10.0.1", "2001:db8::1"], "lb2": ["10.10.0.1"]}
+        assert report["vip_problems"] == [
+            "VIP 10.10.0.1 is on lb1 and lb2 at once (split brain, unless they share it by design)"]
     finally:
         ipvsadm("--stop-daemon", "master", check=False, netns=LB1)
         ipvsadm("--stop-daemon", "backup", check=False, netns=LB2)

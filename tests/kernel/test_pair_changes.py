@@ -88,8 +88,9 @@ def test_a_read_only_agent_refuses_every_write_it_is_sent(pair: None) -> None:
 def test_the_dashboard_of_a_pair_marks_its_drift_and_drains_on_both_or_on_neither(
     pair: None, tmp_path: Path,
 ) -> None:
-    """`lvs-top --director local --director lb2=...` on this VM's table and lb2's namespace: a weight
-    changed by hand on lb2 is marked on its rows; a drain confirmed once is made on both; once lb2's
+    """`lvs-top --director local --director lb2=...` on this VM's table and lb2's namespace: the VIP is
+    seen on the director that has it; a weight changed by hand on lb2 is marked on its rows; a drain
+    confirmed once is made on both; once lb2's
     agent cannot write its journal (as on a full disk), the next drain made here is undone and both
     tables are as they were."""
     from lvs_tui.model.records import DestKey, ServiceKey
@@ -121,6 +122,9 @@ def test_the_dashboard_of_a_pair_marks_its_drift_and_drains_on_both_or_on_neithe
             await until(pilot, lambda: app.frame.directors is not None
                         and app.frame.directors.directors[1].drift is not None)
             marked = set(app.frame.directors.marked)
+            # The VIP is on this VM's table's director (the lab routes the client through it), not lb2.
+            await until(pilot, lambda: [state.holds for state in app.frame.directors.directors] == [1, 0])
+            assert app.frame.directors.holders(web) == ("local",) and app.frame.directors.vip_problems == ()
             await drain_rs1(app, pilot)
             await until(pilot, lambda: weights() == [0, 0])
 

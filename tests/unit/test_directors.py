@@ -58,12 +58,12 @@ def test_the_agent_says_hello_answers_each_request_and_goes_on_after_bad_ones() 
     sim = SimulatedDirector(seed=2)
     answers = exchange(Agent(lambda: sim), b'{"id": 1, "op": "snapshot"}\n\n{"id": 2, "op": "drop"}\n'
                        b"not json\n" + b"x" * (MAX_REQUEST + 10) + b'\n{"id": 3, "op": "snapshot"}\n')
-    assert answers[0] == {"protocol": "lvs-top-agent", "version": 2, "director": "lb1", "read_only": True,
+    assert answers[0] == {"protocol": "lvs-top-agent", "version": 3, "director": "lb1", "read_only": True,
                           "lvs_top": "0.1.0"}
     assert [(a["id"], a["ok"]) for a in answers[1:]] == [(1, True), (2, False), (None, False), (None, False),
                                                          (3, True)]
     assert answers[2]["error"] == ("no operation 'drop': this agent knows snapshot, daemons, drained, "
-                                   "sysctls, edit_dest, add_dest, delete_dest")
+                                   "sysctls, addresses, edit_dest, add_dest, delete_dest")
     assert str(answers[4]["error"]).startswith("a request is at most")
     assert snapshot_of_json(answers[5]["snapshot"]).services == sim.snapshot().services
 
@@ -130,7 +130,7 @@ def test_a_link_reads_the_table_of_an_agent_process() -> None:
      "director lb2: its agent ended before it answered (exit 255: Permission denied (publickey).)"),
     (("echo", "hello"), "director lb2: not a JSON line: b'hello'"),
     (("echo", '{"protocol": "lvs-top-agent", "version": 9}'),
-     "director lb2: it speaks version 9 of the protocol, this lvs-top version 2: run the same lvs-top on "
+     "director lb2: it speaks version 9 of the protocol, this lvs-top version 3: run the same lvs-top on "
      "both"),
     (("no-such-command-here",),
      "director lb2: cannot start 'no-such-command-here' (No such file or directory)"),
@@ -154,14 +154,18 @@ def test_compare_exits_0_when_two_directors_agree_and_1_naming_each_difference(
     agent = " ".join(AGENT)
     assert main(["compare", f"lb1={agent} --demo-size 3x2", f"lb2={agent} --demo-size 3x2"]) == 0
     assert capsys.readouterr().out == ("lb1 and lb2 agree: 3 services, 6 real servers.\n"
-                                       "sync daemons: lb1 none; lb2 none.\n")
-    # The demo's director runs a sync master: two of them, and no backup on either side.
+                                       "sync daemons: lb1 none; lb2 none.\nVIPs: lb1 none; lb2 none.\n")
+    # The demo's director runs a sync master and holds its VIPs: two of them, and no backup.
     assert main(["compare", f"lb1={agent} --demo", f"lb2={agent} --demo --seed 5"]) == 1
+    vips = "192.0.2.10, 192.0.2.20, 192.0.2.25, 192.0.2.53, 2001:db8::80"
     assert capsys.readouterr().out.splitlines() == [
         "lb1 and lb2 agree: 7 services, 19 real servers.",
         "sync daemons: lb1 master (sync id 1, eth1); lb2 master (sync id 1, eth1).",
         "  lb2 runs no sync backup for lb1's master: the connections lb1 holds are lost if lb2 takes over",
-        "  lb1 runs no sync backup for lb2's master: the connections lb2 holds are lost if lb1 takes over"]
+        "  lb1 runs no sync backup for lb2's master: the connections lb2 holds are lost if lb1 takes over",
+        f"VIPs: lb1 {vips}; lb2 {vips}.",
+        *(f"  VIP {vip} is on lb1 and lb2 at once (split brain, unless they share it by design)"
+          for vip in vips.split(", "))]
     assert main(["compare", f"lb1={agent} --demo-size 2x2", f"lb2={agent} --demo-size 3x1", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert (report["left"], report["right"], report["same"]) == ("lb1", "lb2", False)
@@ -256,6 +260,19 @@ def test_several_directors_are_read_delay_apart_and_a_slow_first_read_is_not_mad
     code = run_directors([reader], options, out, err, sleep, lambda: now[0])
     assert code == 0 and len(out.getvalue().splitlines()) == 4
     assert [round(seconds, 3) for seconds in slept] == [0.0, 0.9, 0.9]
+
+
+def test_an_agent_gives_the_addresses_its_director_holds_and_a_link_reads_them() -> None:
+    sim = SimulatedDirector(seed=2)
+    sim.held = frozenset({"192.0.2.10", "127.0.0.1"})
+    answers = exchange(Agent(lambda: sim), b'{"id": 1, "op": "addresses"}\n')
+    assert answers[1] == {"id": 1, "ok": True, "addresses": ["127.0.0.1", "192.0.2.10"]}
+    link = AgentLink("lb1", (*AGENT, "--demo-size", "2x1"))  # no sync master: it holds no VIP
+    try:
+        link.open()
+        assert link.addresses() == frozenset()
+    finally:
+        link.close()
 
 
 def test_an_agent_gives_the_sync_daemons_and_a_link_reads_them() -> None:

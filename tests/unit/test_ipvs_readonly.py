@@ -19,8 +19,8 @@ from lvs_tui.sim import SimulatedDirector
 
 WEB = ServiceKey.inet("tcp", "192.0.2.10", 80)
 SERVER = DestKey("198.51.100.11", 8080)
-READS = {"description", "snapshot", "snapshot_of", "timeouts", "daemons", "schedulers", "persistence_engines",
-         "close"}
+READS = {"description", "snapshot", "snapshot_of", "timeouts", "daemons", "addresses", "schedulers",
+         "persistence_engines", "close"}
 
 
 class Spy:
@@ -83,6 +83,7 @@ def test_reads_pass_through_to_the_backend() -> None:
     assert backend.snapshot_of([WEB]) == spy.inner.snapshot_of([WEB])
     assert backend.timeouts() == spy.inner.timeouts()
     assert backend.daemons() == spy.inner.daemons()
+    assert backend.addresses() == spy.inner.addresses()
     assert backend.schedulers() == spy.inner.schedulers()
     assert backend.persistence_engines() == spy.inner.persistence_engines()
     assert spy.inner.description in backend.description and "read-only" in backend.description

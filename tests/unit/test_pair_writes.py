@@ -198,7 +198,7 @@ def test_a_remote_backend_refuses_writes_to_a_read_only_agent_or_a_read_only_ses
 
 
 def test_a_link_that_breaks_during_a_write_says_the_change_may_have_been_made() -> None:
-    hello = json.dumps({"protocol": "lvs-top-agent", "version": 2, "director": "lb2", "read_only": False})
+    hello = json.dumps({"protocol": "lvs-top-agent", "version": 3, "director": "lb2", "read_only": False})
     script = f"import sys; print({hello!r}, flush=True); sys.stdin.readline(); sys.exit(3)"
     backend = RemoteBackend(DirectorSpec("lb2", (sys.executable, "-c", script)), timeout=10, writes=True)
     with pytest.raises(DirectorUnreachable) as caught:

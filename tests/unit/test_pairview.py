@@ -227,3 +227,53 @@ def test_a_comparison_that_costs_is_put_off_and_made_once_due(tmp_path: Path) ->
         assert frames.empty()  # made once, by the timer
     finally:
         pair.stop()
+
+
+# --- which director holds each VIP -----------------------------------------------------------------
+
+MARKED = ServiceKey.mark(5)
+
+
+def held_by(lb1: frozenset[str] | None, lb2: frozenset[str] | None) -> list[DirectorReading]:
+    both = table(service(WEB, server(ONE)), service(MAIL, server(ONE)), service(MARKED, server(ONE)))
+    return [DirectorReading(name, both, 1.0, None, (), held) for name, held in (("lb1", lb1), ("lb2", lb2))]
+
+
+def test_each_director_says_how_many_vips_it_holds_and_the_detail_who_holds_one() -> None:
+    view = directors_view(held_by(frozenset({"192.0.2.10", "192.0.2.25", "127.0.0.1"}), frozenset()), 0)
+    assert [state.holds for state in view.directors] == [2, 0]  # a fwmark service has no VIP
+    assert view.vips == {"192.0.2.10": ("lb1",), "192.0.2.25": ("lb1",)} and view.vip_problems == ()
+    assert view.holders(WEB) == ("lb1",) and view.holders(MARKED) is None
+
+
+def test_a_vip_on_both_directors_is_split_brain_and_one_on_neither_is_said_while_others_are_held() -> None:
+    split = directors_view(held_by(frozenset({"192.0.2.10", "192.0.2.25"}), frozenset({"192.0.2.10"})), 0)
+    assert split.vip_problems == (
+        "VIP 192.0.2.10 is on lb1 and lb2 at once (split brain, unless they share it by design)",)
+    lost = directors_view(held_by(frozenset({"192.0.2.10"}), frozenset()), 1)
+    assert lost.vip_problems == ("VIP 192.0.2.25 is on no director",)
+    assert lost.holders(MAIL) == ()
+    routed = directors_view(held_by(frozenset(), frozenset()), 0)  # VIPs routed to the pair otherwise
+    assert routed.vip_problems == () and [state.holds for state in routed.directors] == [0, 0]
+    unknown = directors_view(held_by(frozenset({"192.0.2.10"}), None), 0)  # lb2's not read yet
+    assert unknown.vip_problems == () and unknown.vips == {} and unknown.directors[1].holds is None
+
+
+def test_the_directors_line_puts_a_split_brain_before_the_rest() -> None:
+    from lvs_tui.ui.chrome import directors_line
+
+    view = directors_view(held_by(frozenset({"192.0.2.10", "192.0.2.25"}), frozenset({"192.0.2.10"})), 0)
+    line = directors_line(view, now=3.5).plain
+    assert line.startswith("▶lb1 ✔ 2.5s no sync VIP 2/2 │  lb2 ✔ 2.5s no sync VIP 1/2 same")
+    assert "· ⚠ VIP 192.0.2.10 is on lb1 and lb2 at once (split brain" in line and line.endswith("│ n: next")
+
+
+def test_the_role_read_keeps_what_could_not_be_read_this_time(tmp_path: Path) -> None:
+    from lvs_tui.live.builder import FrameBuilder
+
+    builder = FrameBuilder(OpsSetup(read_only="test"))
+    first = builder.role_read((MASTER,), frozenset({"192.0.2.10"}))
+    assert (first.facts.daemons, first.facts.addresses) == ((MASTER,), frozenset({"192.0.2.10"}))
+    kept = builder.role_read(None, frozenset())  # the daemons not read this time; the VIP moved away
+    assert (kept.facts.daemons, kept.facts.addresses) == ((MASTER,), frozenset())
+    assert builder.role_read((MASTER,), frozenset()) is kept  # nothing new: the same frame

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from lvs_tui.doctor import rtnl
 from lvs_tui.doctor.host import read_director, read_host
+from lvs_tui.ipvs import rtnl
 from lvs_tui.ipvs.netlink import NetlinkError, RouteSocket
 
 pytestmark = pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2's ip is not installed")
