@@ -117,7 +117,8 @@ def test_the_dashboard_of_a_pair_marks_its_drift_and_drains_on_both_or_on_neithe
         await pilot.press("y")
 
     async def maintenance() -> tuple[set[object], list[str], list[str]]:
-        app: Any = dashboard.app("--journal", str(journal), "--director", "local", "--director", lb2)
+        app: Any = dashboard.app("--journal", str(journal), "--drain-records", str(tmp_path / "drains.json"),
+                                 "--director", "local", "--director", lb2)
         async with dashboard.driven(app, (140, 40)) as pilot:
             await until(pilot, lambda: app.frame.directors is not None
                         and app.frame.directors.directors[1].drift is not None)
